@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// The `firedrill` command. Re-executes itself under the bootstrapped Node 22 when the
+// running Node is older than 22.13, then loads the TypeScript CLI with Node's built-in
+// type stripping (no build step).
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { BOOTSTRAP_NODE, envFor, nodeIsRecentEnough, runForwardingSignals } from "./setup.mjs";
+
+if (!nodeIsRecentEnough(process.versions.node)) {
+  if (!existsSync(BOOTSTRAP_NODE)) {
+    process.stderr.write(
+      `firedrill: Node ${process.versions.node} is too old (>= 22.13 needed); run \`npm run setup\` once to install Node 22 locally\n`,
+    );
+    process.exit(2);
+  }
+  runForwardingSignals(
+    BOOTSTRAP_NODE,
+    [fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+    envFor(BOOTSTRAP_NODE),
+  );
+} else {
+  // Type stripping is stable in use but still flagged experimental: keep the CLI's output clean.
+  const emit = process.emitWarning;
+  process.emitWarning = (warning, ...rest) => {
+    const text = typeof warning === "string" ? warning : warning?.message;
+    if (typeof text === "string" && text.includes("Type Stripping")) return;
+    return emit.call(process, warning, ...rest);
+  };
+  const { main } = await import("../cli.ts");
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -1,0 +1,172 @@
+#!/usr/bin/env node
+// Fresh-machine set-up, then one command. Plain JavaScript on purpose: this file must run
+// under whatever Node is on PATH (the machine's may be older than 22.13), so it uses no
+// dependency and no TypeScript.
+//
+//   node harness/bin/setup.mjs firedrill <verb> [args]   set up, then run the CLI
+//   node harness/bin/setup.mjs test [mocha args]          set up, then lint, typecheck, test
+//   node harness/bin/setup.mjs setup                      set up only
+//
+// Set-up: Node 22 from the npm registry (package node@22) into .tools/node22 when the
+// running Node is too old; `npm ci` under that Node when node_modules is missing or older
+// than package-lock.json; the Hardhat compile when a contract changed.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const NODE_PACKAGE = "node@22.23.3";
+const MIN_NODE = [22, 13];
+export const BOOTSTRAP_NODE = join(ROOT, ".tools", "node22", "node_modules", "node", "bin", "node");
+
+/** True when `version` ("22.23.3") is at least MIN_NODE. */
+export function nodeIsRecentEnough(version) {
+  const [major, minor] = version.split(".").map(Number);
+  return major > MIN_NODE[0] || (major === MIN_NODE[0] && minor >= MIN_NODE[1]);
+}
+
+function say(line) {
+  process.stderr.write(`firedrill setup: ${line}\n`);
+}
+
+function run(cmd, args, env, what) {
+  const r = spawnSync(cmd, args, { cwd: ROOT, stdio: "inherit", env });
+  if (r.error || r.status !== 0) {
+    say(`${what} failed (${r.error ? r.error.message : `exit ${r.status ?? r.signal}`})`);
+    process.exit(3);
+  }
+}
+
+function newestMtime(dir) {
+  let newest = 0;
+  if (!existsSync(dir)) return newest;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** Returns the path of a Node >= 22.13, installing one from the npm registry if needed. */
+export function ensureNode() {
+  if (nodeIsRecentEnough(process.versions.node)) return process.execPath;
+  if (!existsSync(BOOTSTRAP_NODE)) {
+    say(
+      `Node ${process.versions.node} is older than ${MIN_NODE.join(".")}: installing ${NODE_PACKAGE} into .tools/node22`,
+    );
+    run(
+      "npm",
+      [
+        "install",
+        "--prefix",
+        join(ROOT, ".tools", "node22"),
+        NODE_PACKAGE,
+        "--no-audit",
+        "--no-fund",
+        "--loglevel=error",
+      ],
+      process.env,
+      `npm install ${NODE_PACKAGE}`,
+    );
+  }
+  return BOOTSTRAP_NODE;
+}
+
+/** Environment whose PATH puts `node` first, so npm and every script run under it. */
+export function envFor(node) {
+  return { ...process.env, PATH: `${dirname(node)}:${process.env.PATH ?? ""}` };
+}
+
+function ensureDependencies(env) {
+  const stamp = join(ROOT, "node_modules", ".package-lock.json");
+  const lock = join(ROOT, "package-lock.json");
+  if (existsSync(stamp) && statSync(stamp).mtimeMs >= statSync(lock).mtimeMs) return;
+  say("installing dependencies (npm ci)");
+  run("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], env, "npm ci");
+}
+
+function ensureCompiled(node, env) {
+  const artifacts = join(ROOT, "artifacts", "contracts");
+  const built = existsSync(artifacts) ? newestMtime(artifacts) : 0;
+  if (built > 0 && built >= newestMtime(join(ROOT, "contracts"))) return;
+  say("compiling contracts");
+  run(
+    node,
+    [join(ROOT, "node_modules", "hardhat", "dist", "src", "cli.js"), "compile", "--quiet"],
+    env,
+    "hardhat compile",
+  );
+}
+
+/** Everything the two README commands need, idempotent and fast when nothing changed. */
+export function setup() {
+  const node = ensureNode();
+  const env = envFor(node);
+  ensureDependencies(env);
+  ensureCompiled(node, env);
+  return { node, env };
+}
+
+/**
+ * Runs a child and exits with its status. A terminal's Ctrl-C reaches the child through
+ * the process group, so SIGINT is not forwarded (that would make it a second Ctrl-C);
+ * SIGTERM and SIGHUP, which a supervisor sends to this process alone, are.
+ */
+export function runForwardingSignals(cmd, args, env) {
+  const child = spawn(cmd, args, { stdio: "inherit", env });
+  process.on("SIGINT", () => {});
+  for (const sig of ["SIGTERM", "SIGHUP"]) process.on(sig, () => child.kill(sig));
+  child.on("exit", (code, signal) => process.exit(code ?? (signal === "SIGINT" ? 130 : 1)));
+}
+
+function runTests(node, env, extra) {
+  const bin = (name) => join(ROOT, "node_modules", ".bin", name);
+  const steps = [
+    ["lint", bin("biome"), ["check", "."]],
+    ["typecheck", bin("tsc"), ["--noEmit", "-p", "tsconfig.json"]],
+  ];
+  for (const [what, cmd, args] of steps) {
+    say(what);
+    const r = spawnSync(cmd, args, { cwd: ROOT, stdio: "inherit", env });
+    if (r.status !== 0) {
+      process.stdout.write(`\n0 passed, 1 failed\n`);
+      say(`${what} failed`);
+      return 1;
+    }
+  }
+  say("tests");
+  const hardhat = join(ROOT, "node_modules", "hardhat", "dist", "src", "cli.js");
+  const r = spawnSync(node, [hardhat, "test", "mocha", ...extra], {
+    cwd: ROOT,
+    stdio: ["inherit", "pipe", "inherit"],
+    env: { ...env, FORCE_COLOR: process.stdout.isTTY ? "1" : "0" },
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  const out = r.stdout?.toString() ?? "";
+  process.stdout.write(out);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: strips terminal colours
+  const plain = out.replace(/\x1b\[[0-9;]*m/g, "");
+  const count = (word) => Number(plain.match(new RegExp(`^\\s*(\\d+) ${word}`, "m"))?.[1] ?? 0);
+  const passed = count("passing");
+  const failed = count("failing");
+  const skipped = count("pending");
+  const ok = r.status === 0 && failed === 0 && passed > 0;
+  process.stdout.write(
+    `\n${passed} passed, ${ok ? failed : Math.max(failed, 1)} failed, ${skipped} skipped\n`,
+  );
+  return ok ? 0 : 1;
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [what = "setup", ...rest] = process.argv.slice(2);
+  const { node, env } = setup();
+  if (what === "setup") process.exit(0);
+  if (what === "test") process.exit(runTests(node, env, rest));
+  if (what === "firedrill") {
+    runForwardingSignals(node, [join(ROOT, "harness", "bin", "firedrill.mjs"), ...rest], env);
+  } else {
+    say(`unknown command "${what}": use firedrill <verb>, test or setup`);
+    process.exit(2);
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * `firedrill <verb>`: parses the verb, calls one module, maps errors to exit codes.
+ * Every verb module exports `command(args, io)` and returns an exit status.
+ */
+import { FiredrillError } from "./errors.ts";
+import { redact } from "./redact.ts";
+
+export interface Io {
+  out(line: string): void;
+  err(line: string): void;
+  debug: boolean;
+}
+
+export type Command = (args: string[], io: Io) => Promise<number>;
+
+const VERBS: Record<string, { summary: string; load: () => Promise<{ command: Command }> }> = {
+  lab: {
+    summary: "lab up | status | env | down: the local chains, oracles, regulator and proxies",
+    load: () => import("./lab/command.ts"),
+  },
+  proxy: {
+    summary: "proxy serve: the embedded Toxiproxy-compatible server",
+    load: () => import("./proxy/command.ts"),
+  },
+};
+
+const USAGE = [
+  "usage: firedrill <verb> [options]   (--debug shows stack traces, --help on any verb)",
+  "",
+  ...Object.entries(VERBS).map(([verb, { summary }]) => `  ${verb.padEnd(9)} ${summary}`),
+];
+
+/** Runs the CLI and returns the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const debug = argv.includes("--debug");
+  const args = argv.filter((a) => a !== "--debug");
+  const io: Io = {
+    out: (line) => process.stdout.write(`${redact(line)}\n`),
+    err: (line) => process.stderr.write(`${redact(line)}\n`),
+    debug,
+  };
+  const [verb, ...rest] = args;
+  if (verb === undefined || verb === "--help" || verb === "-h" || verb === "help") {
+    for (const line of USAGE) io.out(line);
+    return verb === undefined ? 2 : 0;
+  }
+  const entry = VERBS[verb];
+  if (entry === undefined) {
+    io.err(`firedrill: unknown verb "${verb}" (FD100)`);
+    for (const line of USAGE) io.err(line);
+    return 2;
+  }
+  try {
+    const { command } = await entry.load();
+    return await command(rest, io);
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+/** Prints an error as one line (plus child output where there is some) and returns its exit status. */
+export function reportError(error: unknown, io: Io): number {
+  if (error instanceof FiredrillError) {
+    io.err(`firedrill: ${error.message} (${error.code})`);
+    for (const line of error.details) io.err(`  | ${line}`);
+    if (io.debug && error.stack) io.err(error.stack);
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  io.err(`firedrill: internal error: ${message}${io.debug ? "" : " (run with --debug for the stack trace)"}`);
+  if (io.debug && error instanceof Error && error.stack) io.err(error.stack);
+  return 1;
+}
