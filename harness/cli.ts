@@ -18,6 +18,18 @@ const VERBS: Record<string, { summary: string; load: () => Promise<{ command: Co
     summary: "lab up | status | env | down: the local chains, oracles, regulator and proxies",
     load: () => import("./lab/command.ts"),
   },
+  validate: {
+    summary: "validate <files...>: check scenarios, systems maps and KPI files",
+    load: () => import("./runner/validate-command.ts"),
+  },
+  map: {
+    summary: "map [--check] [--json]: tiers, RTOs and the blast radius of every system",
+    load: () => import("./runner/map-command.ts"),
+  },
+  report: {
+    summary: "report <journal|dir...> [--format html,pdf,md,junit,json] [--out dir] [--verify dir]",
+    load: () => import("./report/command.ts"),
+  },
   proxy: {
     summary: "proxy serve: the embedded Toxiproxy-compatible server",
     load: () => import("./proxy/command.ts"),

@@ -26,6 +26,16 @@ if (!nodeIsRecentEnough(process.versions.node)) {
     if (typeof text === "string" && text.includes("Type Stripping")) return;
     return emit.call(process, warning, ...rest);
   };
+  // `firedrill map | head` closes the pipe early: that is not an error.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (error) => {
+      if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+      throw error;
+    });
+  }
   const { main } = await import("../cli.ts");
-  process.exitCode = await main(process.argv.slice(2));
+  const code = await main(process.argv.slice(2));
+  process.exitCode = code;
+  // A handle left open by a library must not keep a finished command alive.
+  setTimeout(() => process.exit(code), 2000).unref();
 }

@@ -1,0 +1,70 @@
+/**
+ * What every fault shares: the names of the lab's chains, oracle sources, RPC providers
+ * and assets, and the shape of a fault definition.
+ */
+import { z } from "zod";
+
+export const CHAINS = ["ethereum", "polygon", "arbitrum"] as const;
+export const ORACLE_SOURCES = ["chainlink", "pyth", "redstone"] as const;
+export const RPC_PROVIDERS = ["primary", "secondary", "emergency"] as const;
+export const ASSETS = ["ETH", "USDC"] as const;
+export const PAIRS = ["ETH/USD", "USDC/USD"] as const;
+
+export const chain = z.enum(CHAINS);
+export const oracleSource = z.enum(ORACLE_SOURCES);
+export const rpcProvider = z.enum(RPC_PROVIDERS);
+export const asset = z.enum(ASSETS);
+export const pair = z.enum(PAIRS);
+
+export type Chain = z.infer<typeof chain>;
+export type OracleSource = z.infer<typeof oracleSource>;
+export type RpcProvider = z.infer<typeof rpcProvider>;
+export type Asset = z.infer<typeof asset>;
+export type Pair = z.infer<typeof pair>;
+
+/** When a fault starts and how long it lasts, in milliseconds from the first injection. */
+export interface FaultTiming {
+  /** Start, ms after the run's faults begin. @default 0 */
+  at: number;
+  /** How long the fault holds before it is healed, ms; absent for instantaneous faults. */
+  for?: number | undefined;
+}
+
+/**
+ * Whether a fault takes a `for` duration: `required` (it holds until healed),
+ * `optional` (it may hold, or act once and stay until the end of the run), `none`
+ * (instantaneous, like a reorg).
+ */
+export type FaultWindow = "required" | "optional" | "none";
+
+/** A rule between a fault's parameters that a schema alone cannot say; path is inside the fault. */
+export interface FaultProblem {
+  path: readonly string[];
+  message: string;
+}
+
+/**
+ * One fault type. `params` holds only the type's own parameters; `type`, `id`, `at` and
+ * `for` are added by the scenario schema. The runner extends a definition with `inject`.
+ */
+export interface FaultDefinition<P extends z.ZodObject = z.ZodObject> {
+  readonly type: string;
+  readonly params: P;
+  readonly window: FaultWindow;
+  /** Systems of systems-map.yml that the fault acts on directly. */
+  readonly systems: readonly string[];
+  /** What the fault acts on, e.g. `rpc:ethereum:primary`: two faults of one type on one target must not overlap. */
+  target(p: z.output<P>): string;
+  /** Cross-field rules. */
+  check?(p: z.output<P> & FaultTiming): FaultProblem[];
+  /** One line for the report. */
+  describe(p: z.output<P> & Partial<FaultTiming>): string;
+}
+
+/** A number in (0, 1): a share, a rate. */
+export const fraction = z.number().gt(0).lt(1);
+
+/** ` for 20s` when the fault has a duration. */
+export function forText(p: Partial<FaultTiming>, format: (ms: number) => string): string {
+  return p.for === undefined ? "" : ` for ${format(p.for)}`;
+}

@@ -1,0 +1,52 @@
+/**
+ * Every fault type firedrill knows, as an explicit list: nothing registers itself by
+ * import side effect. To add a fault, write harness/faults/<type>.ts and list it here.
+ */
+import type { z } from "zod";
+import { chainHalt } from "./chain_halt.ts";
+import { collateralShock } from "./collateral_shock.ts";
+import type { FaultDefinition, FaultTiming } from "./common.ts";
+import { congestion } from "./congestion.ts";
+import { gasSpike } from "./gas_spike.ts";
+import { oracleDeviation } from "./oracle_deviation.ts";
+import { oracleOutage } from "./oracle_outage.ts";
+import { oracleStale } from "./oracle_stale.ts";
+import { redemptionRun } from "./redemption_run.ts";
+import { regulatorOutage } from "./regulator_outage.ts";
+import { regulatoryPressure } from "./regulatory_pressure.ts";
+import { reorg } from "./reorg.ts";
+import { rpcLatency } from "./rpc_latency.ts";
+import { rpcOutage } from "./rpc_outage.ts";
+
+export const FAULTS = [
+  oracleOutage,
+  oracleStale,
+  oracleDeviation,
+  rpcOutage,
+  rpcLatency,
+  gasSpike,
+  congestion,
+  chainHalt,
+  reorg,
+  collateralShock,
+  redemptionRun,
+  regulatorOutage,
+  regulatoryPressure,
+] as const;
+
+export type FaultType = (typeof FAULTS)[number]["type"];
+
+/** A fault as a scenario declares it, after validation: durations in ms. */
+export type FaultOf<D extends FaultDefinition> = { type: D["type"]; id?: string | undefined } & FaultTiming &
+  z.output<D["params"]>;
+
+/** Any fault of a scenario, discriminated by `type`. */
+export type Fault = Distribute<(typeof FAULTS)[number]>;
+type Distribute<D> = D extends FaultDefinition ? FaultOf<D> : never;
+
+/** The definition of a fault type, or undefined for an unknown one. */
+export function faultDefinition(type: string): FaultDefinition | undefined {
+  return (FAULTS as readonly FaultDefinition[]).find((fault) => fault.type === type);
+}
+
+export type { FaultDefinition, FaultTiming } from "./common.ts";

@@ -1,0 +1,71 @@
+/**
+ * The lab's configuration: the embedded defaults, overridden by `lab up --config lab.yml`.
+ * Validated by one zod schema before anything starts.
+ */
+import { z } from "zod";
+
+const port = z.number().int().min(0).max(65_535);
+/** Milliseconds from "250ms", "1s", "2m". */
+const duration = z
+  .string()
+  .regex(/^\d+(\.\d+)?(ms|s|m)$/, 'expected a duration like "500ms", "1s" or "2m"')
+  .transform((text) => {
+    const [, value, unit] = text.match(/^(\d+(?:\.\d+)?)(ms|s|m)$/)!;
+    return Number(value) * (unit === "ms" ? 1 : unit === "s" ? 1000 : 60_000);
+  })
+  .refine((ms) => ms >= 100, "a block time under 100ms is not supported");
+
+export const CHAIN_NAMES = ["ethereum", "polygon", "arbitrum"] as const;
+export type ChainName = (typeof CHAIN_NAMES)[number];
+
+const chainSchema = z
+  .object({
+    chain_id: z.number().int().positive(),
+    port: port.default(0),
+    block_time: duration,
+    /** Fork another node (a local anvil, or a real RPC URL) at a block. */
+    fork: z.strictObject({ url: z.url(), block: z.number().int().nonnegative().optional() }).optional(),
+  })
+  .strict();
+
+export const labConfigSchema = z
+  .object({
+    /** Seed of the market model and of every random choice. */
+    seed: z.number().int().nonnegative().default(42),
+    /** Lab time compression: feed heartbeats are divided by it. */
+    time_factor: z.number().positive().max(3600).default(60),
+    chains: z
+      .object({
+        ethereum: chainSchema.prefault({ chain_id: 1, block_time: "1s" }),
+        polygon: chainSchema.prefault({ chain_id: 137, block_time: "500ms" }),
+        arbitrum: chainSchema.prefault({ chain_id: 42_161, block_time: "250ms" }),
+      })
+      .strict()
+      .prefault({}),
+    ports: z
+      .object({
+        toxiproxy: port.default(0),
+        control: port.default(0),
+        regulator: port.default(0),
+        oracles: z.object({ chainlink: port, pyth: port, redstone: port }).partial().strict().prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    toxiproxy: z
+      .object({ server: z.enum(["auto", "embedded", "real"]).default("auto"), url: z.url().optional() })
+      .strict()
+      .prefault({}),
+    market: z
+      .object({ eth_usd: z.number().positive().default(3000), usdc_usd: z.number().positive().default(1) })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type LabConfigInput = z.input<typeof labConfigSchema>;
+export type LabConfig = z.output<typeof labConfigSchema>;
+
+/** The embedded defaults. */
+export function defaultLabConfig(): LabConfig {
+  return labConfigSchema.parse({});
+}

@@ -1,0 +1,465 @@
+/**
+ * Deploys the contract set (MockUSDC, fdUSD, the price feeds, the collateral vault and, on
+ * an L2, the sequencer uptime feed) to a running chain over plain JSON-RPC, from the
+ * compiled artifacts: no Hardhat runtime at lab time.
+ *
+ * Speed: every transaction is signed locally up front, with an explicit nonce and gas limit
+ * (no estimation round trips), and sent in one JSON-RPC batch per phase; a phase's receipts
+ * are then polled in one batch. Phases exist only where one sender depends on another's
+ * effect (a role grant before the keeper transmits, collateral and prices before the
+ * operator mints), so the whole deploy costs a handful of round trips.
+ */
+import {
+  getCreateAddress,
+  HDNodeWallet,
+  id,
+  keccak256,
+  MaxUint256,
+  Mnemonic,
+  parseUnits,
+  Wallet,
+} from "ethers";
+import { labError } from "../errors.ts";
+import { type Artifact, loadArtifact } from "./contracts.ts";
+
+/** An externally owned account of the lab. */
+export interface LabAccount {
+  address: string;
+  privateKey: string;
+}
+
+/** The lab's accounts, by the part each plays. */
+export interface LabAccounts {
+  /** Admin of every contract and owner of MockUSDC. */
+  deployer: LabAccount;
+  /** Holds OPERATOR_ROLE on the vault (the ops gateway). */
+  operator: LabAccount;
+  /** Holds GUARDIAN_ROLE on the vault. */
+  guardian: LabAccount;
+  /** Holds TRANSMITTER_ROLE on the feeds. */
+  keeper: LabAccount;
+  /** Provides the vault's USDC collateral. */
+  treasury: LabAccount;
+  /** fdUSD holders; each has approved the vault for redemptions. */
+  users: LabAccount[];
+}
+
+/** Addresses of the deployed contracts of one chain. */
+export interface ChainContracts {
+  stablecoin: string;
+  vault: string;
+  usdc: string;
+  ethUsdFeed: string;
+  usdcUsdFeed: string;
+  /** Only when deployed with `withSequencerFeed` (the arbitrum chain). */
+  sequencerUptimeFeed?: string;
+}
+
+export interface DeployOptions {
+  /** Initial ETH/USD answer, in USD. */
+  ethUsd: number;
+  /** Initial USDC/USD answer, in USD. */
+  usdcUsd: number;
+  /** Minimum collateral ratio as a plain number, e.g. 1.5 for 150%. */
+  minCollateralRatio: number;
+  /** A mint reverts when a feed answer is older than this. */
+  maxPriceAgeSeconds: number;
+  /** Deploy the L2 sequencer uptime feed too. */
+  withSequencerFeed: boolean;
+  /** USDC (6 decimals) the treasury deposits into the vault. */
+  initialCollateralUsdc: bigint;
+  /** fdUSD (18 decimals) minted through the operator, split evenly across the users. */
+  initialSupply: bigint;
+}
+
+/** anvil's default mnemonic: its accounts are funded with 10,000 ETH each. */
+export const ANVIL_MNEMONIC = "test test test test test test test test test test test junk";
+
+/** USDC the treasury keeps besides the deposit, for rebalancing (6 decimals): 10M USDC. */
+export const TREASURY_RESERVE_USDC = 10_000_000n * 10n ** 6n;
+/** USDC given to each user (6 decimals): 1M USDC. */
+export const USER_USDC = 1_000_000n * 10n ** 6n;
+/** Decimals of the lab's USD price feeds, as Chainlink's. */
+export const FEED_DECIMALS = 8;
+
+const DEPLOY_GAS = 5_000_000n;
+const CALL_GAS = 300_000n;
+const RECEIPT_TIMEOUT_MS = 30_000;
+const RPC_TIMEOUT_MS = 15_000;
+
+let cachedAccounts: LabAccounts | undefined;
+
+/**
+ * The lab's accounts from anvil's default mnemonic: index 0 deployer, 1 operator,
+ * 2 guardian, 3 keeper, 4 treasury, 5-9 users.
+ */
+export function labAccounts(): LabAccounts {
+  if (!cachedAccounts) {
+    const root = HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(ANVIL_MNEMONIC), "m/44'/60'/0'/0");
+    const at = (index: number): LabAccount => {
+      const wallet = root.deriveChild(index);
+      return { address: wallet.address, privateKey: wallet.privateKey };
+    };
+    cachedAccounts = {
+      deployer: at(0),
+      operator: at(1),
+      guardian: at(2),
+      keeper: at(3),
+      treasury: at(4),
+      users: [5, 6, 7, 8, 9].map(at),
+    };
+  }
+  return structuredClone(cachedAccounts);
+}
+
+/** A plain number as a fixed-point bigint with `decimals` places (no binary float noise). */
+export function toUnits(value: number, decimals: number): bigint {
+  if (!Number.isFinite(value)) throw labError("deploy", `not a finite number: ${value}`);
+  let text = String(value);
+  if (/e/i.test(text)) text = value.toFixed(Math.min(decimals, 100));
+  const [whole = "0", fraction = ""] = text.split(".");
+  return parseUnits(fraction ? `${whole}.${fraction.slice(0, decimals)}` : whole, decimals);
+}
+
+interface JsonRpcResponse {
+  id: number;
+  result?: unknown;
+  error?: { code: number; message: string; data?: unknown };
+}
+
+/** A minimal JSON-RPC client: one HTTP request per call or per batch. */
+class Rpc {
+  readonly url: string;
+  private nextId = 1;
+  constructor(url: string) {
+    this.url = url;
+  }
+
+  /** Sends `calls` as one batch; throws on the first failed call. */
+  async batch<T>(calls: Array<{ method: string; params: unknown[] }>): Promise<T[]> {
+    const settled = await this.batchSettled<T>(calls);
+    return settled.map((outcome, i) => {
+      if ("error" in outcome) throw labError("deploy", `${calls[i]?.method} failed: ${outcome.error}`);
+      return outcome.result;
+    });
+  }
+
+  /** Sends `calls` as one batch; every call's result or error message, in order. */
+  async batchSettled<T>(
+    calls: Array<{ method: string; params: unknown[] }>,
+  ): Promise<Array<{ result: T } | { error: string }>> {
+    if (calls.length === 0) return [];
+    const body = calls.map((c) => ({
+      jsonrpc: "2.0",
+      id: this.nextId++,
+      method: c.method,
+      params: c.params,
+    }));
+    let responses: JsonRpcResponse[];
+    try {
+      const res = await fetch(this.url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(RPC_TIMEOUT_MS),
+      });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const json = (await res.json()) as JsonRpcResponse[] | JsonRpcResponse;
+      responses = Array.isArray(json) ? json : [json];
+    } catch (error) {
+      throw labError(
+        "deploy",
+        `JSON-RPC ${calls[0]?.method} to ${this.url} failed: ${(error as Error).message}`,
+      );
+    }
+    const byId = new Map(responses.map((r) => [r.id, r]));
+    return body.map((request) => {
+      const response = byId.get(request.id);
+      if (!response) return { error: "no answer" };
+      if (response.error) return { error: response.error.message };
+      return { result: response.result as T };
+    });
+  }
+}
+
+interface FeeFields {
+  chainId: bigint;
+  maxFeePerGas: bigint;
+  maxPriorityFeePerGas: bigint;
+}
+
+/** One sender with a local nonce counter. */
+class Sender {
+  readonly wallet: Wallet;
+  nonce: number;
+  constructor(account: LabAccount, nonce: number) {
+    this.wallet = new Wallet(account.privateKey);
+    this.nonce = nonce;
+  }
+}
+
+interface Step {
+  what: string;
+  raw: string;
+  hash: string;
+}
+
+async function sign(
+  sender: Sender,
+  fees: FeeFields,
+  what: string,
+  tx: { to?: string; data: string; gasLimit: bigint },
+): Promise<Step> {
+  const raw = await sender.wallet.signTransaction({
+    type: 2,
+    chainId: fees.chainId,
+    nonce: sender.nonce++,
+    maxFeePerGas: fees.maxFeePerGas,
+    maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+    gasLimit: tx.gasLimit,
+    to: tx.to ?? null,
+    data: tx.data,
+    value: 0n,
+  });
+  // The hash of a signed transaction is keccak256 of its raw bytes.
+  return { what, raw, hash: keccak256(raw) };
+}
+
+interface Receipt {
+  status: string;
+  transactionHash: string;
+  contractAddress: string | null;
+}
+
+/** Sends one phase in a single batch and waits until every transaction of it is mined and succeeded. */
+async function runPhase(rpc: Rpc, steps: Step[]): Promise<void> {
+  if (steps.length === 0) return;
+  const sent = await rpc.batchSettled<string>(
+    steps.map((s) => ({ method: "eth_sendRawTransaction", params: [s.raw] })),
+  );
+  for (const [i, outcome] of sent.entries()) {
+    const step = steps[i]!;
+    if ("error" in outcome) throw labError("deploy", `${step.what} was not accepted: ${outcome.error}`);
+    step.hash = outcome.result;
+  }
+  const deadline = Date.now() + RECEIPT_TIMEOUT_MS;
+  let pending = steps;
+  let delayMs = 1;
+  for (;;) {
+    const receipts = await rpc.batch<Receipt | null>(
+      pending.map((s) => ({ method: "eth_getTransactionReceipt", params: [s.hash] })),
+    );
+    const next: Step[] = [];
+    for (const [i, receipt] of receipts.entries()) {
+      const step = pending[i]!;
+      if (!receipt) next.push(step);
+      else if (receipt.status !== "0x1") throw labError("deploy", `${step.what} reverted (tx ${step.hash})`);
+    }
+    if (next.length === 0) return;
+    if (Date.now() > deadline) {
+      throw labError(
+        "deploy",
+        `${next.length} transaction(s) not mined within ${RECEIPT_TIMEOUT_MS} ms, first: ${next[0]!.what}; is the chain mining?`,
+      );
+    }
+    pending = next;
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    delayMs = Math.min(delayMs * 2, 50);
+  }
+}
+
+/**
+ * Deploys the whole contract set to the chain at `rpcUrl`, grants the roles, funds the
+ * treasury and users with USDC, deposits the initial collateral, publishes the initial
+ * prices and mints the initial fdUSD supply to the users through the operator. Each user
+ * has approved the vault for unlimited fdUSD afterwards. Returns the contract addresses.
+ */
+export async function deployStack(
+  rpcUrl: string,
+  accounts: LabAccounts,
+  options: DeployOptions,
+): Promise<ChainContracts> {
+  const { users } = accounts;
+  if (users.length === 0) throw labError("deploy", "at least one user account is needed");
+  if (options.initialCollateralUsdc < 0n || options.initialSupply < 0n) {
+    throw labError("deploy", "initial collateral and supply must not be negative");
+  }
+  if (!(options.ethUsd > 0) || !(options.usdcUsd > 0)) {
+    throw labError(
+      "deploy",
+      `initial prices must be positive (ETH/USD ${options.ethUsd}, USDC/USD ${options.usdcUsd})`,
+    );
+  }
+  if (!(options.minCollateralRatio >= 1)) {
+    throw labError(
+      "deploy",
+      `the minimum collateral ratio must be at least 1, got ${options.minCollateralRatio}`,
+    );
+  }
+  if (!Number.isSafeInteger(options.maxPriceAgeSeconds) || options.maxPriceAgeSeconds <= 0) {
+    throw labError(
+      "deploy",
+      `maxPriceAgeSeconds must be a positive integer, got ${options.maxPriceAgeSeconds}`,
+    );
+  }
+  const minRatio = toUnits(options.minCollateralRatio, 18);
+  const usdcPrice = toUnits(options.usdcUsd, FEED_DECIMALS);
+  const ethPrice = toUnits(options.ethUsd, FEED_DECIMALS);
+  if (options.initialSupply > 0n) {
+    const valueWad = (options.initialCollateralUsdc * 10n ** 12n * usdcPrice) / 10n ** BigInt(FEED_DECIMALS);
+    const ratio = (valueWad * 10n ** 18n) / options.initialSupply;
+    if (ratio < minRatio) {
+      throw labError(
+        "deploy",
+        `initial collateral backs the initial supply at ratio ${Number(ratio) / 1e18}, below the minimum ${options.minCollateralRatio}`,
+      );
+    }
+  }
+
+  const rpc = new Rpc(rpcUrl);
+  const all = [accounts.deployer, accounts.operator, accounts.keeper, accounts.treasury, ...users];
+  const [chainIdHex, block, ...nonces] = await rpc.batch<unknown>([
+    { method: "eth_chainId", params: [] },
+    { method: "eth_getBlockByNumber", params: ["latest", false] },
+    ...all.map((a) => ({ method: "eth_getTransactionCount", params: [a.address, "pending"] })),
+  ]);
+  const baseFee = BigInt((block as { baseFeePerGas?: string } | null)?.baseFeePerGas ?? "0x3b9aca00");
+  const tip = 1_000_000_000n;
+  const fees: FeeFields = {
+    chainId: BigInt(chainIdHex as string),
+    maxPriorityFeePerGas: tip,
+    maxFeePerGas: baseFee * 3n + tip,
+  };
+  const nonceOf = (i: number) => Number(BigInt(nonces[i] as string));
+  const deployer = new Sender(accounts.deployer, nonceOf(0));
+  const operator = new Sender(accounts.operator, nonceOf(1));
+  const keeper = new Sender(accounts.keeper, nonceOf(2));
+  const treasury = new Sender(accounts.treasury, nonceOf(3));
+  const userSenders = users.map((u, i) => new Sender(u, nonceOf(4 + i)));
+
+  const art = {
+    usdc: loadArtifact("MockUSDC"),
+    stablecoin: loadArtifact("Stablecoin"),
+    feed: loadArtifact("PriceFeed"),
+    sequencer: loadArtifact("SequencerUptimeFeed"),
+    vault: loadArtifact("CollateralVault"),
+  };
+  const deploy = async (what: string, artifact: Artifact, args: unknown[]) => {
+    const address = getCreateAddress({ from: accounts.deployer.address, nonce: deployer.nonce });
+    const data = artifact.bytecode + artifact.iface.encodeDeploy(args).slice(2);
+    const step = await sign(deployer, fees, `deploy ${what}`, { data, gasLimit: DEPLOY_GAS });
+    return { address, step };
+  };
+  const call = (sender: Sender, what: string, artifact: Artifact, to: string, fn: string, args: unknown[]) =>
+    sign(sender, fees, what, { to, data: artifact.iface.encodeFunctionData(fn, args), gasLimit: CALL_GAS });
+
+  // Phase 1, the deployer alone: contracts, roles, USDC.
+  const admin = accounts.deployer.address;
+  const usdc = await deploy("MockUSDC", art.usdc, [admin]);
+  const stablecoin = await deploy("Stablecoin", art.stablecoin, [admin]);
+  const usdcFeed = await deploy("USDC/USD feed", art.feed, [FEED_DECIMALS, "USDC / USD", admin]);
+  const ethFeed = await deploy("ETH/USD feed", art.feed, [FEED_DECIMALS, "ETH / USD", admin]);
+  const sequencer = options.withSequencerFeed
+    ? await deploy("sequencer uptime feed", art.sequencer, [admin])
+    : undefined;
+  const vault = await deploy("CollateralVault", art.vault, [
+    admin,
+    stablecoin.address,
+    usdc.address,
+    usdcFeed.address,
+    ethFeed.address,
+    minRatio,
+    BigInt(options.maxPriceAgeSeconds),
+  ]);
+  const role = (name: string) => id(name);
+  const phase1: Step[] = [usdc.step, stablecoin.step, usdcFeed.step, ethFeed.step];
+  if (sequencer) phase1.push(sequencer.step);
+  phase1.push(
+    vault.step,
+    await call(deployer, "grant VAULT_ROLE", art.stablecoin, stablecoin.address, "grantRole", [
+      role("VAULT_ROLE"),
+      vault.address,
+    ]),
+    await call(deployer, "grant OPERATOR_ROLE", art.vault, vault.address, "grantRole", [
+      role("OPERATOR_ROLE"),
+      accounts.operator.address,
+    ]),
+    await call(deployer, "grant GUARDIAN_ROLE", art.vault, vault.address, "grantRole", [
+      role("GUARDIAN_ROLE"),
+      accounts.guardian.address,
+    ]),
+  );
+  for (const feed of [usdcFeed, ethFeed, ...(sequencer ? [sequencer] : [])]) {
+    phase1.push(
+      await call(deployer, "grant TRANSMITTER_ROLE", art.feed, feed.address, "grantRole", [
+        role("TRANSMITTER_ROLE"),
+        accounts.keeper.address,
+      ]),
+    );
+  }
+  phase1.push(
+    await call(deployer, "mint USDC to the treasury", art.usdc, usdc.address, "mint", [
+      accounts.treasury.address,
+      options.initialCollateralUsdc + TREASURY_RESERVE_USDC,
+    ]),
+  );
+  for (const user of users) {
+    phase1.push(
+      await call(deployer, "mint USDC to a user", art.usdc, usdc.address, "mint", [user.address, USER_USDC]),
+    );
+  }
+
+  // Phase 2, independent senders: prices, collateral, approvals.
+  const phase2: Step[] = [
+    await call(keeper, "transmit USDC/USD", art.feed, usdcFeed.address, "transmit", [usdcPrice]),
+    await call(keeper, "transmit ETH/USD", art.feed, ethFeed.address, "transmit", [ethPrice]),
+  ];
+  if (options.initialCollateralUsdc > 0n) {
+    phase2.push(
+      await call(treasury, "approve USDC", art.usdc, usdc.address, "approve", [vault.address, MaxUint256]),
+      await call(treasury, "deposit collateral", art.vault, vault.address, "depositCollateral", [
+        options.initialCollateralUsdc,
+      ]),
+    );
+  }
+  for (const sender of userSenders) {
+    phase2.push(
+      await call(sender, "approve fdUSD", art.stablecoin, stablecoin.address, "approve", [
+        vault.address,
+        MaxUint256,
+      ]),
+    );
+  }
+
+  // Phase 3, the operator: the initial supply.
+  const phase3: Step[] = [];
+  if (options.initialSupply > 0n) {
+    const share = options.initialSupply / BigInt(users.length);
+    const rest = options.initialSupply - share * BigInt(users.length);
+    for (const [i, user] of users.entries()) {
+      const amount = i === 0 ? share + rest : share;
+      if (amount === 0n) continue;
+      phase3.push(
+        await call(operator, "mint the initial fdUSD", art.vault, vault.address, "mint", [
+          id(`firedrill/initial-mint/${i}`),
+          user.address,
+          amount,
+        ]),
+      );
+    }
+  }
+
+  await runPhase(rpc, phase1);
+  await runPhase(rpc, phase2);
+  await runPhase(rpc, phase3);
+
+  const contracts: ChainContracts = {
+    stablecoin: stablecoin.address,
+    vault: vault.address,
+    usdc: usdc.address,
+    ethUsdFeed: ethFeed.address,
+    usdcUsdFeed: usdcFeed.address,
+  };
+  if (sequencer) contracts.sequencerUptimeFeed = sequencer.address;
+  return contracts;
+}

@@ -1,0 +1,474 @@
+/**
+ * The lab: three anvil chains with the contracts deployed, independent price sources, a
+ * keeper pushing the on-chain feeds, a regulator endpoint, and Toxiproxy in front of every
+ * one of them. `startLab` owns everything it starts and `lab.down()` releases it all, in
+ * reverse order, even when a step fails.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { labError, releaseAll } from "../errors.ts";
+import { seededRandom } from "../random.ts";
+import { type Chain, rpcCall, startAnvil } from "./anvil.ts";
+import { CHAIN_NAMES, type ChainName, type LabConfig } from "./config.ts";
+import { type ChainContracts, deployStack, type LabAccounts, labAccounts } from "./deploy.ts";
+import { type JsonServer, serveJson } from "./http.ts";
+import { createKeeper, type Keeper } from "./keeper.ts";
+import { createMarket, type Market, PAIRS, type Pair } from "./market.ts";
+import {
+  type PriceSource,
+  SOURCE_NAMES,
+  type SourceMode,
+  type SourceName,
+  startPriceSource,
+} from "./oracles.ts";
+import { sweepPidFiles } from "./process.ts";
+import { startRegulator } from "./regulator.ts";
+import { createLabProxy, type LabToxiproxy, startLabToxiproxy } from "./toxiproxy.ts";
+
+export const PROVIDERS = ["primary", "secondary", "emergency"] as const;
+export type Provider = (typeof PROVIDERS)[number];
+
+/** What `lab.json` holds: every endpoint, chain id, contract address and operator key. */
+export interface LabInfo {
+  version: 1;
+  seed: number;
+  timeFactor: number;
+  startedAt: string;
+  /** Process that owns the lab (the one `lab down` signals). */
+  pid: number;
+  dir: string;
+  toxiproxy: { url: string; kind: "embedded" | "real"; version: string; owned: boolean };
+  chains: Record<
+    ChainName,
+    {
+      chainId: number;
+      nodeUrl: string;
+      rpc: Record<Provider, string>;
+      blockTimeMs: number;
+      contracts: ChainContracts;
+    }
+  >;
+  oracles: {
+    sources: Record<SourceName, string>;
+    control: string;
+    heartbeats: Record<Pair, number>;
+  };
+  regulator: { url: string; dir: string };
+  control: string;
+  proxies: { name: string; listen: string; upstream: string }[];
+  accounts: LabAccounts;
+}
+
+export interface Lab {
+  info: LabInfo;
+  /** Path of lab.json. */
+  file: string;
+  down(): Promise<void>;
+}
+
+export interface StartLabOptions {
+  /** Folder for lab.json, pid files, regulator filings. @default ".firedrill/lab" */
+  dir?: string;
+  /** Folder for cached deployments. @default ".firedrill/cache" */
+  cacheDir?: string;
+  /** Called with a line per step, for progress output. */
+  onStep?: (line: string) => void;
+}
+
+/** Lab time between two ticks of the market, the sources and the keeper. */
+const TICK_MS = 250;
+
+/** The repository root, where `.firedrill/` lives. */
+export const ROOT = resolve(import.meta.dirname, "..", "..");
+
+/** Writes `data` to `file` atomically (temp file, then rename). */
+export function writeFileAtomic(file: string, data: string): void {
+  const temp = `${file}.${process.pid}.tmp`;
+  writeFileSync(temp, data, { flush: true });
+  renameSync(temp, file);
+}
+
+function deployKey(chainId: number, config: LabConfig, options: object): string {
+  const hash = createHash("sha256");
+  const artifacts = join(ROOT, "artifacts", "contracts");
+  for (const name of ["Stablecoin", "CollateralVault", "MockUSDC", "PriceFeed", "SequencerUptimeFeed"]) {
+    const file = join(artifacts, `${name}.sol`, `${name}.json`);
+    if (existsSync(file)) hash.update(readFileSync(file));
+  }
+  hash.update(JSON.stringify({ chainId, options, market: config.market }));
+  return hash.digest("hex").slice(0, 16);
+}
+
+/** Deploys the contracts, or loads the state a previous deploy left in the cache. */
+async function deployChain(
+  chain: Chain,
+  name: ChainName,
+  config: LabConfig,
+  accounts: LabAccounts,
+  cacheDir: string,
+): Promise<ChainContracts> {
+  const options = {
+    ethUsd: config.market.eth_usd,
+    usdcUsd: config.market.usdc_usd,
+    minCollateralRatio: 1.05,
+    // The vault refuses to mint on a price older than the slowest feed's heartbeat, in lab time.
+    maxPriceAgeSeconds: Math.ceil((86_400 / config.time_factor) * 1.5),
+    withSequencerFeed: name === "arbitrum",
+    initialCollateralUsdc: 1_100_000n * 10n ** 6n,
+    initialSupply: 1_000_000n * 10n ** 18n,
+  };
+  const forked = config.chains[name].fork !== undefined;
+  const key = deployKey(chain.chainId, config, {
+    ...options,
+    initialCollateralUsdc: "1.1e12",
+    initialSupply: "1e24",
+  });
+  const stateFile = join(cacheDir, `${name}-${key}.state`);
+  const addressFile = join(cacheDir, `${name}-${key}.json`);
+  if (!forked && existsSync(stateFile) && existsSync(addressFile)) {
+    await chain.rpc("anvil_loadState", [readFileSync(stateFile, "utf8")]);
+    return JSON.parse(readFileSync(addressFile, "utf8")) as ChainContracts;
+  }
+  const contracts = await deployStack(chain.url, accounts, options);
+  if (!forked) {
+    mkdirSync(cacheDir, { recursive: true });
+    writeFileAtomic(stateFile, await chain.rpc<string>("anvil_dumpState"));
+    writeFileAtomic(addressFile, JSON.stringify(contracts));
+  }
+  return contracts;
+}
+
+/** Stops what a killed run left behind: processes by pid file, and proxies of the old lab.json. */
+export async function sweepLab(dir: string): Promise<string[]> {
+  const swept = sweepPidFiles(join(dir, "pids"));
+  const file = join(dir, "lab.json");
+  if (existsSync(file)) {
+    try {
+      const old = JSON.parse(readFileSync(file, "utf8")) as LabInfo;
+      if (!isAlive(old.pid) && !old.toxiproxy.owned) {
+        // An attached Toxiproxy outlives us: remove the proxies the dead lab created there.
+        for (const proxy of old.proxies) {
+          const response = await fetch(`${old.toxiproxy.url}/proxies/${proxy.name}`, {
+            method: "DELETE",
+          }).catch(() => undefined);
+          if (response?.status === 204) swept.push(`proxy ${proxy.name}`);
+        }
+      }
+    } catch {
+      // A lab.json that cannot be read describes nothing we can still reach.
+    }
+    if (!isAlive(readPid(file))) rmSync(file, { force: true });
+  }
+  return swept;
+}
+
+function readPid(file: string): number {
+  try {
+    return (JSON.parse(readFileSync(file, "utf8")) as LabInfo).pid;
+  } catch {
+    return -1;
+  }
+}
+
+/** True when a process with this pid exists. */
+export function isAlive(pid: number): boolean {
+  if (pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+interface ControlTargets {
+  market: Market;
+  sources: PriceSource[];
+  keeper: Keeper;
+}
+
+/** The harness-only control API: market faults, source modes, the keeper, the sequencer. */
+function startControl(targets: ControlTargets, port: number): Promise<JsonServer> {
+  const { market, sources, keeper } = targets;
+  const pairOf = (value: unknown): Pair | undefined => PAIRS.find((p) => p === value);
+  const state = () => ({
+    prices: Object.fromEntries(PAIRS.map((p) => [p, market.price(p)])),
+    shocked: PAIRS.filter((p) => market.shocked(p)),
+    sources: Object.fromEntries(sources.map((s) => [s.name, s.mode()])),
+    keeper: keeper.status(),
+  });
+  return serveJson(
+    "lab control",
+    {
+      "GET /state": () => ({ status: 200, body: state() }),
+      "POST /market/shock": ({ body }) => {
+        const { pair, to, overMs } = (body ?? {}) as { pair?: unknown; to?: unknown; overMs?: unknown };
+        const p = pairOf(pair);
+        if (!p || typeof to !== "number" || !(to > 0) || typeof overMs !== "number" || overMs < 0) {
+          return { status: 400, body: { error: "expected {pair: ETH/USD|USDC/USD, to: >0, overMs: >=0}" } };
+        }
+        market.shock(p, to, overMs, Date.now());
+        return { status: 200, body: state() };
+      },
+      "POST /market/reset": ({ body }) => {
+        const p = pairOf((body as { pair?: unknown } | undefined)?.pair);
+        market.reset(p);
+        return { status: 200, body: state() };
+      },
+      "POST /sources/:name": ({ params, body }) => {
+        const source = sources.find((s) => s.name === params["name"]);
+        if (!source) return { status: 404, body: { error: `no source ${params["name"]}` } };
+        const mode = body as SourceMode | undefined;
+        if (
+          mode?.kind === "live" ||
+          mode?.kind === "frozen" ||
+          (mode?.kind === "offset" && Number.isFinite(mode.offset))
+        ) {
+          source.setMode(mode.kind === "frozen" ? { kind: "frozen", since: Date.now() } : mode);
+          return { status: 200, body: state() };
+        }
+        return {
+          status: 400,
+          body: { error: 'expected {kind: "live"|"frozen"} or {kind: "offset", offset: number}' },
+        };
+      },
+      "POST /keeper": ({ body }) => {
+        const { paused, chain, pair } = (body ?? {}) as { paused?: unknown; chain?: unknown; pair?: unknown };
+        if (typeof paused !== "boolean")
+          return { status: 400, body: { error: "expected {paused: boolean}" } };
+        keeper.setPaused(paused, {
+          chain: typeof chain === "string" ? chain : undefined,
+          pair: pairOf(pair),
+        });
+        return { status: 200, body: state() };
+      },
+      "POST /sequencer": async ({ body }) => {
+        const { chain, down } = (body ?? {}) as { chain?: unknown; down?: unknown };
+        if (typeof chain !== "string" || typeof down !== "boolean") {
+          return { status: 400, body: { error: "expected {chain, down: boolean}" } };
+        }
+        await keeper.setSequencerDown(chain, down);
+        return { status: 200, body: state() };
+      },
+    },
+    port,
+  );
+}
+
+/**
+ * Like Promise.all, but waits for every start to settle before throwing the first failure,
+ * so that whatever did start has registered its release before the teardown runs.
+ */
+async function startAll<T>(starts: readonly Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(starts);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
+}
+
+/** Brings the whole lab up; on any failure, stops what had started and throws naming the component. */
+export async function startLab(config: LabConfig, options: StartLabOptions = {}): Promise<Lab> {
+  const dir = resolve(options.dir ?? join(ROOT, ".firedrill", "lab"));
+  const cacheDir = resolve(options.cacheDir ?? join(ROOT, ".firedrill", "cache"));
+  const pidDir = join(dir, "pids");
+  const step = options.onStep ?? (() => {});
+  const file = join(dir, "lab.json");
+  if (existsSync(file) && isAlive(readPid(file)) && readPid(file) !== process.pid) {
+    throw labError(
+      "lab",
+      `a lab is already up (pid ${readPid(file)}, ${file}); run \`firedrill lab down\` first`,
+    );
+  }
+  mkdirSync(dir, { recursive: true });
+  const swept = await sweepLab(dir);
+  if (swept.length > 0) step(`swept what a killed run left: ${swept.join(", ")}`);
+
+  const releases: Array<() => unknown> = [];
+  const accounts = labAccounts();
+  const random = seededRandom(config.seed);
+  let clock: NodeJS.Timeout | undefined;
+  try {
+    const [toxiproxy, ...chains] = await startAll<LabToxiproxy | Chain>([
+      startLabToxiproxy({
+        server: config.toxiproxy.server,
+        url: config.toxiproxy.url,
+        port: config.ports.toxiproxy,
+        pidDir,
+      }).then((t) => {
+        releases.push(() => t.close());
+        return t;
+      }),
+      ...CHAIN_NAMES.map((name) =>
+        startAnvil({
+          name,
+          chainId: config.chains[name].chain_id,
+          port: config.chains[name].port,
+          blockTimeMs: config.chains[name].block_time,
+          fork: config.chains[name].fork,
+          pidDir,
+        }).then((chain) => {
+          releases.push(() => chain.process.stop());
+          return chain;
+        }),
+      ),
+    ]);
+    const lab = toxiproxy as LabToxiproxy;
+    step(`toxiproxy ${lab.kind} ${lab.version} at ${lab.url}`);
+    const chainByName = new Map(CHAIN_NAMES.map((name, i) => [name, chains[i] as Chain]));
+
+    const contracts = new Map<ChainName, ChainContracts>();
+    await startAll(
+      CHAIN_NAMES.map(async (name) => {
+        contracts.set(name, await deployChain(chainByName.get(name)!, name, config, accounts, cacheDir));
+      }),
+    );
+    step("contracts deployed on ethereum, polygon, arbitrum");
+
+    const market = createMarket(random, {
+      start: { "ETH/USD": config.market.eth_usd, "USDC/USD": config.market.usdc_usd },
+    });
+    const sources = await startAll(
+      SOURCE_NAMES.map((name) =>
+        startPriceSource(name, market, random, config.ports.oracles[name] ?? 0).then((s) => {
+          releases.push(() => s.server.close());
+          return s;
+        }),
+      ),
+    );
+    const regulatorDir = join(dir, "regulator");
+    const regulator = await startRegulator(regulatorDir, config.ports.regulator);
+    releases.push(() => regulator.close());
+
+    const keeper = createKeeper(
+      CHAIN_NAMES.map((name) => ({
+        name,
+        nodeUrl: chainByName.get(name)!.url,
+        chainId: chainByName.get(name)!.chainId,
+        feeds: { "ETH/USD": contracts.get(name)!.ethUsdFeed, "USDC/USD": contracts.get(name)!.usdcUsdFeed },
+        sequencerFeed: contracts.get(name)!.sequencerUptimeFeed,
+      })),
+      accounts.keeper.privateKey,
+      () => sources,
+      config.time_factor,
+    );
+    releases.push(() => keeper.close());
+    await keeper.tick(Date.now());
+    let ticking = false;
+    clock = setInterval(() => {
+      if (ticking) return;
+      ticking = true;
+      const now = Date.now();
+      market.tick(now);
+      for (const source of sources) source.tick(now);
+      keeper
+        .tick(now)
+        .catch((error: Error) => step(`keeper: ${error.message}`))
+        .finally(() => {
+          ticking = false;
+        });
+    }, TICK_MS);
+    releases.push(() => clearInterval(clock));
+
+    const control = await startControl({ market, sources, keeper }, config.ports.control);
+    releases.push(() => control.close());
+
+    // Every endpoint the system under test sees goes through Toxiproxy.
+    const proxies: LabInfo["proxies"] = [];
+    const proxy = async (name: string, upstreamUrl: string) => {
+      const upstream = upstreamUrl.replace(/^http:\/\//, "");
+      const listen = await createLabProxy(lab, name, upstream);
+      proxies.push({ name, listen, upstream });
+      return `http://${listen}`;
+    };
+    releases.push(async () => {
+      if (lab.owned) return; // stopping the server removes its proxies
+      await Promise.all(proxies.map((p) => fetch(`${lab.url}/proxies/${p.name}`, { method: "DELETE" })));
+    });
+    const rpc = new Map<ChainName, Record<Provider, string>>();
+    for (const name of CHAIN_NAMES) {
+      const urls = {} as Record<Provider, string>;
+      for (const provider of PROVIDERS)
+        urls[provider] = await proxy(`${name}-${provider}`, chainByName.get(name)!.url);
+      rpc.set(name, urls);
+    }
+    const sourceUrls = {} as Record<SourceName, string>;
+    for (const source of sources)
+      sourceUrls[source.name] = await proxy(`oracle-${source.name}`, source.server.url);
+    const regulatorUrl = await proxy("regulator", regulator.url);
+    step(`${proxies.length} proxies in front of every endpoint`);
+
+    const info: LabInfo = {
+      version: 1,
+      seed: config.seed,
+      timeFactor: config.time_factor,
+      startedAt: new Date().toISOString(),
+      pid: process.pid,
+      dir,
+      toxiproxy: { url: lab.url, kind: lab.kind, version: lab.version, owned: lab.owned },
+      chains: Object.fromEntries(
+        CHAIN_NAMES.map((name) => [
+          name,
+          {
+            chainId: chainByName.get(name)!.chainId,
+            nodeUrl: chainByName.get(name)!.url,
+            rpc: rpc.get(name)!,
+            blockTimeMs: config.chains[name].block_time,
+            contracts: contracts.get(name)!,
+          },
+        ]),
+      ) as LabInfo["chains"],
+      oracles: {
+        sources: sourceUrls,
+        control: control.url,
+        heartbeats: { "ETH/USD": keeper.heartbeatMs("ETH/USD"), "USDC/USD": keeper.heartbeatMs("USDC/USD") },
+      },
+      regulator: { url: regulatorUrl, dir: regulatorDir },
+      control: control.url,
+      proxies,
+      accounts,
+    };
+    writeFileAtomic(file, `${JSON.stringify(info, null, 2)}\n`);
+    releases.push(() => {
+      if (readPid(file) === process.pid) rmSync(file, { force: true });
+    });
+
+    let downed: Promise<void> | undefined;
+    return {
+      info,
+      file,
+      down() {
+        downed ??= releaseAll(releases);
+        return downed;
+      },
+    };
+  } catch (error) {
+    if (clock) clearInterval(clock);
+    await releaseAll(releases).catch(() => {});
+    throw error;
+  }
+}
+
+/** Reads a lab.json written by `startLab`. */
+export function readLabInfo(file: string): LabInfo {
+  if (!existsSync(file))
+    throw labError("lab", `no lab is up (${file} does not exist); run \`firedrill lab up\``);
+  return JSON.parse(readFileSync(file, "utf8")) as LabInfo;
+}
+
+/** The SUT environment of DESIGN.md for a lab (without the webhook, token and port a runner adds). */
+export function sutEnvironment(info: LabInfo, labFile: string): Record<string, string> {
+  const env: Record<string, string> = { FIREDRILL_LAB: labFile };
+  for (const name of CHAIN_NAMES) {
+    for (const provider of PROVIDERS) {
+      env[`FIREDRILL_RPC_${name.toUpperCase()}_${provider.toUpperCase()}`] = info.chains[name].rpc[provider];
+    }
+  }
+  env["FIREDRILL_ORACLE_URLS"] = Object.entries(info.oracles.sources)
+    .map(([name, url]) => `${name}=${url}`)
+    .join(",");
+  env["FIREDRILL_REGULATOR_URL"] = `${info.regulator.url}/reports`;
+  return env;
+}
+
+export { rpcCall };

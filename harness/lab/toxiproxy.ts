@@ -1,0 +1,161 @@
+/**
+ * The lab's Toxiproxy: the real `toxiproxy-server` when one is found (TOXIPROXY_URL of a
+ * running one, TOXIPROXY_BIN, PATH, or the project's tools folder), otherwise the
+ * embedded server. Either way the harness speaks to it only through the client.
+ */
+import { accessSync, constants } from "node:fs";
+import { createServer } from "node:net";
+import { delimiter, join } from "node:path";
+import { Toxiproxy } from "toxiproxy-node-client";
+import { labError } from "../errors.ts";
+import { startProcess } from "./process.ts";
+
+export type ToxiproxyKind = "embedded" | "real";
+
+export interface LabToxiproxy {
+  url: string;
+  kind: ToxiproxyKind;
+  /** True when the lab started it (and so stops it); false when attached by URL. */
+  owned: boolean;
+  version: string;
+  client: Toxiproxy;
+  close(): Promise<void>;
+}
+
+/** The real `toxiproxy-server`: TOXIPROXY_BIN, then PATH, then the project's tools folder. */
+export function findToxiproxyServer(): string | undefined {
+  const candidates = [
+    process.env["TOXIPROXY_BIN"],
+    ...(process.env["PATH"] ?? "").split(delimiter).map((dir) => dir && join(dir, "toxiproxy-server")),
+    join(import.meta.dirname, "..", "..", ".tools", "bin", "toxiproxy-server"),
+  ];
+  return candidates.find((file): file is string => {
+    if (!file) return false;
+    try {
+      accessSync(file, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** A port that was free a moment ago on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForApi(url: string, deadlineMs: number): Promise<string> {
+  const until = Date.now() + deadlineMs;
+  let last: unknown;
+  while (Date.now() < until) {
+    try {
+      const response = await fetch(`${url}/version`, { signal: AbortSignal.timeout(1000) });
+      if (response.ok) {
+        // Toxiproxy 2.12 answers {"version": "..."}; older ones answer plain text.
+        const text = (await response.text()).trim();
+        try {
+          return String((JSON.parse(text) as { version?: unknown }).version ?? text);
+        } catch {
+          return text;
+        }
+      }
+      last = new Error(`HTTP ${response.status}`);
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw labError(
+    "toxiproxy",
+    `API at ${url} did not answer within ${deadlineMs} ms (${(last as Error)?.message})`,
+  );
+}
+
+export interface ToxiproxyChoice {
+  /** auto: real when found, else embedded. @default "auto" */
+  server?: "auto" | "embedded" | "real";
+  /** Attach to a server already running here instead of starting one. */
+  url?: string | undefined;
+  /** @default 0 (a free port) */
+  port?: number;
+  pidDir?: string;
+}
+
+/** Starts (or attaches to) the Toxiproxy the lab will use. */
+export async function startLabToxiproxy(choice: ToxiproxyChoice = {}): Promise<LabToxiproxy> {
+  const url = choice.url ?? process.env["TOXIPROXY_URL"];
+  if (url) {
+    const version = await waitForApi(url, 3000);
+    return { url, kind: "real", owned: false, version, client: new Toxiproxy(url), close: async () => {} };
+  }
+  const server = choice.server ?? "auto";
+  const binary = server === "embedded" ? undefined : findToxiproxyServer();
+  if (server === "real" && !binary) {
+    throw labError(
+      "toxiproxy",
+      "toxiproxy-server not found: put it on PATH, set TOXIPROXY_BIN, or use the embedded server",
+    );
+  }
+  if (binary) {
+    const port = choice.port || (await freePort());
+    const proc = await startProcess({
+      name: "toxiproxy",
+      command: binary,
+      args: ["-host", "127.0.0.1", "-port", String(port)],
+      ...(choice.pidDir ? { pidDir: choice.pidDir } : {}),
+    });
+    const apiUrl = `http://127.0.0.1:${port}`;
+    try {
+      const version = await Promise.race([
+        waitForApi(apiUrl, 10_000),
+        proc.exited.then(({ code }) => {
+          throw labError("toxiproxy", `toxiproxy-server exited with code ${code}`, proc.lastLines());
+        }),
+      ]);
+      return {
+        url: apiUrl,
+        kind: "real",
+        owned: true,
+        version,
+        client: new Toxiproxy(apiUrl),
+        close: () => proc.stop(),
+      };
+    } catch (error) {
+      await proc.stop();
+      throw error;
+    }
+  }
+  const { startEmbeddedToxiproxy } = await import("../proxy/server.ts");
+  const embedded = await startEmbeddedToxiproxy({ host: "127.0.0.1", port: choice.port ?? 0 });
+  const version = await waitForApi(embedded.url, 3000);
+  return {
+    url: embedded.url,
+    kind: "embedded",
+    owned: true,
+    version,
+    client: new Toxiproxy(embedded.url),
+    close: () => embedded.close(),
+  };
+}
+
+/** Creates a proxy on a free loopback port in front of `upstream`; returns its listen address. */
+export async function createLabProxy(
+  toxiproxy: LabToxiproxy,
+  name: string,
+  upstream: string,
+): Promise<string> {
+  try {
+    const proxy = await toxiproxy.client.createProxy({ name, listen: "127.0.0.1:0", upstream });
+    return proxy.listen;
+  } catch (error) {
+    throw labError(`proxy ${name}`, `could not be created on ${toxiproxy.url}: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,317 @@
+/**
+ * k6's executors for the embedded engine: when VUs run and when iterations start.
+ * The schedules are pure functions (`rampingVuSteps`, `arrivalOffsets`) so that tests
+ * can check them without a clock; `runScenario` drives them in real time. Every loop is
+ * bounded by the schedule's end plus the graceful stop, and by the caller's signal.
+ */
+import { parseDurationMs } from "./duration.ts";
+import type { ScenarioConfig } from "./profile.ts";
+
+export interface Stage {
+  durationMs: number;
+  target: number;
+}
+
+const ms = (d: string | number | undefined, fallback: number): number =>
+  d === undefined ? fallback : (parseDurationMs(d) ?? fallback);
+
+const stagesOf = (stages: ReadonlyArray<{ duration: string | number; target: number }>): Stage[] =>
+  stages.map((s) => ({ durationMs: ms(s.duration, 0), target: s.target }));
+
+/**
+ * The VU count changes of a ramping-vus scenario, like k6's execution steps: going from
+ * `a` to `b` over a stage, the count moves one VU at a time at each `i/|b-a|` of the
+ * stage (so a ramp up floors, a ramp down ceils the straight line).
+ */
+export function rampingVuSteps(
+  startVUs: number,
+  stages: readonly Stage[],
+): Array<{ atMs: number; vus: number }> {
+  const steps = [{ atMs: 0, vus: startVUs }];
+  let from = startVUs;
+  let t = 0;
+  for (const { durationMs, target } of stages) {
+    if (durationMs === 0) {
+      if (target !== from) steps.push({ atMs: t, vus: target });
+    } else {
+      const diff = target - from;
+      const n = Math.abs(diff);
+      for (let i = 1; i <= n; i++) {
+        steps.push({ atMs: t + (durationMs * i) / n, vus: from + Math.sign(diff) * i });
+      }
+    }
+    from = target;
+    t += durationMs;
+  }
+  return steps;
+}
+
+/** The number of VUs a ramping-vus schedule wants at `atMs` from its start. */
+export function vusAt(steps: ReadonlyArray<{ atMs: number; vus: number }>, atMs: number): number {
+  let vus = 0;
+  for (const step of steps) {
+    if (step.atMs > atMs) break;
+    vus = step.vus;
+  }
+  return vus;
+}
+
+/**
+ * Start offsets (ms) of the iterations of an arrival-rate schedule: `rate` per `timeUnit`
+ * held, or moved linearly from each stage's start rate to its target. The n-th iteration
+ * starts when the integral of the rate reaches n (the first at 0).
+ */
+export function* arrivalOffsets(
+  startRate: number,
+  timeUnitMs: number,
+  stages: readonly Stage[],
+): Generator<number> {
+  let from = startRate / timeUnitMs;
+  let t0 = 0;
+  let done = 0; // iterations started before this stage
+  let area = 0; // integral of the rate up to the stage start
+  for (const { durationMs, target } of stages) {
+    const to = target / timeUnitMs;
+    const stageArea = ((from + to) / 2) * durationMs;
+    const end = area + stageArea;
+    // Iterations n with area <= n < end fall in this stage (tolerate float error at the end).
+    while (done < end - 1e-9) {
+      const local = done - area;
+      let dt: number;
+      if (Math.abs(to - from) < 1e-15) dt = local / from;
+      else {
+        const a = (to - from) / (2 * durationMs);
+        dt = (-from + Math.sqrt(Math.max(0, from * from + 4 * a * local))) / (2 * a);
+      }
+      yield t0 + dt;
+      done++;
+    }
+    area = end;
+    from = to;
+    t0 += durationMs;
+  }
+}
+
+export interface VuHandle {
+  /** 1-based, unique across the run like k6's `__VU`. */
+  readonly id: number;
+  /** Iterations this VU completed in this scenario (`__ITER`). */
+  iteration: number;
+}
+
+export interface ScenarioHooks {
+  /** One iteration. A rejection counts as an interrupted iteration; the VU goes on. */
+  iterate(vu: VuHandle, signal: AbortSignal): Promise<void>;
+  /** A new VU id (unique across scenarios). */
+  nextVuId(): number;
+  /** The number of active VUs changed by `delta`. */
+  vusChanged(delta: number): void;
+  /** An arrival-rate iteration could not start: no VU free and `maxVUs` reached. */
+  dropped(): void;
+  /** An iteration finished (successfully or not), with its duration in ms. */
+  iterationDone(durationMs: number, interrupted: boolean): void;
+  /** Stops everything now (the caller's abort). */
+  signal: AbortSignal;
+}
+
+export interface ScenarioResult {
+  iterations: number;
+  interrupted: number;
+  dropped: number;
+  /** The most VUs the scenario had at once. */
+  peakVus: number;
+}
+
+/** Resolves after `delayMs` or when `signal` aborts, whichever is first. */
+export function sleep(delayMs: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted || delayMs <= 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, delayMs);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** Runs one scenario of a profile in real time and resolves when it has stopped. */
+export async function runScenario(config: ScenarioConfig, hooks: ScenarioHooks): Promise<ScenarioResult> {
+  await sleep(ms(config.startTime, 0), hooks.signal);
+  const result: ScenarioResult = { iterations: 0, interrupted: 0, dropped: 0, peakVus: 0 };
+  if (hooks.signal.aborted) return result;
+  // `hard` interrupts the iterations still running once the graceful stop is over.
+  const hard = new AbortController();
+  const onOuterAbort = () => hard.abort();
+  hooks.signal.addEventListener("abort", onOuterAbort, { once: true });
+  const started = performance.now();
+  const elapsed = () => performance.now() - started;
+  let vus = 0;
+  const changeVus = (delta: number) => {
+    vus += delta;
+    if (vus > result.peakVus) result.peakVus = vus;
+    hooks.vusChanged(delta);
+  };
+  const one = async (vu: VuHandle) => {
+    const t = performance.now();
+    let interrupted = false;
+    try {
+      await hooks.iterate(vu, hard.signal);
+    } catch {
+      interrupted = true;
+    }
+    if (hard.signal.aborted) interrupted = true;
+    vu.iteration++;
+    if (interrupted) result.interrupted++;
+    else result.iterations++;
+    hooks.iterationDone(performance.now() - t, interrupted);
+  };
+  const newVu = (): VuHandle => ({ id: hooks.nextVuId(), iteration: 0 });
+  const gracefulStopMs = ms(config.gracefulStop, 30_000);
+
+  // The schedule: a set of VU loops (or a dispatcher) that stop by themselves at `endMs`.
+  let endMs: number;
+  let work: Promise<unknown>;
+  switch (config.executor) {
+    case "constant-vus": {
+      endMs = ms(config.duration, 0);
+      const loop = async () => {
+        const vu = newVu();
+        changeVus(1);
+        while (elapsed() < endMs && !hard.signal.aborted) await one(vu);
+        changeVus(-1);
+      };
+      work = Promise.all(Array.from({ length: config.vus }, loop));
+      break;
+    }
+    case "per-vu-iterations":
+    case "shared-iterations": {
+      endMs = ms(config.maxDuration, 600_000);
+      const total = config.iterations;
+      let claimed = 0;
+      const perVu = config.executor === "per-vu-iterations";
+      const loop = async () => {
+        const vu = newVu();
+        changeVus(1);
+        let mine = 0;
+        while (elapsed() < endMs && !hard.signal.aborted) {
+          if (perVu ? mine >= total : claimed >= total) break;
+          mine++;
+          claimed++;
+          await one(vu);
+        }
+        changeVus(-1);
+      };
+      work = Promise.all(Array.from({ length: config.vus }, loop));
+      break;
+    }
+    case "ramping-vus": {
+      const stages = stagesOf(config.stages);
+      endMs = stages.reduce((s, st) => s + st.durationMs, 0);
+      const steps = rampingVuSteps(config.startVUs ?? 1, stages);
+      const maxVus = Math.max(...steps.map((s) => s.vus));
+      let active = steps[0]!.vus;
+      const waiting = new Map<number, () => void>();
+      const wake = () => {
+        for (const [index, resolve] of waiting) {
+          if (index < active || elapsed() >= endMs || hard.signal.aborted) {
+            waiting.delete(index);
+            resolve();
+          }
+        }
+      };
+      const timers = steps.slice(1).map((s) =>
+        setTimeout(() => {
+          active = s.vus;
+          wake();
+        }, s.atMs),
+      );
+      timers.push(setTimeout(wake, endMs));
+      hard.signal.addEventListener("abort", wake, { once: true });
+      const loop = async (index: number) => {
+        const vu = newVu();
+        let counted = false;
+        while (elapsed() < endMs && !hard.signal.aborted) {
+          if (index >= active) {
+            if (counted) changeVus(-1);
+            counted = false;
+            await new Promise<void>((resolve) => waiting.set(index, resolve));
+            continue;
+          }
+          if (!counted) changeVus(1);
+          counted = true;
+          await one(vu);
+        }
+        if (counted) changeVus(-1);
+      };
+      work = Promise.all(Array.from({ length: maxVus }, (_, i) => loop(i))).finally(() => {
+        for (const t of timers) clearTimeout(t);
+      });
+      break;
+    }
+    case "constant-arrival-rate":
+    case "ramping-arrival-rate": {
+      const timeUnitMs = ms(config.timeUnit, 1000);
+      const stages =
+        config.executor === "constant-arrival-rate"
+          ? [{ durationMs: ms(config.duration, 0), target: config.rate }]
+          : stagesOf(config.stages);
+      const startRate = config.executor === "constant-arrival-rate" ? config.rate : (config.startRate ?? 0);
+      endMs = stages.reduce((s, st) => s + st.durationMs, 0);
+      const maxVus = Math.max(config.preAllocatedVUs, config.maxVUs ?? config.preAllocatedVUs);
+      const idle: VuHandle[] = [];
+      for (let i = 0; i < config.preAllocatedVUs; i++) idle.push(newVu());
+      let allocated = idle.length;
+      changeVus(allocated);
+      const running = new Set<Promise<void>>();
+      const dispatch = async () => {
+        const offsets = arrivalOffsets(startRate, timeUnitMs, stages);
+        let next = offsets.next();
+        while (!next.done && !hard.signal.aborted) {
+          const wait = next.value - elapsed();
+          if (wait > 0.5) {
+            await sleep(Math.max(1, wait), hard.signal);
+            continue;
+          }
+          let vu = idle.pop();
+          if (vu === undefined && allocated < maxVus) {
+            vu = newVu();
+            allocated++;
+            changeVus(1);
+          }
+          if (vu === undefined) {
+            result.dropped++;
+            hooks.dropped();
+          } else {
+            const held = vu;
+            const p: Promise<void> = one(held).then(() => {
+              running.delete(p);
+              idle.push(held);
+            });
+            running.add(p);
+          }
+          next = offsets.next();
+        }
+        while (running.size > 0) await Promise.race(running);
+        changeVus(-allocated);
+      };
+      work = dispatch();
+      break;
+    }
+  }
+
+  // Past the schedule's end, in-flight iterations get `gracefulStop` to finish, then are interrupted.
+  const rampDownMs = config.executor === "ramping-vus" ? ms(config.gracefulRampDown, 30_000) : 0;
+  const graceTimer = setTimeout(
+    () => hard.abort(),
+    Math.max(0, endMs - elapsed()) + Math.max(gracefulStopMs, rampDownMs),
+  );
+  try {
+    await work;
+  } finally {
+    clearTimeout(graceTimer);
+    hooks.signal.removeEventListener("abort", onOuterAbort);
+  }
+  return result;
+}

@@ -1,0 +1,67 @@
+/** A short Markdown summary of a drill, for a pull-request comment or a CI job summary. */
+
+import { redact } from "../redact.ts";
+import { type Journal, redactJournal } from "../runner/journal.ts";
+import { passed } from "./charts.ts";
+import { fmtMaybeMs, fmtMs, fmtValue, outcome } from "./format.ts";
+
+const cell = (text: string): string => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+
+/** The verdict, the key numbers and the verdict table of one journal, in Markdown (redacted). */
+export function markdownSummary(original: Journal): string {
+  const j = redactJournal(original);
+  const o = outcome(j);
+  const icon = o.passed ? "✅" : "❌";
+  const rtoMs = j.systems.rto_seconds * 1000;
+  const lines = [
+    `### ${icon} ${o.label}: ${j.scenario.name} (${o.sentence})`,
+    "",
+    `${j.scenario.description}`,
+    "",
+    `| MTTR | RTO applied | detection | response | mitigation | recovery |`,
+    `| --- | --- | --- | --- | --- | --- |`,
+    `| ${fmtMaybeMs(j.mttr_ms)} | ${fmtMs(rtoMs)} (${cell(j.systems.rto_system)}) | ${fmtMaybeMs(j.phases.detection_ms)} | ${fmtMaybeMs(j.phases.response_ms)} | ${fmtMaybeMs(j.phases.mitigation_ms)} | ${fmtMaybeMs(j.phases.recovery_ms)} |`,
+    "",
+    `| | verdict | limit | measured | reason |`,
+    `| --- | --- | --- | --- | --- |`,
+    ...j.verdicts.map(
+      (v) =>
+        `| ${v.passed ? "✅" : "❌"} | ${cell(v.name)} | ${cell(fmtValue(v.limit, v.unit))} | ${cell(fmtValue(v.measured, v.unit))} | ${cell(v.reason)} |`,
+    ),
+    "",
+  ];
+  if (j.load !== null) {
+    lines.push(
+      `| load (${cell(j.load.engine)}) | p50 | p95 | p99 | success | rps |`,
+      `| --- | --- | --- | --- | --- | --- |`,
+      ...j.load.scenarios.map(
+        (s) =>
+          `| ${cell(s.name)} | ${fmtMs(s.p50_ms)} | ${fmtMs(s.p95_ms)} | ${fmtMs(s.p99_ms)} | ${(s.success_rate * 100).toFixed(2)} % | ${s.rps.toFixed(1)} |`,
+      ),
+      "",
+    );
+  }
+  lines.push(
+    `Seed \`${j.seed}\` · time factor ${j.time_factor} · status ${j.status}${j.deviated ? " (deviated)" : ""} · journal \`${j.id}\` · sha256 \`${j.integrity.sha256.slice(0, 16)}\``,
+    "",
+  );
+  return redact(lines.join("\n"));
+}
+
+/** One table row per journal, newest first, for several drills. */
+export function markdownIndex(journals: readonly Journal[]): string {
+  const sorted = [...journals].sort((a, b) => b.started_at.localeCompare(a.started_at));
+  const ok = journals.filter(passed).length;
+  const lines = [
+    `### Resilience drills: ${ok}/${journals.length} passed`,
+    "",
+    "| started (UTC) | scenario | verdict | MTTR | RTO | seed |",
+    "| --- | --- | --- | --- | --- | --- |",
+    ...sorted.map((j) => {
+      const o = outcome(j);
+      return `| ${j.started_at.slice(0, 16).replace("T", " ")} | ${cell(j.scenario.name)} | ${o.passed ? "✅" : "❌"} ${o.label} | ${fmtMaybeMs(j.mttr_ms)} | ${fmtMs(j.systems.rto_seconds * 1000)} | ${j.seed} |`;
+    }),
+    "",
+  ];
+  return redact(lines.join("\n"));
+}

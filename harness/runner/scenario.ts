@@ -1,0 +1,283 @@
+/**
+ * A scenario (DESIGN.md, "A scenario"): what to break, when, what must hold before and
+ * after, and which alerts mark detection, response and mitigation. Validated in full,
+ * against the systems map too, before anything runs.
+ *
+ * Choices beyond DESIGN.md:
+ * - Event names in `expect` must be DESIGN.md's, or be declared in `custom_events`
+ *   (a stack may post others; declaring them keeps a typo from silently never matching).
+ * - Each phase list matches on any of its events; `expect.required` lists events that
+ *   must each be seen at least once (e.g. both failover and batching).
+ * - Fault `id`s are optional; given ones must be unique.
+ * - Every system a fault acts on must be in the blast radius of the targets, so that the
+ *   RTO a run is judged by covers what it breaks.
+ * - `within` limits are cumulative from the first injection, must not be looser than the
+ *   RTO, and must be in phase order.
+ * - Durations are wall-clock time of the drill. `time_factor` says how many seconds of
+ *   the real incident one drill second stands for (a compressed replay); it is recorded
+ *   and reported, never used to fake time.
+ */
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { FAULTS, type Fault, faultDefinition } from "../faults/index.ts";
+import { ALERT_EVENTS, EVENT_NAME, isStandardEvent } from "./alert-events.ts";
+import { duration, formatDuration, positiveDuration } from "./duration.ts";
+import { abortCondition, steadyStateProbe } from "./probes.ts";
+import { blastRadius, rtoFor, SYSTEM_NAME, type SystemsMap, suggest } from "./systems-map.ts";
+import { type Problem, parseYaml, readYamlFile, throwFirst, validateAgainst, type YamlFile } from "./yaml.ts";
+
+const eventName = z.string().regex(EVENT_NAME, { message: "an event name is UPPER_SNAKE_CASE" });
+const events = z.array(eventName).min(1);
+
+const noWindow = (type: string) =>
+  z
+    .never({ error: `${type} is instantaneous: it takes no "for"` })
+    .optional()
+    .transform(() => undefined);
+
+const faultSchemas = FAULTS.map((def) =>
+  z.strictObject({
+    type: z.literal(def.type),
+    /** Optional name, unique in the scenario, for the timeline. */
+    id: z
+      .string()
+      .regex(/^[a-z][a-z0-9_-]*$/, { message: "an id is lower-case letters, digits, - and _" })
+      .optional(),
+    /** Start after the first injection (ms). @default 0 */
+    at: duration.default(0),
+    /** How long it holds before it is healed (ms). */
+    for:
+      def.window === "required"
+        ? positiveDuration
+        : def.window === "optional"
+          ? positiveDuration.optional()
+          : noWindow(def.type),
+    ...def.params.shape,
+  }),
+);
+
+const faultSchema = z.discriminatedUnion(
+  "type",
+  faultSchemas as unknown as [(typeof faultSchemas)[number], ...(typeof faultSchemas)[number][]],
+);
+
+const PHASES = ["detection", "response", "mitigation", "recovery"] as const;
+export type Phase = (typeof PHASES)[number];
+
+export const scenarioSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, {
+    message: "a scenario name is lower-case-kebab, at most 64 characters",
+  }),
+  description: z.string().optional(),
+  /** Systems of systems-map.yml under test; the RTO follows from them. */
+  targets: z.array(z.string().regex(SYSTEM_NAME, { message: "a system name is lower_snake_case" })).min(1),
+  steady_state: z.array(steadyStateProbe).min(1),
+  /** A load/ profile running all through. */
+  load: z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]*$/, { message: "a load profile name is lower-case letters, digits, - and _" })
+    .optional(),
+  faults: z.array(faultSchema).min(1),
+  expect: z.strictObject({
+    detection: events,
+    response: events.optional(),
+    mitigation: events.optional(),
+    /** Events that must each be seen at least once during the run. @default [] */
+    required: z.array(eventName).default([]),
+    /** Limits per phase, cumulative from the first injection (ms). */
+    within: z
+      .strictObject({
+        detection: positiveDuration.optional(),
+        response: positiveDuration.optional(),
+        mitigation: positiveDuration.optional(),
+        recovery: positiveDuration.optional(),
+      })
+      .default({}),
+  }),
+  /** Safety stops. @default [] */
+  abort_if: z.array(abortCondition).default([]),
+  /** Longest the run may take from the first injection (ms); every fault must end before it. */
+  max_duration: positiveDuration.optional(),
+  /** Real seconds one drill second stands for. @default 1 */
+  time_factor: z.number().min(1).max(1_000_000).default(1),
+  /** Seed of the run's randomness (price noise, load); `--seed` overrides it. */
+  seed: z
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .optional(),
+  /** Event names outside DESIGN.md's list that `expect` may use. @default [] */
+  custom_events: z.array(eventName).default([]),
+});
+
+type ScenarioOutput = z.infer<typeof scenarioSchema>;
+
+/** A validated scenario: durations in ms, faults typed by `type`. */
+export type ScenarioDocument = Omit<ScenarioOutput, "faults"> & { faults: Fault[] };
+
+/** A scenario ready to run, with what follows from the systems map. */
+export interface Scenario extends ScenarioDocument {
+  file: string;
+  /** sha256 of the file's text, for the journal. */
+  sha256: string;
+  /** Most critical tier in the blast radius. */
+  tier: number;
+  /** Tightest RTO in the blast radius (ms). */
+  rtoMs: number;
+  blastRadius: string[];
+}
+
+/**
+ * Reads and validates a scenario against the schema and the systems map.
+ * @throws FiredrillError FD2xx at the line of the first problem.
+ */
+export function loadScenario(file: string, map: SystemsMap): Scenario {
+  return scenarioFrom(readYamlFile(file), map);
+}
+
+/** Validates a scenario given as text. */
+export function parseScenario(file: string, text: string, map: SystemsMap): Scenario {
+  return scenarioFrom(parseYaml(file, text), map);
+}
+
+/** End of a fault (ms from the first injection), or undefined when it holds until the run heals it. */
+export function faultEndMs(fault: Fault): number | undefined {
+  if (fault.for !== undefined) return fault.at + fault.for;
+  if (faultDefinition(fault.type)?.window === "none") return fault.at;
+  return undefined;
+}
+
+/** Validates an already parsed YAML file as a scenario. */
+export function scenarioFrom(src: YamlFile, map: SystemsMap): Scenario {
+  const doc = validateAgainst(src, scenarioSchema, "scenario") as ScenarioDocument;
+  const problems: Problem[] = [];
+  const push = (path: Problem["path"], message: string, code: string) =>
+    problems.push({ path, message, code });
+  const known = [...map.systems.keys()];
+
+  doc.targets.forEach((target, i) => {
+    if (!map.systems.has(target)) {
+      push(
+        ["targets", i],
+        `unknown system "${target}"${suggest(target, known)} (not in ${map.file})`,
+        "FD204",
+      );
+    } else if (doc.targets.indexOf(target) !== i)
+      push(["targets", i], `"${target}" is listed twice`, "FD207");
+  });
+  const radius = problems.length === 0 ? blastRadius(map, doc.targets) : undefined;
+
+  const ids = new Map<string, number>();
+  doc.faults.forEach((fault, i) => {
+    const def = faultDefinition(fault.type)!;
+    for (const problem of def.check?.(fault as never) ?? [])
+      push(["faults", i, ...problem.path], problem.message, "FD210");
+    if (fault.id !== undefined) {
+      const first = ids.get(fault.id);
+      if (first !== undefined)
+        push(["faults", i, "id"], `duplicate id "${fault.id}" (also faults[${first}])`, "FD207");
+      else ids.set(fault.id, i);
+    }
+    for (const system of def.systems) {
+      if (!map.systems.has(system)) {
+        push(
+          ["faults", i, "type"],
+          `${fault.type} acts on ${system}, which ${map.file} does not list`,
+          "FD204",
+        );
+      } else if (radius !== undefined && !radius.includes(system)) {
+        push(
+          ["faults", i, "type"],
+          `${fault.type} acts on ${system}, outside the blast radius of targets [${doc.targets.join(", ")}]: add ${system} to targets`,
+          "FD210",
+        );
+      }
+    }
+    // Two faults of one type on one target would heal each other.
+    const end = (f: Fault) => faultEndMs(f) ?? Number.POSITIVE_INFINITY;
+    for (let j = 0; j < i; j++) {
+      const other = doc.faults[j]!;
+      if (other.type !== fault.type || def.target(other as never) !== def.target(fault as never)) continue;
+      if (fault.at < Math.max(end(other), other.at + 1) && other.at < Math.max(end(fault), fault.at + 1)) {
+        push(
+          ["faults", i, "at"],
+          `overlaps faults[${j}]: both ${fault.type} on ${def.target(fault as never)}`,
+          "FD210",
+        );
+      }
+    }
+    if (doc.max_duration !== undefined) {
+      const finish = faultEndMs(fault) ?? fault.at;
+      if (finish > doc.max_duration) {
+        const field = fault.for !== undefined ? "for" : "at";
+        push(
+          ["faults", i, field],
+          `ends at ${formatDuration(finish)}, past max_duration ${formatDuration(doc.max_duration)}`,
+          "FD206",
+        );
+      }
+    }
+  });
+
+  doc.custom_events.forEach((name, i) => {
+    if (isStandardEvent(name)) push(["custom_events", i], `${name} is a standard event already`, "FD207");
+    else if (doc.custom_events.indexOf(name) !== i)
+      push(["custom_events", i], `"${name}" is listed twice`, "FD207");
+  });
+  const allowed = [...ALERT_EVENTS, ...doc.custom_events];
+  for (const list of ["detection", "response", "mitigation", "required"] as const) {
+    (doc.expect[list] ?? []).forEach((name, i) => {
+      if (!allowed.includes(name)) {
+        push(
+          ["expect", list, i],
+          `unknown event "${name}"${suggest(name, allowed)}: use one of DESIGN.md's events or declare it in custom_events`,
+          "FD208",
+        );
+      } else if (doc.expect[list]!.indexOf(name) !== i)
+        push(["expect", list, i], `"${name}" is listed twice`, "FD207");
+    });
+  }
+
+  const rto = radius === undefined ? undefined : rtoFor(map, doc.targets);
+  let previous: [Phase, number] | undefined;
+  for (const phase of PHASES) {
+    const limit = doc.expect.within[phase];
+    if (limit === undefined) continue;
+    const path = ["expect", "within", phase];
+    if ((phase === "response" || phase === "mitigation") && doc.expect[phase] === undefined) {
+      push(path, `no expect.${phase} events to time`, "FD210");
+    }
+    if (rto !== undefined && limit > rto.rtoMs) {
+      push(
+        path,
+        `${formatDuration(limit)} is looser than the RTO ${formatDuration(rto.rtoMs)} (tier ${rto.tier})`,
+        "FD210",
+      );
+    }
+    if (previous !== undefined && limit < previous[1]) {
+      push(
+        path,
+        `${formatDuration(limit)} is tighter than within.${previous[0]} (${formatDuration(previous[1])}): limits are cumulative`,
+        "FD210",
+      );
+    }
+    if (doc.max_duration !== undefined && limit > doc.max_duration) {
+      push(
+        path,
+        `${formatDuration(limit)} is past max_duration ${formatDuration(doc.max_duration)}`,
+        "FD206",
+      );
+    }
+    previous = [phase, limit];
+  }
+
+  throwFirst(src, problems);
+  return {
+    ...doc,
+    file: src.file,
+    sha256: createHash("sha256").update(src.text).digest("hex"),
+    tier: rto!.tier,
+    rtoMs: rto!.rtoMs,
+    blastRadius: rto!.blastRadius,
+  };
+}

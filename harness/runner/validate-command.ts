@@ -1,0 +1,139 @@
+/**
+ * `firedrill validate <files or folders...>`: checks scenarios, systems maps and KPI files
+ * without touching a lab. One line per file; exit 2 if any is bad.
+ */
+import { readdirSync, statSync } from "node:fs";
+import { basename, join } from "node:path";
+import { parseArgs } from "node:util";
+import type { Io } from "../cli.ts";
+import { FiredrillError, usageError } from "../errors.ts";
+import { formatDuration } from "./duration.ts";
+import { kpisFrom } from "./kpis.ts";
+import { scenarioFrom } from "./scenario.ts";
+import {
+  defaultMapPath,
+  loadSystemsMap,
+  type SystemsMap,
+  systemsMapFrom,
+  tierInversions,
+} from "./systems-map.ts";
+import { problemError, readYamlFile, type YamlFile } from "./yaml.ts";
+
+const USAGE =
+  "usage: firedrill validate [--map systems-map.yml] [--kind scenario|map|kpis] <files or folders...>";
+
+export type InputKind = "scenario" | "map" | "kpis";
+
+/** What kind of input a file is: by its name first (`*systems-map*`, `*kpis*`), then by its keys. */
+export function detectKind(file: string, value?: unknown): InputKind {
+  const name = basename(file);
+  if (/systems-map/.test(name)) return "map";
+  if (/kpis/.test(name)) return "kpis";
+  if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+    if ("systems" in value && "tiers" in value) return "map";
+    if ("detectors" in value) return "kpis";
+  }
+  return "scenario";
+}
+
+function expand(paths: readonly string[]): string[] {
+  const files: string[] = [];
+  for (const path of paths) {
+    let isDirectory = false;
+    try {
+      isDirectory = statSync(path).isDirectory();
+    } catch {
+      // Reported by the read as "no such file".
+    }
+    if (!isDirectory) files.push(path);
+    else {
+      for (const entry of readdirSync(path).sort()) {
+        if (/\.ya?ml$/.test(entry)) files.push(join(path, entry));
+      }
+    }
+  }
+  return files;
+}
+
+/** Runs `firedrill validate`. */
+export async function command(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { map: { type: "string" }, kind: { type: "string" }, help: { type: "boolean", short: "h" } },
+    strict: true,
+  });
+  if (values.help) {
+    io.out(USAGE);
+    return 0;
+  }
+  if (positionals.length === 0) throw usageError(`no file to validate\n${USAGE}`);
+  const kind = values.kind;
+  if (kind !== undefined && kind !== "scenario" && kind !== "map" && kind !== "kpis") {
+    throw usageError(`--kind must be scenario, map or kpis, not "${kind}"`);
+  }
+
+  const maps = new Map<string, SystemsMap | FiredrillError>();
+  const mapFor = (file: string): SystemsMap => {
+    const path = values.map ?? defaultMapPath(file);
+    if (!maps.has(path)) {
+      try {
+        maps.set(path, loadSystemsMap(path));
+      } catch (error) {
+        if (!(error instanceof FiredrillError)) throw error;
+        maps.set(path, new FiredrillError(error.code, `${error.message} (systems map used by ${file})`));
+      }
+    }
+    const map = maps.get(path)!;
+    if (map instanceof FiredrillError) throw map;
+    return map;
+  };
+
+  const names = new Map<string, string>();
+  let bad = 0;
+  for (const file of expand(positionals)) {
+    try {
+      const src = readYamlFile(file);
+      const fileKind = (kind as InputKind | undefined) ?? detectKind(file, src.value);
+      io.out(`ok ${file}: ${check(src, fileKind, mapFor, names)}`);
+    } catch (error) {
+      if (!(error instanceof FiredrillError)) throw error;
+      io.err(`${error.message} (${error.code})`);
+      bad += 1;
+    }
+  }
+  return bad > 0 ? 2 : 0;
+}
+
+function check(
+  src: YamlFile,
+  kind: InputKind,
+  mapFor: (file: string) => SystemsMap,
+  names: Map<string, string>,
+): string {
+  if (kind === "map") {
+    const map = systemsMapFrom(src);
+    const inversions = tierInversions(map);
+    const note =
+      inversions.length === 0
+        ? ""
+        : `, ${inversions.length} tier inversion${inversions.length === 1 ? "" : "s"} (see firedrill map --check)`;
+    return `systems map, ${map.systems.size} systems in ${map.tiers.size} tiers${note}`;
+  }
+  if (kind === "kpis") {
+    const kpis = kpisFrom(src, mapFor(src.file));
+    return `KPIs, ${Object.keys(kpis.detectors).length} detectors`;
+  }
+  const scenario = scenarioFrom(src, mapFor(src.file));
+  const other = names.get(scenario.name);
+  if (other !== undefined) {
+    throw problemError(src, {
+      path: ["name"],
+      message: `duplicate scenario name "${scenario.name}" (also in ${other})`,
+      code: "FD207",
+    });
+  }
+  names.set(scenario.name, src.file);
+  const faults = `${scenario.faults.length} fault${scenario.faults.length === 1 ? "" : "s"}`;
+  return `scenario ${scenario.name}, tier ${scenario.tier}, RTO ${formatDuration(scenario.rtoMs)}, ${faults}`;
+}

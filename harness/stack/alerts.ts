@@ -1,0 +1,115 @@
+/**
+ * Alerts and actions. A condition is raised once and cleared once (`RECOVERED`); every
+ * alert goes to the webhook in the background, so posting never slows detection.
+ */
+import { redactDeep } from "../redact.ts";
+import type { WebhookPoster } from "./webhook.ts";
+
+export type Severity = "critical" | "high" | "medium" | "low";
+
+export interface Alert {
+  event: string;
+  severity: Severity;
+  /** A system of scenarios/systems-map.yml. */
+  system: string;
+  chain: string | null;
+  /** ISO-8601 with milliseconds. */
+  at: string;
+  details: Record<string, unknown>;
+}
+
+export interface Condition {
+  /** Identifies the condition, e.g. `collateral:ethereum`. */
+  key: string;
+  event: string;
+  severity: Severity;
+  system: string;
+  chain: string | null;
+  details: Record<string, unknown>;
+}
+
+export interface AlerterOptions {
+  poster?: WebhookPoster | undefined;
+  /** Holds every alert back this long (to slow detection on purpose in tests). @default 0 */
+  delayMs?: number;
+  onAlert?: (alert: Alert) => void;
+}
+
+export class Alerter {
+  readonly history: Alert[] = [];
+  readonly #active = new Map<string, Condition & { sinceMs: number }>();
+  readonly #options: AlerterOptions;
+  readonly #timers = new Set<NodeJS.Timeout>();
+
+  constructor(options: AlerterOptions = {}) {
+    this.#options = options;
+  }
+
+  /** Posts one alert or action. */
+  emit(event: string, severity: Severity, system: string, chain: string | null, details: Record<string, unknown> = {}): void {
+    const send = () => {
+      const alert: Alert = redactDeep({ event, severity, system, chain, at: new Date().toISOString(), details });
+      this.history.push(alert);
+      if (this.history.length > 1000) this.history.shift();
+      this.#options.poster?.post(alert);
+      this.#options.onAlert?.(alert);
+    };
+    const delay = this.#options.delayMs ?? 0;
+    if (delay <= 0) send();
+    else {
+      const timer = setTimeout(() => {
+        this.#timers.delete(timer);
+        send();
+      }, delay);
+      this.#timers.add(timer);
+    }
+  }
+
+  /** Raises a condition; returns true when it was not active before (and was posted). */
+  raise(condition: Condition): boolean {
+    if (this.#active.has(condition.key)) return false;
+    this.#active.set(condition.key, { ...condition, sinceMs: Date.now() });
+    this.emit(condition.event, condition.severity, condition.system, condition.chain, condition.details);
+    return true;
+  }
+
+  /** Clears a condition; posts RECOVERED and returns true when it was active. */
+  clear(key: string, details: Record<string, unknown> = {}): boolean {
+    const condition = this.#active.get(key);
+    if (!condition) return false;
+    this.#active.delete(key);
+    this.emit("RECOVERED", "low", condition.system, condition.chain, {
+      condition: condition.event,
+      key,
+      durationMs: Date.now() - condition.sinceMs,
+      ...details,
+    });
+    return true;
+  }
+
+  isActive(key: string): boolean {
+    return this.#active.has(key);
+  }
+
+  /** The conditions active now. */
+  active(): Condition[] {
+    return [...this.#active.values()];
+  }
+
+  /**
+   * Makes the active set with keys under `prefix` equal to `conditions`: raises the new ones,
+   * clears the ones gone. Returns the keys raised and cleared.
+   */
+  reconcile(prefix: string, conditions: readonly Condition[]): { raised: Condition[]; cleared: string[] } {
+    const raised = conditions.filter((c) => this.raise(c));
+    const wanted = new Set(conditions.map((c) => c.key));
+    const cleared = [...this.#active.keys()].filter((k) => k.startsWith(prefix) && !wanted.has(k));
+    for (const key of cleared) this.clear(key);
+    return { raised, cleared };
+  }
+
+  close(): void {
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+  }
+}

@@ -1,0 +1,363 @@
+/**
+ * One chain as the stack sees it: its providers, its head, its contracts (read through
+ * `eth_call`), and signers with local nonces that send transactions and wait for receipts
+ * on new heads instead of polling each one.
+ */
+import { Interface, keccak256, type Result, Wallet } from "ethers";
+import type { Account, ChainConfig } from "./config.ts";
+import { FailoverRpc, RpcError } from "./rpc.ts";
+
+export const VAULT = new Interface([
+  "function mint(bytes32 mintId, address to, uint256 amount)",
+  "function redeem(bytes32 redemptionId, address holder, address payTo, uint256 amount)",
+  "function processed(bytes32 id) view returns (bool)",
+  "function collateralRatio() view returns (uint256)",
+  "function collateralValueUsd() view returns (uint256)",
+  "function minCollateralRatio() view returns (uint256)",
+  "function pauseNonCritical()",
+  "function resumeNonCritical()",
+  "function nonCriticalPaused() view returns (bool)",
+  "function paused() view returns (bool)",
+  "function depositEth() payable",
+  "function depositCollateral(uint256 usdcAmount)",
+  "error AlreadyProcessed(bytes32 id)",
+  "error BelowMinimumCollateralRatio(uint256 ratioAfter, uint256 minimum)",
+  "error StalePrice(address feed)",
+  "error InvalidPrice(address feed, int256 answer)",
+  "error NonCriticalOperationsPaused()",
+  "error NonCriticalOperationsNotPaused()",
+  "error UnauthorizedPauser(address account)",
+  "error ZeroAmount()",
+  "error ZeroAddress()",
+  "error RedemptionTooSmall(uint256 amount)",
+  "error InsufficientLiquidity(uint256 available, uint256 required)",
+  "error EnforcedPause()",
+  "error ERC20InsufficientAllowance(address spender, uint256 allowance, uint256 needed)",
+  "error ERC20InsufficientBalance(address sender, uint256 balance, uint256 needed)",
+  "error AccessControlUnauthorizedAccount(address account, bytes32 neededRole)",
+]);
+
+export const ERC20 = new Interface([
+  "function totalSupply() view returns (uint256)",
+  "function balanceOf(address) view returns (uint256)",
+  "function approve(address spender, uint256 amount) returns (bool)",
+]);
+
+export const FEED = new Interface([
+  "function latestRoundData() view returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)",
+  "function decimals() view returns (uint8)",
+]);
+
+export interface Head {
+  number: number;
+  hash: string;
+  parentHash: string;
+  timestampSec: number;
+  baseFeeWei: bigint;
+  /** Wall-clock ms when the stack first saw this head. */
+  seenAtMs: number;
+}
+
+export interface Receipt {
+  transactionHash: string;
+  blockNumber: string;
+  status: string;
+  gasUsed: string;
+  effectiveGasPrice?: string;
+}
+
+/** A transaction that was mined but reverted; `reason` is the decoded custom error when known. */
+export class TxReverted extends Error {
+  readonly reason: string;
+  readonly hash: string;
+  constructor(hash: string, reason: string) {
+    super(`transaction ${hash} reverted: ${reason}`);
+    this.name = "TxReverted";
+    this.hash = hash;
+    this.reason = reason;
+  }
+}
+
+/** Name (and args) of a revert from its data, e.g. `AlreadyProcessed(0x..)`. */
+export function decodeRevert(data: unknown): string {
+  if (typeof data !== "string" || !data.startsWith("0x") || data.length < 10) return "reverted";
+  try {
+    const parsed = VAULT.parseError(data);
+    if (parsed) return `${parsed.name}(${parsed.args.map((a) => String(a)).join(",")})`;
+  } catch {
+    // Not one of ours.
+  }
+  return `reverted ${data.slice(0, 10)}`;
+}
+
+interface RawBlock {
+  number: string;
+  hash: string;
+  parentHash: string;
+  timestamp: string;
+  baseFeePerGas?: string;
+  transactions: string[];
+}
+
+interface Waiter {
+  resolve: (receipt: Receipt) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class ChainClient {
+  readonly name: string;
+  readonly chainId: number;
+  readonly blockTimeMs: number;
+  readonly contracts: ChainConfig["contracts"];
+  readonly rpc: FailoverRpc;
+  head: Head | undefined;
+  /** Wall-clock ms when the head last advanced. */
+  lastAdvanceMs = Date.now();
+  readonly #signers = new Map<string, TxSigner>();
+  readonly #waiters = new Map<string, Waiter>();
+  #scannedTo = -1;
+  /** Outcome of every transaction sent, for the failure rate and gas efficiency. */
+  readonly txLog: { atMs: number; ok: boolean; gasUsed: bigint }[] = [];
+
+  constructor(config: ChainConfig, rpcTimeoutMs = 1000) {
+    this.name = config.name;
+    this.chainId = config.chainId;
+    this.blockTimeMs = config.blockTimeMs;
+    this.contracts = config.contracts;
+    this.rpc = new FailoverRpc(config.providers, rpcTimeoutMs);
+  }
+
+  /** The latest block through the active provider. */
+  async fetchHead(): Promise<Head> {
+    const block = await this.rpc.call<RawBlock>("eth_getBlockByNumber", ["latest", false]);
+    return toHead(block);
+  }
+
+  /** Records a head seen by the monitor; resolves receipt waiters mined since the last one. */
+  observeHead(head: Head): void {
+    const previous = this.head;
+    if (!previous || head.number !== previous.number || head.hash !== previous.hash) {
+      if (!previous || head.number > previous.number) this.lastAdvanceMs = head.seenAtMs;
+      this.head = head;
+    }
+    if (this.#waiters.size > 0) void this.#scan(head.number);
+    else this.#scannedTo = head.number;
+  }
+
+  async #scan(to: number): Promise<void> {
+    const from = Math.max(this.#scannedTo + 1, to - 20);
+    if (from > to) return;
+    this.#scannedTo = to;
+    for (let n = from; n <= to; n++) {
+      try {
+        const block = await this.rpc.call<RawBlock | null>("eth_getBlockByNumber", [`0x${n.toString(16)}`, false]);
+        for (const hash of block?.transactions ?? []) if (this.#waiters.has(hash)) void this.#settle(hash);
+      } catch {
+        this.#scannedTo = Math.min(this.#scannedTo, n - 1);
+        return;
+      }
+    }
+  }
+
+  async #settle(hash: string): Promise<void> {
+    const receipt = await this.rpc.call<Receipt | null>("eth_getTransactionReceipt", [hash]).catch(() => null);
+    const waiter = this.#waiters.get(hash);
+    if (!receipt || !waiter) return;
+    this.#waiters.delete(hash);
+    clearTimeout(waiter.timer);
+    waiter.resolve(receipt);
+  }
+
+  /** Resolves with the receipt once mined; rejects after `timeoutMs`. */
+  async waitReceipt(hash: string, timeoutMs: number): Promise<Receipt> {
+    const now = await this.rpc.call<Receipt | null>("eth_getTransactionReceipt", [hash]).catch(() => null);
+    if (now) return now;
+    return new Promise<Receipt>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiters.delete(hash);
+        reject(new Error(`${this.name}: transaction ${hash} not mined within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#waiters.set(hash, { resolve, reject, timer });
+      // A receipt mined between the first look and registering the waiter.
+      setTimeout(() => void this.#settle(hash), Math.max(50, this.blockTimeMs));
+    });
+  }
+
+  /** `eth_call` of `fn` on `address`, decoded. */
+  async read(iface: Interface, address: string, fn: string, args: readonly unknown[] = []): Promise<Result> {
+    const data = iface.encodeFunctionData(fn, args);
+    const raw = await this.rpc.call<string>("eth_call", [{ to: address, data }, "latest"]);
+    return iface.decodeFunctionResult(fn, raw);
+  }
+
+  /** Simulates a call from `from`; returns the revert reason or undefined when it would succeed. */
+  async simulate(from: string, to: string, data: string, valueWei = 0n): Promise<string | undefined> {
+    try {
+      await this.rpc.call("eth_call", [{ from, to, data, value: `0x${valueWei.toString(16)}` }, "latest"]);
+      return undefined;
+    } catch (error) {
+      if (error instanceof RpcError) return decodeRevert(error.data);
+      throw error;
+    }
+  }
+
+  signer(account: Account): TxSigner {
+    const key = account.address.toLowerCase();
+    let signer = this.#signers.get(key);
+    if (!signer) {
+      signer = new TxSigner(this, account.privateKey);
+      this.#signers.set(key, signer);
+    }
+    return signer;
+  }
+
+  recordTx(ok: boolean, gasUsed: bigint): void {
+    const now = Date.now();
+    this.txLog.push({ atMs: now, ok, gasUsed });
+    while (this.txLog.length > 0 && this.txLog[0]!.atMs < now - 60_000) this.txLog.shift();
+    if (this.txLog.length > 10_000) this.txLog.splice(0, this.txLog.length - 10_000);
+  }
+
+  close(): void {
+    for (const [hash, waiter] of this.#waiters) {
+      clearTimeout(waiter.timer);
+      waiter.reject(new Error(`${this.name}: stopped while waiting for ${hash}`));
+    }
+    this.#waiters.clear();
+  }
+}
+
+export function toHead(block: RawBlock): Head {
+  return {
+    number: Number(block.number),
+    hash: block.hash,
+    parentHash: block.parentHash,
+    timestampSec: Number(block.timestamp),
+    baseFeeWei: BigInt(block.baseFeePerGas ?? "0x0"),
+    seenAtMs: Date.now(),
+  };
+}
+
+export interface SendOptions {
+  to: string;
+  data: string;
+  valueWei?: bigint;
+  /** @default 500000 */
+  gasLimit?: bigint;
+  /** Receipt deadline. @default 15000 */
+  timeoutMs?: number;
+  /** Called with the hash once the transaction is signed, before it is sent. */
+  onSigned?: (hash: string, nonce: number) => void;
+}
+
+/** Sends transactions from one key with local nonces (many in flight, no nonce races). */
+export class TxSigner {
+  readonly wallet: Wallet;
+  readonly #chain: ChainClient;
+  #nonce: number | undefined;
+  #syncing: Promise<number> | undefined;
+
+  constructor(chain: ChainClient, privateKey: string) {
+    this.#chain = chain;
+    this.wallet = new Wallet(privateKey);
+  }
+
+  get address(): string {
+    return this.wallet.address;
+  }
+
+  async #nextNonce(): Promise<number> {
+    if (this.#nonce === undefined) {
+      this.#syncing ??= this.#chain.rpc
+        .call<string>("eth_getTransactionCount", [this.wallet.address, "pending"])
+        .then((n) => Number(n))
+        .finally(() => {
+          this.#syncing = undefined;
+        });
+      const synced = await this.#syncing;
+      this.#nonce ??= synced;
+    }
+    return this.#nonce++;
+  }
+
+  /** Forgets the local nonce; the next send asks the chain. */
+  resync(): void {
+    this.#nonce = undefined;
+  }
+
+  /** Signs with the next local nonce; nothing is sent yet. */
+  async sign(options: SendOptions): Promise<{ raw: string; hash: string; nonce: number }> {
+    const nonce = await this.#nextNonce();
+    const head = this.#chain.head;
+    const tip = 1_000_000_000n;
+    const base = head?.baseFeeWei ?? 1_000_000_000n;
+    const raw = await this.wallet.signTransaction({
+      type: 2,
+      chainId: this.#chain.chainId,
+      nonce,
+      to: options.to,
+      data: options.data,
+      value: options.valueWei ?? 0n,
+      gasLimit: options.gasLimit ?? 500_000n,
+      maxPriorityFeePerGas: tip,
+      maxFeePerGas: base * 3n + tip,
+    });
+    return { raw, hash: keccak256(raw), nonce };
+  }
+
+  /** Broadcasts a signed transaction; "already known" counts as sent. */
+  async sendRaw(raw: string): Promise<void> {
+    try {
+      await this.#chain.rpc.call<string>("eth_sendRawTransaction", [raw]);
+    } catch (error) {
+      const message = (error as Error).message.toLowerCase();
+      if (error instanceof RpcError && message.includes("already")) return;
+      // The nonce may or may not be used now: ask the chain before the next send.
+      this.resync();
+      throw error;
+    }
+  }
+
+  /** Signs and broadcasts; returns the hash without waiting for the receipt. */
+  async broadcast(options: SendOptions): Promise<{ hash: string; nonce: number }> {
+    for (let attempt = 0; ; attempt++) {
+      const { raw, hash, nonce } = await this.sign(options);
+      options.onSigned?.(hash, nonce);
+      try {
+        await this.sendRaw(raw);
+        return { hash, nonce };
+      } catch (error) {
+        // Another process (or this one before a restart) used the nonce: sign again.
+        const nonceTaken = error instanceof RpcError && /nonce too low|already imported/i.test(error.message);
+        if (!nonceTaken || attempt >= 2) throw error;
+      }
+    }
+  }
+
+  /** Waits for the receipt of a sent transaction; throws TxReverted with the decoded reason. */
+  async confirm(hash: string, options: SendOptions): Promise<Receipt> {
+    const receipt = await this.#chain.waitReceipt(hash, options.timeoutMs ?? 15_000);
+    const ok = receipt.status === "0x1";
+    this.#chain.recordTx(ok, BigInt(receipt.gasUsed));
+    if (!ok) {
+      let reason = "reverted";
+      try {
+        reason =
+          (await this.#chain.simulate(this.wallet.address, options.to, options.data, options.valueWei)) ??
+          "reverted";
+      } catch {
+        // The reason is a nicety.
+      }
+      throw new TxReverted(hash, reason);
+    }
+    return receipt;
+  }
+
+  /** Broadcasts and waits for the receipt; throws TxReverted with the decoded reason. */
+  async send(options: SendOptions): Promise<Receipt> {
+    const { hash } = await this.broadcast(options);
+    return this.confirm(hash, options);
+  }
+}
+

@@ -1,0 +1,183 @@
+/**
+ * The seed's emergency protocols: pause non-critical operations on chain
+ * (`pauseNonCritical()`, redemptions keep working), emergency rebalance (collateral from
+ * the treasury until the ratio is back above target), resume when every reason to pause
+ * has cleared. Each action is posted as an alert.
+ */
+import { MaxUint256 } from "ethers";
+import type { Alerter } from "./alerts.ts";
+import { ERC20, FEED, VAULT } from "./chain.ts";
+import type { Account } from "./config.ts";
+import type { CollateralMonitor } from "./monitor.ts";
+
+export interface EmergencyOptions {
+  monitors: Map<string, CollateralMonitor>;
+  alerter: Alerter;
+  /** Signs pauses (guardian, else operator). */
+  pauser: Account;
+  treasury: Account | undefined;
+  /** Ratio a rebalance restores, at least. */
+  targetRatio: (m: CollateralMonitor) => number;
+}
+
+export class EmergencyProtocols {
+  readonly #o: EmergencyOptions;
+  /** chain -> reasons the stack paused it for. */
+  readonly pauseReasons = new Map<string, Set<string>>();
+  readonly #busy = new Map<string, Promise<unknown>>();
+  readonly actions: { at: string; action: string; chain: string; ok: boolean; detail: string }[] = [];
+
+  constructor(options: EmergencyOptions) {
+    this.#o = options;
+  }
+
+  #serial<T>(chain: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.#busy.get(chain) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(fn);
+    this.#busy.set(chain, next);
+    return next;
+  }
+
+  #log(action: string, chain: string, ok: boolean, detail: string): void {
+    this.actions.push({ at: new Date().toISOString(), action, chain, ok, detail });
+    if (this.actions.length > 200) this.actions.shift();
+  }
+
+  /** Pauses minting on `chain` for `reason` (once per chain; reasons accumulate). */
+  pause(chain: string, reason: string): Promise<void> {
+    const reasons = this.pauseReasons.get(chain) ?? new Set<string>();
+    const first = reasons.size === 0;
+    reasons.add(reason);
+    this.pauseReasons.set(chain, reasons);
+    if (!first) return Promise.resolve();
+    return this.#serial(chain, async () => {
+      const m = this.#o.monitors.get(chain);
+      if (!m) return;
+      try {
+        let txHash: string | null = null;
+        if (!m.state.nonCriticalPaused) {
+          const receipt = await m.chain.signer(this.#o.pauser).send({
+            to: m.chain.contracts.vault,
+            data: VAULT.encodeFunctionData("pauseNonCritical"),
+            gasLimit: 120_000n,
+          });
+          txHash = receipt.transactionHash;
+          m.state.nonCriticalPaused = true;
+        }
+        this.#log("pause", chain, true, reason);
+        this.#o.alerter.emit("EMERGENCY_PAUSE", "critical", "minting_contracts", chain, {
+          reason,
+          action: "pauseNonCritical",
+          txHash,
+          redemptions: "still open",
+        });
+      } catch (error) {
+        this.#log("pause", chain, false, (error as Error).message);
+        this.#o.alerter.emit("EMERGENCY_PAUSE_FAILED", "critical", "minting_contracts", chain, {
+          reason,
+          error: (error as Error).message,
+        });
+      }
+    });
+  }
+
+  /** Drops `reason`; resumes minting when no reason is left. */
+  release(chain: string, reason: string): Promise<void> {
+    const reasons = this.pauseReasons.get(chain);
+    if (!reasons?.delete(reason) || reasons.size > 0) return Promise.resolve();
+    this.pauseReasons.delete(chain);
+    return this.#serial(chain, async () => {
+      const m = this.#o.monitors.get(chain);
+      if (!m || (this.pauseReasons.get(chain)?.size ?? 0) > 0) return;
+      try {
+        const receipt = await m.chain.signer(this.#o.pauser).send({
+          to: m.chain.contracts.vault,
+          data: VAULT.encodeFunctionData("resumeNonCritical"),
+          gasLimit: 120_000n,
+        });
+        m.state.nonCriticalPaused = false;
+        this.#log("resume", chain, true, reason);
+        this.#o.alerter.emit("EMERGENCY_RESUME", "low", "minting_contracts", chain, {
+          action: "resumeNonCritical",
+          txHash: receipt.transactionHash,
+        });
+      } catch (error) {
+        this.#log("resume", chain, false, (error as Error).message);
+      }
+    });
+  }
+
+  /** Deposits treasury collateral until `chain`'s ratio is back at the target. */
+  rebalance(chain: string, reason: string): Promise<void> {
+    return this.#serial(chain, async () => {
+      const m = this.#o.monitors.get(chain);
+      const treasury = this.#o.treasury;
+      if (!m || !treasury) return;
+      const { supply, collateralValueUsd } = m.state;
+      if (supply === undefined || collateralValueUsd === undefined) return;
+      const target = this.#o.targetRatio(m);
+      const neededUsd = target * supply - collateralValueUsd;
+      if (!(neededUsd > 0)) return;
+      const c = m.chain.contracts;
+      const signer = m.chain.signer(treasury);
+      try {
+        let asset = "USDC";
+        let txHash: string;
+        const [balance] = await m.chain.read(ERC20, c.usdc, "balanceOf", [treasury.address]);
+        const usdcPrice = await this.#feedPrice(m, c.usdcUsdFeed);
+        const usdcUnits = BigInt(Math.ceil((neededUsd / Math.max(usdcPrice, 0.01)) * 1.01 * 1e6));
+        if ((balance as bigint) >= usdcUnits) {
+          // Both go out back to back with consecutive nonces, so the deposit sees the approval.
+          const approve = await signer.broadcast({
+            to: c.usdc,
+            data: ERC20.encodeFunctionData("approve", [c.vault, MaxUint256]),
+            gasLimit: 100_000n,
+          });
+          const deposit = signer.send({
+            to: c.vault,
+            data: VAULT.encodeFunctionData("depositCollateral", [usdcUnits]),
+            gasLimit: 200_000n,
+          });
+          await signer.confirm(approve.hash, { to: c.usdc, data: "0x" });
+          txHash = (await deposit).transactionHash;
+        } else {
+          asset = "ETH";
+          const ethPrice = await this.#feedPrice(m, c.ethUsdFeed);
+          const wei = BigInt(Math.ceil((neededUsd / ethPrice) * 1.01 * 1e6)) * 10n ** 12n;
+          txHash = (
+            await signer.send({
+              to: c.vault,
+              data: VAULT.encodeFunctionData("depositEth"),
+              valueWei: wei,
+              gasLimit: 150_000n,
+            })
+          ).transactionHash;
+        }
+        this.#log("rebalance", chain, true, `${asset} ${neededUsd.toFixed(2)} USD`);
+        this.#o.alerter.emit("EMERGENCY_REBALANCE", "critical", "collateral_management", chain, {
+          reason,
+          asset,
+          depositedUsd: Math.round(neededUsd * 100) / 100,
+          targetRatio: target,
+          txHash,
+        });
+      } catch (error) {
+        this.#log("rebalance", chain, false, (error as Error).message);
+        this.#o.alerter.emit("EMERGENCY_REBALANCE_FAILED", "critical", "collateral_management", chain, {
+          reason,
+          error: (error as Error).message,
+        });
+      }
+    });
+  }
+
+  async #feedPrice(m: CollateralMonitor, feed: string): Promise<number> {
+    const [decimals] = await m.chain.read(FEED, feed, "decimals");
+    const round = await m.chain.read(FEED, feed, "latestRoundData");
+    return Number(round[1] as bigint) / 10 ** Number(decimals);
+  }
+
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.#busy.values()]);
+  }
+}

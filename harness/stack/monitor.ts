@@ -1,0 +1,371 @@
+/**
+ * The collateral monitor of one chain: polls the head through the active provider a few
+ * times per block, reads the vault (collateral ratio, supply, pause flags), the price
+ * feeds and, on an L2, the sequencer uptime feed on every new block; fails over
+ * primary -> secondary -> emergency on an RPC error, a timeout, or a head that stops
+ * while another provider's advances, and moves back once the primary is healthy again.
+ */
+import { MaxUint256 } from "ethers";
+import type { Alerter } from "./alerts.ts";
+import { type ChainClient, ERC20, FEED, type Head, toHead, VAULT } from "./chain.ts";
+import type { OracleAggregator, Pair } from "./oracle.ts";
+import { ProviderError } from "./rpc.ts";
+
+export interface ProviderHealth {
+  name: string;
+  ok: boolean;
+  error: string | undefined;
+  head: number | undefined;
+  /** Wall-clock ms when this provider's head last advanced. */
+  lastAdvanceMs: number;
+  goodStreak: number;
+  lastCheckMs: number;
+}
+
+export interface ChainState {
+  collateralRatio: number | undefined;
+  collateralValueUsd: number | undefined;
+  supply: number | undefined;
+  minCollateralRatio: number | undefined;
+  nonCriticalPaused: boolean | undefined;
+  paused: boolean | undefined;
+  halted: boolean;
+  sequencerDown: boolean | undefined;
+  sequencerUnavailable: boolean | undefined;
+  lastReadMs: number;
+  readError: string | undefined;
+}
+
+export interface MonitorOptions {
+  alerter: Alerter;
+  aggregator: OracleAggregator;
+  /** Head polling interval, ms. @default min(100, blockTime/4) */
+  pollMs?: number;
+  /** Grace period after the sequencer comes back up, seconds of chain time. @default 60 */
+  sequencerGraceSeconds?: number;
+  /** Called after every change of state (new block read, halt, failover). */
+  onUpdate: () => void;
+}
+
+const PRIMARY = 0;
+
+export class CollateralMonitor {
+  readonly chain: ChainClient;
+  readonly health: ProviderHealth[];
+  readonly state: ChainState = {
+    collateralRatio: undefined,
+    collateralValueUsd: undefined,
+    supply: undefined,
+    minCollateralRatio: undefined,
+    nonCriticalPaused: undefined,
+    paused: undefined,
+    halted: false,
+    sequencerDown: undefined,
+    sequencerUnavailable: undefined,
+    lastReadMs: 0,
+    readError: undefined,
+  };
+  readonly #options: MonitorOptions;
+  readonly #pollMs: number;
+  readonly #standbyMs: number;
+  readonly #hashes = new Map<number, string>();
+  #running = false;
+  #timers: NodeJS.Timeout[] = [];
+  #feedDecimals = new Map<string, number>();
+  #lastStandbyMs = 0;
+  #switching = false;
+
+  constructor(chain: ChainClient, options: MonitorOptions) {
+    this.chain = chain;
+    this.#options = options;
+    this.#pollMs = options.pollMs ?? Math.max(25, Math.min(100, chain.blockTimeMs / 4));
+    this.#standbyMs = Math.max(this.#pollMs * 2, Math.min(500, chain.blockTimeMs / 2));
+    const now = Date.now();
+    this.health = chain.rpc.providers.map((p) => ({
+      name: p.name,
+      ok: true,
+      error: undefined,
+      head: undefined,
+      lastAdvanceMs: now,
+      goodStreak: 0,
+      lastCheckMs: 0,
+    }));
+    chain.rpc.onProviderFailure = (provider, error) => {
+      const index = chain.rpc.providers.indexOf(provider);
+      if (index === chain.rpc.active) this.failover(error.message);
+    };
+  }
+
+  /** Name of the provider in use. */
+  get activeProvider(): string {
+    return this.chain.rpc.activeProvider.name;
+  }
+
+  start(): void {
+    this.#running = true;
+    void this.#loop();
+  }
+
+  stop(): void {
+    this.#running = false;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers = [];
+  }
+
+  async #sleep(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        this.#timers = this.#timers.filter((x) => x !== t);
+        resolve();
+      }, ms);
+      this.#timers.push(t);
+    });
+  }
+
+  async #loop(): Promise<void> {
+    while (this.#running) {
+      const started = Date.now();
+      await this.tick().catch(() => undefined);
+      if (started - this.#lastStandbyMs >= this.#standbyMs) {
+        this.#lastStandbyMs = started;
+        void this.#checkStandby().catch(() => undefined);
+      }
+      await this.#sleep(Math.max(5, this.#pollMs - (Date.now() - started)));
+    }
+  }
+
+  #record(index: number, head: number | undefined, error: string | undefined): void {
+    const h = this.health[index]!;
+    const now = Date.now();
+    h.lastCheckMs = now;
+    if (error !== undefined) {
+      h.ok = false;
+      h.error = error;
+      h.goodStreak = 0;
+      return;
+    }
+    h.ok = true;
+    h.error = undefined;
+    h.goodStreak++;
+    if (head !== undefined && (h.head === undefined || head > h.head)) {
+      h.head = head;
+      h.lastAdvanceMs = now;
+    }
+  }
+
+  /** One poll of the active provider. */
+  async tick(): Promise<void> {
+    const index = this.chain.rpc.active;
+    let head: Head;
+    try {
+      head = toHead(await this.chain.rpc.callOn(index, "eth_getBlockByNumber", ["latest", false]));
+    } catch (error) {
+      if (!this.#running) return;
+      const message = error instanceof Error ? error.message : String(error);
+      this.#record(index, undefined, message);
+      if (error instanceof ProviderError && index === this.chain.rpc.active) this.failover(message);
+      return;
+    }
+    this.#record(index, head.number, undefined);
+    const previous = this.chain.head;
+    const isNew = !previous || head.number !== previous.number || head.hash !== previous.hash;
+    if (isNew) {
+      this.#checkReorg(head);
+      this.chain.observeHead(head);
+      await this.#readState(head);
+    }
+    this.#checkHalt();
+    if (isNew) this.#options.onUpdate();
+  }
+
+  #checkReorg(head: Head): void {
+    const known = this.#hashes.get(head.number);
+    const parent = this.#hashes.get(head.number - 1);
+    const reorged = (known !== undefined && known !== head.hash) || (parent !== undefined && parent !== head.parentHash);
+    if (reorged) {
+      let depth = 0;
+      for (const n of [...this.#hashes.keys()]) {
+        if (n >= head.number - (parent !== undefined && parent !== head.parentHash ? 1 : 0)) {
+          this.#hashes.delete(n);
+          depth++;
+        }
+      }
+      this.#options.alerter.emit("REORG_DETECTED", "high", "reserve_monitoring", this.chain.name, {
+        block: head.number,
+        newHash: head.hash,
+        replacedBlocks: depth,
+      });
+    }
+    this.#hashes.set(head.number, head.hash);
+    for (const n of this.#hashes.keys()) if (n < head.number - 128) this.#hashes.delete(n);
+  }
+
+  #checkHalt(): void {
+    const now = Date.now();
+    const haltAfterMs = Math.max(3 * this.chain.blockTimeMs, 1500);
+    const lastAdvance = Math.max(
+      this.chain.lastAdvanceMs,
+      ...this.health.filter((h) => h.ok).map((h) => h.lastAdvanceMs),
+    );
+    const halted = now - lastAdvance > haltAfterMs;
+    if (halted !== this.state.halted) {
+      this.state.halted = halted;
+      this.#options.onUpdate();
+    }
+  }
+
+  async #readState(head: Head): Promise<void> {
+    const { chain } = this;
+    const c = chain.contracts;
+    try {
+      const reads: Promise<unknown>[] = [
+        chain.read(VAULT, c.vault, "collateralRatio"),
+        chain.read(VAULT, c.vault, "collateralValueUsd"),
+        chain.read(ERC20, c.stablecoin, "totalSupply"),
+        chain.read(VAULT, c.vault, "nonCriticalPaused"),
+        chain.read(VAULT, c.vault, "paused"),
+        this.#readFeed("ETH/USD", c.ethUsdFeed),
+        this.#readFeed("USDC/USD", c.usdcUsdFeed),
+        this.state.minCollateralRatio === undefined
+          ? chain.read(VAULT, c.vault, "minCollateralRatio")
+          : Promise.resolve(undefined),
+      ];
+      if (c.sequencerUptimeFeed) reads.push(chain.read(FEED, c.sequencerUptimeFeed, "latestRoundData"));
+      const [ratio, value, supply, ncp, paused, , , minRatio, sequencer] = (await Promise.all(reads)) as [
+        { [0]: bigint },
+        { [0]: bigint },
+        { [0]: bigint },
+        { [0]: boolean },
+        { [0]: boolean },
+        unknown,
+        unknown,
+        { [0]: bigint } | undefined,
+        { answer: bigint; startedAt: bigint } | undefined,
+      ];
+      this.state.collateralRatio = ratio[0] === MaxUint256 ? Number.POSITIVE_INFINITY : wad(ratio[0]);
+      this.state.collateralValueUsd = wad(value[0]);
+      this.state.supply = wad(supply[0]);
+      this.state.nonCriticalPaused = ncp[0];
+      this.state.paused = paused[0];
+      if (minRatio) this.state.minCollateralRatio = wad(minRatio[0]);
+      if (sequencer) {
+        const down = sequencer.answer !== 0n;
+        const grace = this.#options.sequencerGraceSeconds ?? 60;
+        this.state.sequencerDown = down;
+        this.state.sequencerUnavailable = down || Number(sequencer.startedAt) + grace > head.timestampSec;
+      }
+      this.state.lastReadMs = Date.now();
+      this.state.readError = undefined;
+    } catch (error) {
+      this.state.readError = (error as Error).message;
+    }
+  }
+
+  async #readFeed(pair: Pair, address: string): Promise<void> {
+    let decimals = this.#feedDecimals.get(address);
+    if (decimals === undefined) {
+      decimals = Number((await this.chain.read(FEED, address, "decimals"))[0]);
+      this.#feedDecimals.set(address, decimals);
+    }
+    const round = await this.chain.read(FEED, address, "latestRoundData");
+    this.#options.aggregator.setFeed(this.chain.name, pair, {
+      price: Number(round[1] as bigint) / 10 ** decimals,
+      updatedAtMs: Number(round[3] as bigint) * 1000,
+    });
+  }
+
+  /** Polls the providers not in use: their health, their heads; decides stall failover and fail-back. */
+  async #checkStandby(): Promise<void> {
+    const rpc = this.chain.rpc;
+    const timeoutMs = Math.min(rpc.timeoutMs, this.#standbyMs);
+    await Promise.all(
+      rpc.providers.map(async (_, index) => {
+        if (index === rpc.active) return;
+        try {
+          const n = await rpc.callOn<string>(index, "eth_blockNumber", [], timeoutMs);
+          this.#record(index, Number(n), undefined);
+        } catch (error) {
+          this.#record(index, undefined, (error as Error).message);
+        }
+      }),
+    );
+    if (!this.#running) return;
+    const now = Date.now();
+    const active = this.health[rpc.active]!;
+    const stallMs = 2 * this.chain.blockTimeMs + 250;
+    const ahead = this.health.some(
+      (h, i) => i !== rpc.active && h.ok && h.head !== undefined && active.head !== undefined && h.head > active.head,
+    );
+    if (active.ok && now - active.lastAdvanceMs > stallMs && ahead) {
+      this.failover(`head stuck at ${active.head} for ${now - active.lastAdvanceMs} ms while another provider advances`);
+      return;
+    }
+    if (rpc.active !== PRIMARY) {
+      const primary = this.health[PRIMARY]!;
+      const best = Math.max(...this.health.map((h) => h.head ?? 0));
+      if (primary.ok && primary.goodStreak >= 3 && (primary.head ?? 0) >= best - 1) {
+        const from = rpc.activeProvider.name;
+        rpc.active = PRIMARY;
+        this.#options.alerter.emit("RPC_FAILBACK", "low", "collateral_management", this.chain.name, {
+          from,
+          to: rpc.activeProvider.name,
+        });
+        this.#options.alerter.clear(`rpc:${this.chain.name}`, { provider: rpc.activeProvider.name });
+        this.#options.onUpdate();
+      }
+    }
+  }
+
+  /** Moves to the next provider in order that is not known to be failing. */
+  failover(reason: string): void {
+    if (this.#switching) return;
+    this.#switching = true;
+    try {
+      const rpc = this.chain.rpc;
+      const from = rpc.active;
+      const n = rpc.providers.length;
+      let to = -1;
+      for (let step = 1; step < n; step++) {
+        const candidate = (from + step) % n;
+        const h = this.health[candidate]!;
+        if (h.ok || h.lastCheckMs === 0) {
+          to = candidate;
+          break;
+        }
+      }
+      if (to < 0) {
+        this.#options.alerter.raise({
+          key: `rpc-all:${this.chain.name}`,
+          event: "RPC_ALL_PROVIDERS_DOWN",
+          severity: "critical",
+          system: "collateral_management",
+          chain: this.chain.name,
+          details: { reason },
+        });
+        return;
+      }
+      rpc.active = to;
+      this.health[from]!.ok = false;
+      this.health[from]!.goodStreak = 0;
+      this.health[from]!.error = reason;
+      this.#options.alerter.clear(`rpc-all:${this.chain.name}`);
+      const details = { from: rpc.providers[from]!.name, to: rpc.providers[to]!.name, reason };
+      const raised = this.#options.alerter.raise({
+        key: `rpc:${this.chain.name}`,
+        event: "RPC_FAILOVER",
+        severity: "high",
+        system: "collateral_management",
+        chain: this.chain.name,
+        details,
+      });
+      if (!raised) this.#options.alerter.emit("RPC_FAILOVER", "high", "collateral_management", this.chain.name, details);
+      this.#options.onUpdate();
+    } finally {
+      this.#switching = false;
+    }
+  }
+}
+
+function wad(value: bigint): number {
+  return Number(value) / 1e18;
+}

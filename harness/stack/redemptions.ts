@@ -1,0 +1,175 @@
+/**
+ * The redemption engine: pays the durable queue in order of acceptance, exactly once on
+ * chain. A batch is signed with consecutive nonces, recorded as `sending` with its hashes
+ * (one commit) before anything is broadcast, then confirmed. After a crash, a `sending`
+ * row is reconciled with the vault's `processed(id)` before it is sent again, and a
+ * repeat that the vault refuses with AlreadyProcessed counts as paid, never as a loss.
+ */
+import type { Account } from "./config.ts";
+import { type ChainClient, TxReverted, VAULT } from "./chain.ts";
+import type { StackMetrics } from "./metrics.ts";
+import type { Redemption, RedemptionQueue } from "./queue.ts";
+import { RpcError } from "./rpc.ts";
+
+type Settlement = Parameters<RedemptionQueue["settle"]>[0][number];
+
+/** Reverts that retrying will not cure. */
+const PERMANENT = /ERC20Insufficient|RedemptionTooSmall|ZeroAmount|ZeroAddress|AccessControl/;
+
+export interface EngineOptions {
+  queue: RedemptionQueue;
+  chains: Map<string, ChainClient>;
+  operator: Account;
+  metrics?: StackMetrics | undefined;
+  /** Most redemptions per batch. @default 64 */
+  batchSize?: number;
+  /** Idle poll, ms. @default 100 */
+  idleMs?: number;
+  /** Receipt deadline, ms. @default 20000 */
+  receiptTimeoutMs?: number;
+  /** Extra wait to gather a batch (set under a gas spike: TX_BATCHING_ENABLED). */
+  batchWindowMs?: (chain: string) => number;
+  /** Is the chain able to take transactions now? */
+  canSend?: (chain: string) => boolean;
+  onSettled?: (redemption: Redemption, outcome: "paid" | "failed") => void;
+}
+
+export class RedemptionEngine {
+  readonly #o: EngineOptions;
+  #running = false;
+  #wake: (() => void) | undefined;
+  #loops: Promise<void>[] = [];
+  #unsubscribe: (() => void) | undefined;
+  lastError: string | undefined;
+
+  constructor(options: EngineOptions) {
+    this.#o = options;
+  }
+
+  start(): void {
+    this.#running = true;
+    this.#unsubscribe = this.#o.queue.onAccepted(() => this.#wake?.());
+    this.#loops = [...this.#o.chains.keys()].map((chain) => this.#loop(chain));
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#unsubscribe?.();
+    this.#wake?.();
+    await Promise.allSettled(this.#loops);
+  }
+
+  async #idle(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      const previous = this.#wake;
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = () => {
+        previous?.();
+        done();
+      };
+    });
+  }
+
+  async #loop(chainName: string): Promise<void> {
+    const chain = this.#o.chains.get(chainName)!;
+    const idleMs = this.#o.idleMs ?? 100;
+    while (this.#running) {
+      const batch = this.#o.queue.open(chainName, this.#o.batchSize ?? 64);
+      if (batch.length === 0 || !(this.#o.canSend?.(chainName) ?? true)) {
+        await this.#idle(idleMs);
+        continue;
+      }
+      const window = this.#o.batchWindowMs?.(chainName) ?? 0;
+      if (window > 0 && batch.length < (this.#o.batchSize ?? 64)) {
+        await this.#idle(window);
+      }
+      try {
+        await this.#process(chain, batch);
+        this.lastError = undefined;
+      } catch (error) {
+        this.lastError = (error as Error).message;
+        await this.#idle(Math.max(idleMs, 250));
+      }
+    }
+  }
+
+  async #process(chain: ChainClient, batch: Redemption[]): Promise<void> {
+    const { queue } = this.#o;
+    const signer = chain.signer(this.#o.operator);
+    // Rows left `sending` by an earlier attempt (or an earlier process): ask the vault first.
+    const toSend: Redemption[] = [];
+    const settled: Settlement[] = [];
+    for (const r of batch) {
+      if (r.status === "sending") {
+        const [done] = await chain.read(VAULT, chain.contracts.vault, "processed", [r.id]);
+        if (done) {
+          settled.push({ id: r.id, outcome: "paid", txHash: r.txHash });
+          continue;
+        }
+        if (r.txHash) {
+          const pending = await chain.rpc
+            .call<{ blockNumber: string | null } | null>("eth_getTransactionByHash", [r.txHash])
+            .catch(() => null);
+          // Still in the mempool: leave it for the next pass instead of racing it.
+          if (pending && pending.blockNumber === null && r.sentAt !== null && Date.now() - r.sentAt < 30_000) {
+            continue;
+          }
+        }
+      }
+      toSend.push(r);
+    }
+    if (settled.length > 0) this.#settle(settled, batch);
+    if (toSend.length === 0) {
+      if (settled.length === 0) await this.#idle(this.#o.idleMs ?? 100);
+      return;
+    }
+    const txs = [];
+    for (const r of toSend) {
+      const data = VAULT.encodeFunctionData("redeem", [r.id, r.holder, r.payTo, BigInt(r.amountWei)]);
+      const options = { to: chain.contracts.vault, data, gasLimit: 300_000n, timeoutMs: this.#o.receiptTimeoutMs ?? 20_000 };
+      txs.push({ r, options, signed: await signer.sign(options) });
+    }
+    queue.markSending(txs.map((t) => ({ id: t.r.id, txHash: t.signed.hash })));
+    const outcomes = await Promise.all(
+      txs.map(async (t) => {
+        try {
+          await signer.sendRaw(t.signed.raw);
+          await signer.confirm(t.signed.hash, t.options);
+          return { id: t.r.id, outcome: "paid" as const, txHash: t.signed.hash };
+        } catch (error) {
+          if (error instanceof TxReverted) {
+            if (error.reason.startsWith("AlreadyProcessed")) return { id: t.r.id, outcome: "paid" as const, txHash: null };
+            if (PERMANENT.test(error.reason)) return { id: t.r.id, outcome: "failed" as const, error: error.reason };
+            return { id: t.r.id, outcome: "queued" as const, error: error.reason };
+          }
+          if (error instanceof RpcError) return { id: t.r.id, outcome: "queued" as const, error: error.message };
+          // Not mined in time or the provider failed: stays `sending`, reconciled next pass.
+          return undefined;
+        }
+      }),
+    );
+    const done = outcomes.filter((o) => o !== undefined);
+    if (done.length > 0) this.#settle(done, toSend);
+    if (done.some((o) => o.outcome === "queued")) {
+      // A failed send left a nonce gap or a revert: resync and give the chain a moment.
+      signer.resync();
+      await this.#idle(1000);
+    }
+  }
+
+  #settle(entries: readonly Settlement[], rows: Redemption[]): void {
+    this.#o.queue.settle(entries);
+    const now = Date.now();
+    for (const e of entries) {
+      if (e.outcome === "queued") continue;
+      const r = rows.find((x) => x.id === e.id);
+      this.#o.metrics?.redemptions.inc({ outcome: e.outcome });
+      if (r && e.outcome === "paid") this.#o.metrics?.redemptionDuration.observe((now - r.acceptedAt) / 1000);
+      if (r) this.#o.onSettled?.({ ...r, status: e.outcome }, e.outcome);
+    }
+  }
+}

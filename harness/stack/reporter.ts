@@ -1,0 +1,178 @@
+/**
+ * The compliance reporter: on a critical incident it builds the seed's emergency report
+ * (system status, collateral snapshot, liabilities, remediation plan, timeline), files it
+ * with the regulator with retries until a deadline (REPORT_FILED), falls back to a
+ * manual-submission file from a template when the regulator cannot be reached
+ * (REPORT_FALLBACK), and always writes a backup copy first.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { redactDeep } from "../redact.ts";
+import type { Alert, Alerter } from "./alerts.ts";
+
+export interface EmergencyReport {
+  incident_id: string;
+  timestamp: string;
+  trigger: { event: string; chain: string | null; details: Record<string, unknown> };
+  system_status: Record<string, unknown>;
+  collateral_position: Record<string, unknown>;
+  outstanding_obligations: Record<string, unknown>;
+  remediation_actions: string[];
+  timeline: { at: string; event: string; chain: string | null; severity: string }[];
+}
+
+export interface ReporterOptions {
+  regulatorUrl: string;
+  /** Folder for backups and manual submissions. */
+  dir: string;
+  alerter: Alerter;
+  /** Filing deadline, ms. @default 10000 */
+  deadlineMs?: number;
+  /** Per attempt, ms. @default 2000 */
+  attemptTimeoutMs?: number;
+  /** Gathers the report's snapshot sections. */
+  snapshot: () => Pick<
+    EmergencyReport,
+    "system_status" | "collateral_position" | "outstanding_obligations" | "remediation_actions"
+  >;
+}
+
+export interface FilingResult {
+  report: EmergencyReport;
+  filed: boolean;
+  backupPath: string;
+  manualPath?: string;
+  attempts: number;
+  error?: string;
+}
+
+function writeAtomic(path: string, data: string): void {
+  const temp = `${path}.${process.pid}.tmp`;
+  writeFileSync(temp, data, { flush: true });
+  renameSync(temp, path);
+}
+
+/** The manual-submission template, filled in. */
+export function manualSubmission(report: EmergencyReport, regulatorUrl: string, error: string): string {
+  const lines = [
+    `# Emergency incident report — manual submission`,
+    ``,
+    `The regulator endpoint could not be reached (${error}). Submit this report by hand`,
+    `to the regulator's incident desk, and attach the JSON copy that sits next to it.`,
+    ``,
+    `- **Incident**: ${report.incident_id}`,
+    `- **Time (UTC)**: ${report.timestamp}`,
+    `- **Trigger**: ${report.trigger.event}${report.trigger.chain ? ` on ${report.trigger.chain}` : ""}`,
+    `- **Endpoint tried**: ${regulatorUrl || "(none configured)"}`,
+    ``,
+    `## System status`,
+    "```json",
+    JSON.stringify(report.system_status, null, 2),
+    "```",
+    `## Collateral position`,
+    "```json",
+    JSON.stringify(report.collateral_position, null, 2),
+    "```",
+    `## Outstanding obligations`,
+    "```json",
+    JSON.stringify(report.outstanding_obligations, null, 2),
+    "```",
+    `## Remediation actions`,
+    ...report.remediation_actions.map((a) => `- ${a}`),
+    ``,
+    `## Timeline`,
+    ...report.timeline.map((t) => `- ${t.at} ${t.event} (${t.severity})${t.chain ? ` ${t.chain}` : ""}`),
+    ``,
+  ];
+  return lines.join("\n");
+}
+
+export class ComplianceReporter {
+  readonly #options: ReporterOptions;
+  readonly filings: FilingResult[] = [];
+  #inFlight = new Set<Promise<FilingResult>>();
+
+  constructor(options: ReporterOptions) {
+    this.#options = options;
+    mkdirSync(join(options.dir, "backup"), { recursive: true });
+    mkdirSync(join(options.dir, "manual"), { recursive: true });
+  }
+
+  /** Builds and files a report for `trigger` in the background; returns the filing's promise. */
+  file(trigger: Alert): Promise<FilingResult> {
+    const p = this.#file(trigger).finally(() => this.#inFlight.delete(p));
+    this.#inFlight.add(p);
+    return p;
+  }
+
+  async #file(trigger: Alert): Promise<FilingResult> {
+    const { alerter, regulatorUrl, dir } = this.#options;
+    const deadlineMs = this.#options.deadlineMs ?? 10_000;
+    const attemptTimeoutMs = this.#options.attemptTimeoutMs ?? 2000;
+    const id = `INC-${new Date().toISOString().replace(/[-:]/g, "").slice(0, 15)}-${randomUUID().slice(0, 8)}`;
+    const report: EmergencyReport = redactDeep({
+      incident_id: id,
+      timestamp: new Date().toISOString(),
+      trigger: { event: trigger.event, chain: trigger.chain, details: trigger.details },
+      ...this.#options.snapshot(),
+      timeline: alerter.history.slice(-50).map((a) => ({ at: a.at, event: a.event, chain: a.chain, severity: a.severity })),
+    });
+    const body = JSON.stringify(report, null, 2);
+    const backupPath = join(dir, "backup", `${id}.json`);
+    writeAtomic(backupPath, body);
+    const started = Date.now();
+    let attempts = 0;
+    let error = "no regulator URL configured";
+    let delay = 200;
+    while (regulatorUrl && Date.now() - started < deadlineMs) {
+      attempts++;
+      try {
+        const response = await fetch(regulatorUrl, {
+          method: "POST",
+          headers: { "content-type": "application/json", "idempotency-key": id },
+          body,
+          signal: AbortSignal.timeout(Math.min(attemptTimeoutMs, Math.max(1, deadlineMs - (Date.now() - started)))),
+        });
+        const text = await response.text().catch(() => "");
+        if (response.ok) {
+          const result: FilingResult = { report, filed: true, backupPath, attempts };
+          this.filings.push(result);
+          alerter.emit("REPORT_FILED", "medium", "compliance_tools", trigger.chain, {
+            incidentId: id,
+            trigger: trigger.event,
+            attempts,
+            backup: backupPath,
+            receipt: text.slice(0, 200),
+          });
+          return result;
+        }
+        error = `HTTP ${response.status}`;
+      } catch (e) {
+        error = (e as Error).name === "TimeoutError" ? `no answer within ${attemptTimeoutMs} ms` : (e as Error).message;
+      }
+      const left = deadlineMs - (Date.now() - started);
+      if (left <= 0) break;
+      await new Promise((r) => setTimeout(r, Math.min(delay, left)));
+      delay = Math.min(delay * 2, 2000);
+    }
+    const manualPath = join(dir, "manual", `${id}.md`);
+    writeAtomic(manualPath, manualSubmission(report, regulatorUrl, error));
+    const result: FilingResult = { report, filed: false, backupPath, manualPath, attempts, error };
+    this.filings.push(result);
+    alerter.emit("REPORT_FALLBACK", "high", "reporting_systems", trigger.chain, {
+      incidentId: id,
+      trigger: trigger.event,
+      attempts,
+      error,
+      manualSubmission: manualPath,
+      backup: backupPath,
+    });
+    return result;
+  }
+
+  /** Waits for the filings under way. */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.#inFlight]);
+  }
+}

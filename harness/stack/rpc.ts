@@ -1,0 +1,108 @@
+/**
+ * JSON-RPC over HTTP with a deadline per call, and a chain's providers in failover order
+ * (primary -> secondary -> emergency). The collateral monitor decides when to switch; a
+ * call that fails on the network tries the next provider at once.
+ */
+import type { ProviderName } from "./config.ts";
+
+/** The node answered with a JSON-RPC error (a revert, a bad nonce): not a provider failure. */
+export class RpcError extends Error {
+  readonly code: number;
+  readonly data: unknown;
+  constructor(method: string, error: { code?: number; message?: string; data?: unknown }) {
+    super(`${method}: ${error.message ?? "error"}`);
+    this.name = "RpcError";
+    this.code = error.code ?? 0;
+    this.data = error.data;
+  }
+}
+
+/** The provider did not answer (refused, reset, timeout, bad HTTP status). */
+export class ProviderError extends Error {
+  readonly provider: string;
+  constructor(provider: string, message: string) {
+    super(`${provider}: ${message}`);
+    this.name = "ProviderError";
+    this.provider = provider;
+  }
+}
+
+let nextId = 1;
+
+/** One JSON-RPC call; throws RpcError for a node error, ProviderError for anything else. */
+export async function jsonRpc<T>(
+  url: string,
+  method: string,
+  params: unknown[],
+  timeoutMs: number,
+  label = "provider",
+): Promise<T> {
+  let reply: { result?: T; error?: { code?: number; message?: string; data?: unknown } };
+  try {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: nextId++, method, params }),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (!response.ok) {
+      await response.arrayBuffer().catch(() => undefined);
+      throw new ProviderError(label, `HTTP ${response.status}`);
+    }
+    reply = (await response.json()) as typeof reply;
+  } catch (error) {
+    if (error instanceof ProviderError) throw error;
+    const e = error as Error;
+    throw new ProviderError(label, e.name === "TimeoutError" ? `timeout after ${timeoutMs} ms` : e.message);
+  }
+  if (reply.error) throw new RpcError(method, reply.error);
+  return reply.result as T;
+}
+
+export interface Provider {
+  name: ProviderName;
+  url: string;
+}
+
+/** A chain's providers with one active; `call` falls through to the next on a provider failure. */
+export class FailoverRpc {
+  readonly providers: readonly Provider[];
+  active = 0;
+  timeoutMs: number;
+  /** Called when a call had to leave the active provider. */
+  onProviderFailure: ((provider: Provider, error: ProviderError) => void) | undefined;
+
+  constructor(providers: readonly Provider[], timeoutMs = 1000) {
+    if (providers.length === 0) throw new Error("no providers");
+    this.providers = providers;
+    this.timeoutMs = timeoutMs;
+  }
+
+  get activeProvider(): Provider {
+    return this.providers[this.active]!;
+  }
+
+  /** Calls the active provider, then each other in order while the failure is the provider's. */
+  async call<T>(method: string, params: unknown[] = []): Promise<T> {
+    let last: unknown;
+    const start = this.active;
+    for (let i = 0; i < this.providers.length; i++) {
+      const index = (start + i) % this.providers.length;
+      const provider = this.providers[index]!;
+      try {
+        return await jsonRpc<T>(provider.url, method, params, this.timeoutMs, provider.name);
+      } catch (error) {
+        if (!(error instanceof ProviderError)) throw error;
+        last = error;
+        if (i === 0) this.onProviderFailure?.(provider, error);
+      }
+    }
+    throw last;
+  }
+
+  /** Calls one provider directly (health checks). */
+  callOn<T>(index: number, method: string, params: unknown[] = [], timeoutMs = this.timeoutMs): Promise<T> {
+    const provider = this.providers[index]!;
+    return jsonRpc<T>(provider.url, method, params, timeoutMs, provider.name);
+  }
+}

@@ -1,0 +1,110 @@
+// Mint and redeem against the ops gateway, with the latency budgets as thresholds.
+// Profiles (executors, stages, durations, budgets) live in profiles/*.json so that k6 and
+// firedrill's embedded engine run the same numbers:
+//   k6 run -e BASE_URL=http://127.0.0.1:8080 -e PROFILE=smoke load/mint-redeem.js
+// The bearer token comes from the environment (GATEWAY_TOKEN or FIREDRILL_GATEWAY_TOKEN),
+// never from a file.
+import { check, sleep } from "k6";
+import exec from "k6/execution";
+import http from "k6/http";
+import { Counter, Rate, Trend } from "k6/metrics";
+
+const BASE_URL = (__ENV.BASE_URL || "http://127.0.0.1:8080").replace(/\/+$/, "");
+const TOKEN = __ENV.GATEWAY_TOKEN || __ENV.FIREDRILL_GATEWAY_TOKEN || "";
+const PROFILE_FILE = __ENV.PROFILE_FILE || `./profiles/${__ENV.PROFILE || "smoke"}.json`;
+const profile = JSON.parse(open(PROFILE_FILE));
+const request = profile.request || {};
+const settlement = profile.settlement || null;
+
+export const options = {
+  scenarios: profile.scenarios,
+  thresholds: profile.thresholds,
+  summaryTrendStats: ["avg", "min", "med", "max", "p(90)", "p(95)", "p(99)"],
+};
+
+// Custom metrics: the share of mint/redeem calls the gateway accepted, and how long an
+// accepted redemption takes to settle (GET /redemptions/:id until "settled").
+const success = new Rate("success");
+const settlementTime = new Trend("redemption_settlement_time", true);
+const redemptionsFailed = new Counter("redemptions_failed");
+const settlementTimeouts = new Counter("redemption_settlement_timeouts");
+
+export function setup() {
+  const res = http.get(`${BASE_URL}/health`, { tags: { name: "GET /health" } });
+  if (res.status === 0) exec.test.abort(`target ${BASE_URL} does not answer: ${res.error}`);
+  return {
+    recipient: __ENV.RECIPIENT || request.recipient || "0x70997970C51812dc3A010C7d01b50e20d17dc79C",
+    holder: __ENV.HOLDER || request.holder || "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+  };
+}
+
+function params(name) {
+  return {
+    headers: {
+      "Content-Type": "application/json",
+      Authorization: `Bearer ${TOKEN}`,
+      "Idempotency-Key": crypto.randomUUID(),
+    },
+    tags: { name },
+  };
+}
+
+function hasId(res) {
+  try {
+    return typeof res.json("id") === "string";
+  } catch (_) {
+    return false;
+  }
+}
+
+export function mint(data) {
+  const body = JSON.stringify({ amount: request.mintAmount || "1000.00", recipient: data.recipient });
+  const res = http.post(`${BASE_URL}/mint`, body, params("POST /mint"));
+  success.add(check(res, { "mint status is 200": (r) => r.status === 200, "mint has an id": hasId }));
+}
+
+export function redeem(data) {
+  const started = Date.now();
+  const body = JSON.stringify({
+    amount: request.redeemAmount || "500.00",
+    holder: data.holder,
+    collateral_type: request.collateralType || "USDC",
+  });
+  const res = http.post(`${BASE_URL}/redeem`, body, params("POST /redeem"));
+  const ok = check(res, { "redeem status is 200": (r) => r.status === 200, "redeem has an id": hasId });
+  success.add(ok);
+  if (!ok || settlement === null) return;
+  const id = res.json("id");
+  const deadline = started + settlement.timeoutMs;
+  const headers = { Authorization: `Bearer ${TOKEN}` };
+  while (Date.now() < deadline) {
+    const st = http.get(`${BASE_URL}/redemptions/${id}`, { headers, tags: { name: "GET /redemptions/:id" } });
+    const status = st.status === 200 ? st.json("status") : undefined;
+    if (status === "settled") {
+      settlementTime.add(Date.now() - started);
+      return;
+    }
+    if (status === "failed") {
+      redemptionsFailed.add(1);
+      return;
+    }
+    sleep(settlement.pollMs / 1000);
+  }
+  settlementTimeouts.add(1);
+}
+
+export function handleSummary(data) {
+  const out = {};
+  if (__ENV.SUMMARY_FILE) out[__ENV.SUMMARY_FILE] = JSON.stringify(data, null, 2);
+  const lines = [];
+  for (const [name, metric] of Object.entries(data.metrics)) {
+    if (!metric.thresholds) continue;
+    for (const [expr, t] of Object.entries(metric.thresholds)) {
+      lines.push(`${t.ok ? "ok  " : "FAIL"} ${name} ${expr}`);
+    }
+  }
+  const reqs = data.metrics.http_reqs ? data.metrics.http_reqs.values : { count: 0, rate: 0 };
+  lines.push(`http_reqs ${reqs.count} (${reqs.rate.toFixed(1)}/s)`);
+  out.stdout = `${lines.join("\n")}\n`;
+  return out;
+}

@@ -1,0 +1,326 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { expect } from "chai";
+import { type Io, reportError } from "../../harness/cli.ts";
+import { type OwnedProcess, startProcess } from "../../harness/lab/process.ts";
+import { command } from "../../harness/loadgen/command.ts";
+import { type LoadSummary, runLoad } from "../../harness/loadgen/index.ts";
+import { findK6 } from "../../harness/loadgen/k6.ts";
+import { loadProfile } from "../../harness/loadgen/profile.ts";
+import { startTestingTarget } from "../../harness/loadgen/testing-target.ts";
+
+const TARGET_SCRIPT = fileURLToPath(new URL("../../harness/loadgen/testing-target.ts", import.meta.url));
+
+/** The stand-in gateway in its own process, so neither engine shares its event loop. */
+async function startTarget(latencyMs: number): Promise<{ url: string; proc: OwnedProcess }> {
+  const proc = await startProcess({
+    name: "load-target",
+    command: process.execPath,
+    args: [TARGET_SCRIPT, "--latency-ms", String(latencyMs)],
+    ready: /listening on (http:\/\/\S+)/,
+    readyTimeoutMs: 10_000,
+  });
+  return { url: proc.readyMatch![1]!, proc };
+}
+
+/** Runs `firedrill load` and returns its exit status the way the CLI maps it. */
+async function cli(args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l), debug: false };
+  let code: number;
+  try {
+    code = await command(args, io);
+  } catch (error) {
+    code = reportError(error, io);
+  }
+  return { code, out, err };
+}
+
+const near = (a: number, b: number) => Math.abs(a - b) <= Math.max(2, 0.1 * Math.max(a, b));
+
+describe("load engines", function () {
+  this.timeout(60_000);
+  let target: { url: string; proc: OwnedProcess };
+  let dir: string;
+  const k6 = findK6();
+
+  before(async () => {
+    target = await startTarget(10);
+    dir = mkdtempSync(join(tmpdir(), "fd-load-"));
+  });
+  after(async () => {
+    await target?.proc.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("the embedded engine runs the fixed profile: every request counted, every check passed", async () => {
+    const summary = await runLoad({ profile: "fixed", target: target.url, engine: "embedded" });
+    // 4 VUs x 100 mints, 300 redeems each polled once (settled at once), 1 setup health check.
+    expect(summary.requests).to.equal(1001);
+    expect(summary.thresholdsOk).to.equal(true);
+    expect(summary.data.metrics["checks"]!.values["fails"]).to.equal(0);
+    expect(summary.data.metrics["iterations"]!.values["count"]).to.equal(700);
+    expect(summary.thresholds.map((t) => t.metric).sort()).to.deep.equal([
+      "http_req_duration{scenario:mint}",
+      "http_req_duration{scenario:redeem}",
+      "success",
+    ]);
+  });
+
+  describe("against real k6", () => {
+    // Three alternating rounds after a warm-up (the embedded engine's first run also pays for
+    // JIT compilation); latencies are compared on each engine's quieter round, since other
+    // processes on a 2-core machine disturb the tails of any single run.
+    const runs: { k6: LoadSummary[]; embedded: LoadSummary[] } = { k6: [], embedded: [] };
+    let viaK6: LoadSummary;
+    let viaEmbedded: LoadSummary;
+    before(async function () {
+      if (k6 === undefined) {
+        console.log("    (skipped: k6 not found on PATH, K6_BIN or .tools/bin/k6)");
+        this.skip();
+      }
+      await runLoad({ profile: "fixed", target: target.url, engine: "embedded" });
+      for (let round = 0; round < 3; round++) {
+        runs.k6.push(await runLoad({ profile: "fixed", target: target.url, engine: "k6" }));
+        runs.embedded.push(await runLoad({ profile: "fixed", target: target.url, engine: "embedded" }));
+      }
+      viaK6 = runs.k6[0]!;
+      viaEmbedded = runs.embedded[0]!;
+    });
+
+    it("both engines report the same request, iteration and check counts on a fixed-iteration profile", () => {
+      expect(viaK6.engine).to.equal("k6");
+      for (const run of [...runs.k6, ...runs.embedded]) expect(run.requests).to.equal(1001);
+      for (const key of ["iterations", "http_reqs"]) {
+        expect(viaEmbedded.data.metrics[key]!.values["count"], key).to.equal(
+          viaK6.data.metrics[key]!.values["count"],
+        );
+      }
+      expect(viaEmbedded.data.metrics["checks"]!.values["passes"]).to.equal(
+        viaK6.data.metrics["checks"]!.values["passes"],
+      );
+      const checks = (s: LoadSummary) =>
+        s.data.root_group.checks.map((c) => `${c.id} ${c.name} ${c.passes}/${c.fails}`).sort();
+      expect(checks(viaEmbedded)).to.deep.equal(checks(viaK6));
+    });
+
+    it("p50 and p95 agree within 10% or 2 ms", () => {
+      const quietest = (list: LoadSummary[], key: string, stat: string) =>
+        Math.min(...list.map((s) => s.data.metrics[key]!.values[stat]!));
+      for (const key of [
+        "http_req_duration",
+        "http_req_duration{scenario:mint}",
+        "http_req_duration{scenario:redeem}",
+      ]) {
+        for (const stat of ["med", "p(95)"]) {
+          const a = quietest(runs.k6, key, stat);
+          const b = quietest(runs.embedded, key, stat);
+          expect(near(a, b), `${key} ${stat}: k6 ${a} embedded ${b}`).to.equal(true);
+        }
+      }
+    });
+
+    it("both write the summary in the same shape", () => {
+      expect(Object.keys(viaEmbedded.data).sort()).to.deep.equal(Object.keys(viaK6.data).sort());
+      expect(viaEmbedded.data.options).to.deep.equal(viaK6.data.options);
+      for (const [key, metric] of Object.entries(viaEmbedded.data.metrics)) {
+        const theirs = viaK6.data.metrics[key];
+        if (theirs === undefined) continue; // e.g. vus: k6 samples it only on runs longer than a second
+        expect(metric.type, key).to.equal(theirs.type);
+        expect(metric.contains, key).to.equal(theirs.contains);
+        expect(Object.keys(metric.values).sort(), key).to.deep.equal(Object.keys(theirs.values).sort());
+        expect(Object.keys(metric.thresholds ?? {}).sort(), key).to.deep.equal(
+          Object.keys(theirs.thresholds ?? {}).sort(),
+        );
+      }
+      for (const key of ["http_req_duration{scenario:mint}", "success", "checks", "http_req_failed"]) {
+        expect(viaEmbedded.data.metrics, key).to.have.property(key);
+      }
+    });
+  });
+
+  describe("firedrill load", () => {
+    let failing: string;
+    before(() => {
+      const data = loadProfile("fixed").data;
+      failing = join(dir, "too-tight.json");
+      writeFileSync(
+        failing,
+        JSON.stringify({
+          ...data,
+          scenarios: { mint: { executor: "shared-iterations", exec: "mint", vus: 2, iterations: 20 } },
+          thresholds: { "http_req_duration{scenario:mint}": ["p(95)<1"], success: ["rate>0.999"] },
+        }),
+      );
+    });
+
+    it("exits 0 and writes the summary JSON when every threshold holds", async () => {
+      const summaryFile = join(dir, "summary.json");
+      const { code, out } = await cli([
+        "--profile",
+        "fixed",
+        "--engine",
+        "embedded",
+        "--target",
+        target.url,
+        "--summary",
+        summaryFile,
+      ]);
+      expect(code).to.equal(0);
+      expect(out.join("\n")).to.match(/ok {3}success rate>0\.999/);
+      const data = JSON.parse(readFileSync(summaryFile, "utf8"));
+      expect(data.metrics.http_reqs.values.count).to.equal(1001);
+    });
+
+    it("exits 99 when a threshold fails, with the embedded engine", async () => {
+      const { code, out } = await cli(["--profile", failing, "--engine", "embedded", "--target", target.url]);
+      expect(code).to.equal(99);
+      expect(out.join("\n")).to.include("FAIL http_req_duration{scenario:mint} p(95)<1");
+    });
+
+    it("exits 99 when a threshold fails, with k6", async function () {
+      if (k6 === undefined) {
+        console.log("      (skipped: k6 not found)");
+        this.skip();
+      }
+      const { code, out } = await cli(["--profile", failing, "--engine", "k6", "--target", target.url]);
+      expect(code).to.equal(99);
+      expect(out.join("\n")).to.include("FAIL http_req_duration{scenario:mint} p(95)<1");
+    });
+
+    it("exits 2 with one line on an unknown profile", async () => {
+      const { code, err } = await cli(["--profile", "nope", "--target", target.url]);
+      expect(code).to.equal(2);
+      expect(err).to.have.length(1);
+      expect(err[0]).to.include('profile "nope": unknown profile; known:');
+    });
+
+    it("exits 2 on a threshold k6 would reject, before any load", async () => {
+      const bad = join(dir, "bad-threshold.json");
+      writeFileSync(
+        bad,
+        JSON.stringify({ ...loadProfile("smoke").data, thresholds: { success: ["p(95)<1"] } }),
+      );
+      for (const engine of ["embedded", "k6"]) {
+        const { code, err } = await cli(["--profile", bad, "--engine", engine, "--target", target.url]);
+        expect(code, engine).to.equal(2);
+        expect(err.join("\n")).to.include("unsupported aggregation method p on metric of type rate");
+      }
+    });
+
+    it("exits 2 on a profile k6 would refuse, e.g. a constant executor under a second", async () => {
+      const short = join(dir, "short.json");
+      writeFileSync(
+        short,
+        JSON.stringify({
+          scenarios: { mint: { executor: "constant-vus", exec: "mint", vus: 1, duration: "500ms" } },
+        }),
+      );
+      const { code, err } = await cli(["--profile", short, "--target", target.url]);
+      expect(code).to.equal(2);
+      expect(err[0]).to.include("scenarios.mint.duration: the duration must be at least 1s");
+    });
+
+    it("exits 3 when the target does not answer", async () => {
+      const gone = await startTestingTarget();
+      await gone.close();
+      const { code, err } = await cli(["--profile", "smoke", "--engine", "embedded", "--target", gone.url]);
+      expect(code).to.equal(3);
+      expect(err[0]).to.include("does not answer");
+    });
+
+    it("refuses a target that is not loopback unless --allow-remote", async () => {
+      const { code, err } = await cli(["--target", "http://192.0.2.10:8080"]);
+      expect(code).to.equal(2);
+      expect(err[0]).to.include("--allow-remote");
+    });
+
+    it("shrinks a profile's schedule with --duration and stops by itself", async () => {
+      const started = performance.now();
+      const { code } = await cli([
+        "--profile",
+        "smoke",
+        "--engine",
+        "embedded",
+        "--target",
+        target.url,
+        "--duration",
+        "1s",
+      ]);
+      expect(code).to.equal(0);
+      expect(performance.now() - started).to.be.below(5000);
+    });
+  });
+
+  it("interrupts requests still in flight once the graceful stop is over", async () => {
+    const slow = await startTestingTarget({ latencyMs: 10_000 });
+    const file = join(dir, "slow.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        scenarios: {
+          mint: { executor: "constant-vus", exec: "mint", vus: 3, duration: "1s", gracefulStop: "200ms" },
+        },
+        thresholds: { success: ["rate>0.999"] },
+      }),
+    );
+    try {
+      const started = performance.now();
+      const summary = await runLoad({ profile: file, target: slow.url, engine: "embedded" });
+      expect(performance.now() - started).to.be.below(4000);
+      expect(summary.data.metrics["iterations"]?.values["count"] ?? 0).to.equal(0);
+      // Only the health check: like k6, an interrupted request is not counted, nor its checks.
+      expect(summary.requests).to.equal(1);
+      expect(summary.data.metrics["checks"]).to.equal(undefined);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it("stops early when an abortOnFail threshold fails, in both engines, and exits 99", async () => {
+    const file = join(dir, "abort.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        scenarios: { mint: { executor: "constant-vus", exec: "mint", vus: 2, duration: "30s" } },
+        thresholds: {
+          "http_req_duration{scenario:mint}": [{ threshold: "p(95)<1", abortOnFail: true }],
+          "checks{check:mint status is 200}": ["rate>0.999"],
+        },
+      }),
+    );
+    for (const engine of k6 === undefined ? ["embedded"] : ["embedded", "k6"]) {
+      const started = performance.now();
+      const { code, out } = await cli(["--profile", file, "--engine", engine, "--target", target.url]);
+      expect(code, engine).to.equal(99);
+      expect(performance.now() - started, engine).to.be.below(10_000);
+      expect(out.join("\n"), engine).to.include("ok   checks{check:mint status is 200} rate>0.999");
+    }
+  });
+
+  it("sends the bearer token and fails the success budget without it", async () => {
+    const guarded = await startTestingTarget({ token: "s3cret-token-value" });
+    try {
+      const ok = await runLoad({
+        profile: "fixed",
+        target: guarded.url,
+        engine: "embedded",
+        token: "s3cret-token-value",
+      });
+      expect(ok.thresholdsOk).to.equal(true);
+      const denied = await runLoad({
+        profile: "fixed",
+        target: guarded.url,
+        engine: "embedded",
+        token: "wrong",
+      });
+      expect(denied.thresholdsOk).to.equal(false);
+      expect(denied.thresholds.find((t) => t.metric === "success")?.ok).to.equal(false);
+    } finally {
+      await guarded.close();
+    }
+  });
+});

@@ -1,0 +1,236 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "chai";
+import { type Io, reportError } from "../../harness/cli.ts";
+import { command } from "../../harness/report/command.ts";
+import {
+  makeJournal,
+  makeJournalSeries,
+  PLANTED_SECRETS,
+  writeJournalFiles,
+} from "../../harness/report/fixtures.ts";
+import { junitFromJournal } from "../../harness/report/junit.ts";
+import { markdownSummary } from "../../harness/report/markdown.ts";
+import { JOURNAL_SUFFIX } from "../../harness/runner/journal.ts";
+
+interface Run {
+  code: number;
+  out: string[];
+  err: string[];
+}
+
+async function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l), debug: false };
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  try {
+    return { code: await command(args, io), out, err };
+  } catch (error) {
+    return { code: reportError(error, io), out, err };
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
+/** Checks XML well-formedness: one root, balanced tags, quoted attributes, known entities. */
+function assertWellFormedXml(xml: string): void {
+  const body = xml.replace(/^<\?xml[^?]*\?>\s*/, "");
+  const stack: string[] = [];
+  let roots = 0;
+  const token = /<(\/?)([A-Za-z_][\w.-]*)((?:\s+[A-Za-z_][\w.-]*="[^"<]*")*)\s*(\/?)>|([^<]+)|(<)/g;
+  for (const m of body.matchAll(token)) {
+    if (m[6] !== undefined) throw new Error(`stray "<" at ${m.index}`);
+    if (m[5] !== undefined) {
+      const text = m[5];
+      if (stack.length === 0 && text.trim() !== "") throw new Error("text outside the root element");
+      for (const e of text.matchAll(/&([^;\s]*);?/g)) {
+        if (!/^(amp|lt|gt|quot|apos|#\d+|#x[0-9a-f]+)$/i.test(e[1]!) || !e[0].endsWith(";")) {
+          throw new Error(`bad entity ${e[0]}`);
+        }
+      }
+      continue;
+    }
+    const [, close, name, attrs, selfClose] = m;
+    for (const e of (attrs ?? "").matchAll(/&([^;\s"]*);?/g)) {
+      if (!/^(amp|lt|gt|quot|apos|#\d+)$/.test(e[1]!) || !e[0].endsWith(";"))
+        throw new Error(`bad entity ${e[0]}`);
+    }
+    if (close) {
+      if (stack.pop() !== name) throw new Error(`unbalanced </${name}>`);
+    } else if (!selfClose) {
+      if (stack.length === 0) roots++;
+      stack.push(name!);
+    } else if (stack.length === 0) roots++;
+  }
+  if (stack.length > 0) throw new Error(`unclosed <${stack.at(-1)}>`);
+  if (roots !== 1) throw new Error(`${roots} root elements`);
+}
+
+describe("firedrill report", function () {
+  this.timeout(30_000);
+  let dir: string;
+  let out: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "firedrill-report-"));
+    out = join(dir, "out");
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("renders html, md, junit and json for each journal, and an index with the trend", async () => {
+    const files = await writeJournalFiles(join(dir, "j"), makeJournalSeries(4));
+    const r = await run([...files, "--format", "html,md,junit,json", "--out", out]);
+    expect(r.code, r.err.join("\n")).to.equal(0);
+    const names = await readdir(out);
+    expect(names).to.include.members(["index.html", "index.md", "junit.xml"]);
+    expect(names.filter((n) => n.endsWith(".html"))).to.have.length(5);
+    expect(names.filter((n) => n.endsWith(JOURNAL_SUFFIX))).to.have.length(4);
+    const index = await readFile(join(out, "index.html"), "utf8");
+    expect(index).to.include("Trend across drills");
+    expect(index.match(/<svg /g)?.length).to.equal(2);
+    expect(r.err.some((l) => /4\/4 rendered/.test(l))).to.equal(true);
+  });
+
+  it("renders every journal of a directory given as an argument", async () => {
+    await writeJournalFiles(join(dir, "j"), makeJournalSeries(3));
+    const r = await run([join(dir, "j"), "--out", out]);
+    expect(r.code).to.equal(0);
+    expect((await readdir(out)).filter((n) => n.endsWith(".html"))).to.have.length(4);
+  });
+
+  it("--verify passes an intact directory", async () => {
+    await writeJournalFiles(join(dir, "j"), makeJournalSeries(3));
+    const r = await run(["--verify", join(dir, "j")]);
+    expect(r.code).to.equal(0);
+    expect(r.out.join("\n")).to.match(/verified: 3 journal/);
+  });
+
+  it("--verify exits 1 and names an edited journal", async () => {
+    const files = await writeJournalFiles(join(dir, "j"), makeJournalSeries(3));
+    const text = await readFile(files[1]!, "utf8");
+    await writeFile(files[1]!, text.replace(/"mttr_ms": \d+/, '"mttr_ms": 1000'));
+    const r = await run([files[1]!, "--verify", join(dir, "j"), "--out", out]);
+    expect(r.code).to.equal(1);
+    const name = files[1]!.split("/").pop()!;
+    expect(r.err.join("\n"))
+      .to.include(name)
+      .and.to.match(/changed after it was written/);
+    const html = await readFile(join(out, name.replace(JOURNAL_SUFFIX, ".html")), "utf8");
+    expect(html).to.include("Integrity warning").and.to.include("DOES NOT MATCH CONTENT");
+  });
+
+  it("--verify exits 1 and names a removed journal", async () => {
+    const files = await writeJournalFiles(join(dir, "j"), makeJournalSeries(3));
+    await rm(files[1]!);
+    const r = await run(["--verify", join(dir, "j")]);
+    expect(r.code).to.equal(1);
+    expect(r.err.join("\n"))
+      .to.include(files[1]!.split("/").pop()!)
+      .and.to.match(/was removed/);
+  });
+
+  it("bad journals exit 2 naming the file and what is wrong, and the others still render", async () => {
+    const [good] = await writeJournalFiles(join(dir, "j"), [makeJournal({ seed: 5 })]);
+    const text = await readFile(good!, "utf8");
+    const notJson = join(dir, "notes.journal.json");
+    const truncated = join(dir, "cut.journal.json");
+    const newer = join(dir, "future.journal.json");
+    await writeFile(notJson, "this is not a journal\n");
+    await writeFile(truncated, text.slice(0, 2000));
+    await writeFile(newer, JSON.stringify({ ...JSON.parse(text), version: 2 }));
+    const r = await run([notJson, good!, truncated, newer, join(dir, "missing.journal.json"), "--out", out]);
+    expect(r.code).to.equal(2);
+    const err = r.err.join("\n");
+    expect(err).to.match(/notes\.journal\.json: not JSON/);
+    expect(err).to.match(/cut\.journal\.json: truncated/);
+    expect(err).to.match(/future\.journal\.json: journal format version 2 is newer/);
+    expect(err).to.match(/missing\.journal\.json: no such file/);
+    expect(err).not.to.match(/\n\s+at /);
+    expect((await readdir(out)).filter((n) => n.endsWith(".html"))).to.have.length(1);
+  });
+
+  it("never prints a planted secret, in any format or on the terminal", async () => {
+    const journals = [makeJournal({ seed: 1, plantSecrets: true })];
+    journals.push(
+      makeJournal({
+        seed: 2,
+        scenario: 1,
+        plantSecrets: true,
+        startMs: Date.parse("2026-11-03T03:00:00.000Z"),
+      }),
+    );
+    const files = await writeJournalFiles(join(dir, "j"), journals);
+    for (const secret of PLANTED_SECRETS) expect(await readFile(files[0]!, "utf8")).to.include(secret);
+    const r = await run([...files, "--format", "html,md,junit,json", "--out", out], {
+      CHROMIUM_PATH: "/nonexistent",
+    });
+    expect(r.code).to.equal(0);
+    const outputs = await Promise.all((await readdir(out)).map((n) => readFile(join(out, n), "utf8")));
+    expect(outputs.length).to.be.greaterThan(8);
+    const all = [...outputs, ...r.out, ...r.err].join("\n");
+    for (const secret of PLANTED_SECRETS) expect(all, secret).not.to.include(secret);
+    expect(all).to.include("<redacted");
+  });
+
+  it("JUnit is well-formed with one test case per verdict and the reason as the failure message", () => {
+    const journal = makeJournal({ seed: 9, fail: true });
+    const xml = junitFromJournal(journal);
+    assertWellFormedXml(xml);
+    expect(xml.match(/<testcase /g)).to.have.length(journal.verdicts.length);
+    const failed = journal.verdicts.filter((v) => !v.passed);
+    expect(failed.length).to.be.greaterThan(0);
+    expect(xml.match(/<failure /g)).to.have.length(failed.length);
+    const escaped = failed[0]!.reason.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+    expect(xml).to.include(`message="${escaped}`);
+    expect(xml).to.match(new RegExp(`tests="${journal.verdicts.length}" failures="${failed.length}"`));
+  });
+
+  it("JUnit stays well-formed when secrets are redacted out of it", () => {
+    const journal = makeJournal({ seed: 9, plantSecrets: true });
+    journal.verdicts[0]!.passed = false;
+    journal.verdicts[0]!.reason = `rpc https://user:${PLANTED_SECRETS[1]}@rpc.example.org failed`;
+    const xml = junitFromJournal(journal);
+    assertWellFormedXml(xml);
+    expect(xml).to.include("https://&lt;redacted&gt;@rpc.example.org");
+  });
+
+  it("JUnit stays well-formed with markup in names and reasons", () => {
+    const journal = makeJournal({ seed: 9 });
+    journal.verdicts[0]!.name = `a <b> & "c" 'd'`;
+    journal.verdicts[0]!.passed = false;
+    journal.verdicts[0]!.reason = "x < y && z > \u0001w";
+    assertWellFormedXml(junitFromJournal(journal));
+  });
+
+  it("the Markdown summary leads with the verdict and lists every verdict", () => {
+    const journal = makeJournal({ seed: 9, fail: true });
+    const md = markdownSummary(journal);
+    expect(md.split("\n")[0]).to.match(/^### ❌ FAILED: oracle-failure-during-depeg/);
+    for (const v of journal.verdicts) expect(md).to.include(v.name.replace(/\|/g, "\\|"));
+  });
+
+  it("skips the PDF with a clear message when Chromium is absent, and still renders the rest", async () => {
+    const files = await writeJournalFiles(join(dir, "j"), [makeJournal()]);
+    const r = await run([...files, "--format", "html,pdf", "--out", out], {
+      CHROMIUM_PATH: join(dir, "no-chromium"),
+    });
+    expect(r.code).to.equal(0);
+    expect(r.err.join("\n")).to.match(/PDF skipped: Chromium not found/);
+    const names = await readdir(out);
+    expect(names.filter((n) => n.endsWith(".html"))).to.have.length(1);
+    expect(names.filter((n) => n.endsWith(".pdf"))).to.have.length(0);
+  });
+
+  it("rejects an unknown format as bad usage", async () => {
+    const r = await run(["x.journal.json", "--format", "html,docx"]);
+    expect(r.code).to.equal(2);
+    expect(r.err.join("\n")).to.match(/unknown format "docx".*FD100/);
+  });
+});

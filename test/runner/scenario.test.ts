@@ -1,0 +1,167 @@
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { expect } from "chai";
+import { FAULTS, faultDefinition } from "../../harness/faults/index.ts";
+import { loadKpis } from "../../harness/runner/kpis.ts";
+import { loadScenario, parseScenario } from "../../harness/runner/scenario.ts";
+import { loadSystemsMap, SHIPPED_MAP } from "../../harness/runner/systems-map.ts";
+
+const SCENARIOS = fileURLToPath(new URL("../../scenarios", import.meta.url));
+const map = loadSystemsMap(SHIPPED_MAP);
+
+const minimal = (fault: string, targets = "[chains]") => `name: t
+targets: ${targets}
+steady_state:
+  - probe: gateway_ok
+faults:
+${fault}
+expect:
+  detection: [GAS_SPIKE]
+`;
+
+describe("scenarios", () => {
+  const files = readdirSync(SCENARIOS).filter((f) => f.endsWith(".yml") && !/systems-map|kpis/.test(f));
+
+  it("ships the seed's five chaos tests, four more drills and four replays", () => {
+    expect(files).to.have.length(13);
+    expect(files.filter((f) => f.startsWith("replay-"))).to.have.length(4);
+  });
+
+  for (const file of files) {
+    it(`${file} validates, with a tier, an RTO and short faults`, () => {
+      const scenario = loadScenario(join(SCENARIOS, file), map);
+      expect(scenario.name).to.equal(file.replace(/\.yml$/, ""));
+      expect(scenario.rtoMs).to.be.greaterThan(0);
+      for (const fault of scenario.faults) {
+        expect(fault.at + (fault.for ?? 0), fault.type).to.be.at.most(60_000);
+        const def = faultDefinition(fault.type)!;
+        expect(def.describe(fault as never))
+          .to.be.a("string")
+          .and.not.include("undefined");
+      }
+    });
+  }
+
+  it("derives the tier from the blast radius", () => {
+    expect(loadScenario(join(SCENARIOS, "regulatory-pressure.yml"), map)).to.include({
+      tier: 2,
+      rtoMs: 7_200_000,
+    });
+    expect(loadScenario(join(SCENARIOS, "oracle-failure.yml"), map)).to.include({ tier: 1, rtoMs: 900_000 });
+  });
+
+  it("compresses time only in the replays, and says so", () => {
+    for (const file of files) {
+      const scenario = loadScenario(join(SCENARIOS, file), map);
+      if (file.startsWith("replay-")) {
+        if (!file.includes("reorg")) expect(scenario.time_factor, file).to.be.greaterThan(1);
+      } else expect(scenario.time_factor, file).to.equal(1);
+    }
+  });
+
+  it("fills in defaults: at 0, time factor 1, no abort conditions", () => {
+    const s = parseScenario(
+      "t.yml",
+      minimal("  - type: gas_spike\n    chain: ethereum\n    gwei: 500\n    for: 5s"),
+      map,
+    );
+    expect(s.faults[0]).to.deep.include({ type: "gas_spike", at: 0, for: 5_000, gwei: 500 });
+    expect(s).to.deep.include({ time_factor: 1, abort_if: [], custom_events: [] });
+    expect(s.sha256).to.match(/^[0-9a-f]{64}$/);
+  });
+
+  it("accepts custom events once declared", () => {
+    const text = minimal("  - type: gas_spike\n    chain: ethereum\n    gwei: 500\n    for: 5s")
+      .replace("[GAS_SPIKE]", "[GAS_SPIKE, FEE_MARKET_ALERT]")
+      .concat("custom_events: [FEE_MARKET_ALERT]\n");
+    expect(parseScenario("t.yml", text, map).expect.detection).to.deep.equal([
+      "GAS_SPIKE",
+      "FEE_MARKET_ALERT",
+    ]);
+    expect(() =>
+      parseScenario("t.yml", text.replace("custom_events: [FEE_MARKET_ALERT]\n", ""), map),
+    ).to.throw(/t\.yml:11 expect\.detection\[1\]: unknown event "FEE_MARKET_ALERT"/);
+  });
+});
+
+describe("faults", () => {
+  const examples: Record<string, string> = {
+    oracle_outage: "source: chainlink\n    mode: timeout\n    for: 5s",
+    oracle_stale: "chain: polygon\n    pair: ETH/USD\n    for: 5s",
+    oracle_deviation: "source: pyth\n    pair: USDC/USD\n    deviation: -0.02\n    for: 5s",
+    rpc_outage: "chain: arbitrum\n    provider: secondary\n    for: 5s",
+    rpc_latency: "chain: ethereum\n    provider: primary\n    latency: 2s\n    jitter: 500ms\n    for: 5s",
+    gas_spike: "chain: ethereum\n    gwei: 1000\n    for: 5s",
+    congestion: "chain: ethereum\n    block_time: 12s\n    for: 5s",
+    chain_halt: "chain: arbitrum\n    for: 5s",
+    reorg: "chain: polygon\n    depth: 12",
+    collateral_shock: "asset: USDC\n    to: 0.92\n    over: 30s\n    at: 2s",
+    redemption_run: "requests: 1500\n    for: 20s",
+    regulator_outage: "mode: slow\n    latency: 3s\n    for: 5s",
+    regulatory_pressure: "deadline: 30s\n    for: 20s",
+  };
+
+  it("covers DESIGN.md's list, one definition each", () => {
+    expect(FAULTS.map((f) => f.type)).to.have.members(Object.keys(examples));
+  });
+
+  for (const def of FAULTS) {
+    it(`${def.type} validates an example and describes it`, () => {
+      const targets = `[${def.systems.join(", ")}]`;
+      const s = parseScenario(
+        "t.yml",
+        minimal(`  - type: ${def.type}\n    ${examples[def.type]}`, targets),
+        map,
+      );
+      const fault = s.faults[0]!;
+      expect(fault.type).to.equal(def.type);
+      const text = def.describe(fault as never);
+      expect(text).to.be.a("string").with.length.greaterThan(10);
+      expect(text).not.to.include("undefined");
+    });
+  }
+
+  it("freezes either a price source or a chain's feeds", () => {
+    const source = parseScenario(
+      "t.yml",
+      minimal("  - type: oracle_stale\n    source: redstone\n    for: 5s", "[price_oracles]"),
+      map,
+    );
+    expect(source.faults[0]).to.deep.include({ source: "redstone" });
+    expect(() =>
+      parseScenario(
+        "t.yml",
+        minimal(
+          "  - type: oracle_stale\n    source: redstone\n    pair: ETH/USD\n    for: 5s",
+          "[price_oracles]",
+        ),
+        map,
+      ),
+    ).to.throw(/t\.yml:8 faults\[0\]\.pair: only applies with chain/);
+  });
+
+  it("gives defaults to optional parameters", () => {
+    const s = parseScenario(
+      "t.yml",
+      minimal("  - type: redemption_run\n    requests: 10\n    for: 5s", "[redemption_engine]"),
+      map,
+    );
+    expect(s.faults[0]).to.deep.include({ chain: "ethereum", amount: 100 });
+  });
+});
+
+describe("kpis.yml", () => {
+  it("holds the seed's detector thresholds", () => {
+    const kpis = loadKpis(fileURLToPath(new URL("../../scenarios/kpis.yml", import.meta.url)), map);
+    expect(kpis.detectors.collateral_ratio).to.include({ threshold: 1.02, alert_when: "below" });
+    expect(kpis.detectors.oracle_deviation).to.include({ threshold: 0.005, alert_when: "above" });
+    expect(kpis.detectors.gas_price).to.include({ threshold: 200, unit: "gwei" });
+    expect(kpis.detectors.transaction_failure_rate.threshold).to.equal(0.05);
+    expect(kpis.detectors.redemption_backlog.threshold).to.equal(1000);
+    expect(kpis.detectors.cross_chain_sync_lag.threshold).to.equal(30_000);
+    expect(kpis.early_warning.oracle_consensus_deviation.threshold).to.equal(0.002);
+    expect(kpis.operational_efficiency.mint_success_rate.target).to.equal(0.999);
+    expect(kpis.operational_efficiency.average_redemption_time.target).to.equal(300_000);
+  });
+});

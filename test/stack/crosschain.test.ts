@@ -1,0 +1,83 @@
+import { expect } from "chai";
+import { type RunningStack, startStack } from "../../harness/stack/index.ts";
+import { alertsSince, startTestLab, type TestLab, until } from "./fixture.ts";
+
+describe("stack cross-chain backup manager", function () {
+  this.timeout(90_000);
+  let lab: TestLab;
+  let stack: RunningStack;
+  let base: string;
+  let headers: Record<string, string>;
+
+  before(async () => {
+    lab = await startTestLab({ chains: ["ethereum", "polygon"], blockTimeMs: 500 });
+    stack = await startStack(lab.env, { dataDir: `${lab.dir}/stack` });
+    base = `http://127.0.0.1:${stack.port}`;
+    headers = { authorization: `Bearer ${lab.env["FIREDRILL_GATEWAY_TOKEN"]}`, "content-type": "application/json" };
+    await until(() => stack.status().mintChain === "ethereum", 10_000, "minting on ethereum");
+  });
+
+  after(async () => {
+    await stack?.close();
+    await lab?.close();
+  });
+
+  const mint = async () => {
+    const res = await fetch(`${base}/mint`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ amount: "1000.00", recipient: lab.accounts.users[0]!.address }),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  it("sends mints to polygon while ethereum stops mining, and back when it mines again", async () => {
+    const since = Date.now();
+    await lab.rpc("ethereum", "evm_setAutomine", [false]);
+    await lab.rpc("ethereum", "evm_setIntervalMining", [0]);
+    try {
+      const halted = await lab.receiver.waitFor((a) => a.event === "CHAIN_HALTED" && a.chain === "ethereum", 10_000);
+      expect(halted.severity).to.equal("critical");
+      const failover = await lab.receiver.waitFor((a) => a.event === "CROSS_CHAIN_FAILOVER", 5000);
+      expect(failover.details).to.include({ from: "ethereum", to: "polygon" });
+      const result = await mint();
+      expect(result.status, JSON.stringify(result.body)).to.equal(200);
+      expect(result.body["chain"]).to.equal("polygon");
+    } finally {
+      // In this order: evm_setAutomine(true) after interval mining would switch interval mining off.
+      await lab.rpc("ethereum", "evm_setAutomine", [true]);
+      await lab.rpc("ethereum", "evm_setIntervalMining", [1]);
+    }
+    await until(
+      () => alertsSince(lab, since).some((a) => a.event === "RECOVERED" && a.details["condition"] === "CROSS_CHAIN_FAILOVER"),
+      10_000,
+      "cross-chain failover recovered",
+    );
+    const back = await mint();
+    expect(back.status).to.equal(200);
+    expect(back.body["chain"]).to.equal("ethereum");
+  });
+
+  it("batches and routes mints away from ethereum under a gas spike", async () => {
+    await until(() => stack.status().mintChain === "ethereum", 10_000, "minting on ethereum");
+    const since = Date.now();
+    await lab.rpc("ethereum", "anvil_setNextBlockBaseFeePerGas", [`0x${(500n * 10n ** 9n).toString(16)}`]);
+    const spike = await lab.receiver.waitFor(
+      (a) => a.event === "GAS_SPIKE" && a.chain === "ethereum" && (a as { receivedAtMs: number }).receivedAtMs >= since,
+      5000,
+    );
+    expect(spike.details["baseFeeGwei"] as number).to.be.greaterThan(200);
+    await lab.receiver.waitFor((a) => a.event === "TX_BATCHING_ENABLED" && a.chain === "ethereum", 3000);
+    await until(
+      () => alertsSince(lab, since).some((a) => a.event === "CROSS_CHAIN_FAILOVER" && a.details["to"] === "polygon"),
+      3000,
+      "cross-chain failover on gas",
+    );
+    // Base fee decays block after block: the spike clears by itself.
+    await until(
+      () => alertsSince(lab, since).some((a) => a.event === "RECOVERED" && a.details["condition"] === "GAS_SPIKE"),
+      20_000,
+      "gas spike over",
+    );
+  });
+});
