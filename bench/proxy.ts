@@ -17,9 +17,9 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { startProcess } from "../harness/lab/process.ts";
 import { ToxiproxyClient } from "../harness/proxy/client.ts";
-import { findToxiproxyServer, startEmbeddedToxiproxy } from "../harness/proxy/server.ts";
+import { findToxiproxyServer, startEmbeddedToxiproxy, startRealToxiproxy } from "../harness/proxy/server.ts";
 
-const LATENCY_ROUNDS = 25;
+const LATENCY_ROUNDS = 200;
 const DOWNLOAD_ROUNDS = 5;
 const ROUND_TRIPS = 10_000;
 const HTTP_REQUESTS = 5000;
@@ -53,11 +53,10 @@ interface Result {
   mbps: number;
 }
 
-/** Round trips of 64 bytes on one connection; returns sorted times in ms. */
-async function echoLatency(port: number, count: number): Promise<number[]> {
+/** A kept-open connection to an echo target; `run(n)` does n round trips of 64 bytes (times in ms). */
+async function echoClient(port: number): Promise<{ run(count: number): Promise<number[]>; close(): void }> {
   const socket = await connectTo(port);
   const payload = Buffer.alloc(64, 1);
-  const times: number[] = [];
   let pending: (() => void) | undefined;
   let got = 0;
   socket.on("data", (d: Buffer) => {
@@ -67,36 +66,45 @@ async function echoLatency(port: number, count: number): Promise<number[]> {
       pending?.();
     }
   });
-  for (let i = 0; i < count; i++) {
-    const start = performance.now();
-    await new Promise<void>((resolve) => {
-      pending = resolve;
-      socket.write(payload);
-    });
-    times.push(performance.now() - start);
-  }
-  socket.destroy();
-  return times;
+  return {
+    async run(count) {
+      const times: number[] = [];
+      for (let i = 0; i < count; i++) {
+        const start = performance.now();
+        await new Promise<void>((resolve) => {
+          pending = resolve;
+          socket.write(payload);
+        });
+        times.push(performance.now() - start);
+      }
+      return times;
+    },
+    close: () => socket.destroy(),
+  };
 }
 
-/** Sequential GETs on one kept-alive connection; returns sorted times in ms. */
-async function httpLatency(port: number, count: number): Promise<number[]> {
+/** A kept-alive HTTP connection; `run(n)` does n sequential GETs (times in ms). */
+function httpClient(port: number): { run(count: number): Promise<number[]>; close(): void } {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const times: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const start = performance.now();
-    await new Promise<void>((resolve, reject) => {
-      const req = request({ host: "127.0.0.1", port, path: "/", agent }, (res) => {
-        res.resume();
-        res.on("end", () => resolve());
-      });
-      req.on("error", reject);
-      req.end();
-    });
-    times.push(performance.now() - start);
-  }
-  agent.destroy();
-  return times;
+  return {
+    async run(count) {
+      const times: number[] = [];
+      for (let i = 0; i < count; i++) {
+        const start = performance.now();
+        await new Promise<void>((resolve, reject) => {
+          const req = request({ host: "127.0.0.1", port, path: "/", agent }, (res) => {
+            res.resume();
+            res.on("end", () => resolve());
+          });
+          req.on("error", reject);
+          req.end();
+        });
+        times.push(performance.now() - start);
+      }
+      return times;
+    },
+    close: () => agent.destroy(),
+  };
 }
 
 /** Downloads DOWNLOAD_BYTES; returns MB/s. */
@@ -174,18 +182,9 @@ async function main(): Promise<void> {
   servers.push({ label: "embedded", client: new ToxiproxyClient(embedded.readyMatch![1]!) });
   const realBin = findToxiproxyServer();
   if (realBin) {
-    const probe = createServer();
-    const port = await listen(probe);
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const real = await startProcess({
-      name: "toxiproxy-server",
-      command: realBin,
-      args: ["-host", "127.0.0.1", "-port", String(port)],
-    });
-    stops.push(() => real.stop());
-    const client = new ToxiproxyClient(`http://127.0.0.1:${port}`);
-    await client.waitReady();
-    servers.push({ label: "real", client });
+    const real = await startRealToxiproxy({ bin: realBin });
+    stops.push(() => real.close());
+    servers.push({ label: "real", client: new ToxiproxyClient(real.url) });
   } else {
     console.log(
       "toxiproxy-server not found (PATH, TOXIPROXY_BIN, .tools/bin): measuring direct and embedded only",
@@ -211,18 +210,27 @@ async function main(): Promise<void> {
     });
   }
   const samples: Record<string, { echo: number[]; http: number[]; mbps: number[] }> = {};
+  const clients: Record<
+    string,
+    { echo: Awaited<ReturnType<typeof echoClient>>; http: ReturnType<typeof httpClient> }
+  > = {};
   for (const t of targets) {
     samples[t.label] = { echo: [], http: [], mbps: [] };
-    await echoLatency(t.ports.echo, WARMUP); // warm-up, discarded
-    await httpLatency(t.ports.http, WARMUP);
+    clients[t.label] = { echo: await echoClient(t.ports.echo), http: httpClient(t.ports.http) };
+    await clients[t.label]!.echo.run(WARMUP); // warm-up, discarded
+    await clients[t.label]!.http.run(WARMUP);
   }
   // The machine may be shared: small interleaved batches spread any burst of noise over every target.
   for (let round = 0; round < LATENCY_ROUNDS; round++) {
     for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
       const s = samples[t.label]!;
-      s.echo.push(...(await echoLatency(t.ports.echo, ROUND_TRIPS / LATENCY_ROUNDS)));
-      s.http.push(...(await httpLatency(t.ports.http, HTTP_REQUESTS / LATENCY_ROUNDS)));
+      s.echo.push(...(await clients[t.label]!.echo.run(ROUND_TRIPS / LATENCY_ROUNDS)));
+      s.http.push(...(await clients[t.label]!.http.run(HTTP_REQUESTS / LATENCY_ROUNDS)));
     }
+  }
+  for (const c of Object.values(clients)) {
+    c.echo.close();
+    c.http.close();
   }
   for (let round = 0; round < DOWNLOAD_ROUNDS; round++) {
     for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {

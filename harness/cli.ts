@@ -14,6 +14,14 @@ export interface Io {
 export type Command = (args: string[], io: Io) => Promise<number>;
 
 const VERBS: Record<string, { summary: string; load: () => Promise<{ command: Command }> }> = {
+  drill: {
+    summary: "drill [--seed N] [--tier N]: an unannounced fire drill, a scenario picked at random",
+    load: () => import("./runner/drill-command.ts"),
+  },
+  run: {
+    summary: "run <scenario.yml...> [--junit FILE] [--sut CMD | --sut-url URL]: drill scenarios, gate on verdicts",
+    load: () => import("./runner/run-command.ts"),
+  },
   lab: {
     summary: "lab up | status | env | down: the local chains, oracles, regulator and proxies",
     load: () => import("./lab/command.ts"),
@@ -29,6 +37,18 @@ const VERBS: Record<string, { summary: string; load: () => Promise<{ command: Co
   report: {
     summary: "report <journal|dir...> [--format html,pdf,md,junit,json] [--out dir] [--verify dir]",
     load: () => import("./report/command.ts"),
+  },
+  load: {
+    summary: "load [--profile P] [--engine k6|embedded] [--target URL]: mint/redeem load against budgets",
+    load: () => import("./loadgen/command.ts"),
+  },
+  stack: {
+    summary: "stack serve: the reference monitoring stack (the default system under test)",
+    load: () => import("./stack/command.ts"),
+  },
+  assess: {
+    summary: "assess [--json]: the emergency assessment screen of a running lab and stack",
+    load: () => import("./stack/assess-command.ts"),
   },
   proxy: {
     summary: "proxy serve: the embedded Toxiproxy-compatible server",

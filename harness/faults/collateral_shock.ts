@@ -1,7 +1,33 @@
 /** The market model moves an asset's price (a depeg, a crash) over a duration; healing restores it. */
 import { z } from "zod";
 import { duration, formatDuration } from "../runner/duration.ts";
-import { asset, type FaultDefinition, forText } from "./common.ts";
+import {
+  asset,
+  type FaultDefinition,
+  forText,
+  healOnce,
+  ORACLE_SOURCES,
+  type Pair,
+  poll,
+  sleep,
+} from "./common.ts";
+import { type FaultContext, proof } from "./context.ts";
+import { labState, sourceQuote } from "./network.ts";
+
+/** How often the noise of a volatile shock is redrawn, ms (the lab's market ticks every 250 ms). */
+const NOISE_TICK_MS = 250;
+
+/** The price a source reports, from the first source that answers. */
+async function anySourceQuote(ctx: FaultContext, pair: Pair): Promise<{ source: string; price: number } | undefined> {
+  for (const source of ORACLE_SOURCES) {
+    try {
+      return { source, price: (await sourceQuote(ctx, source, pair)).price };
+    } catch {
+      // That source may be down under another fault: try the next.
+    }
+  }
+  return undefined;
+}
 
 export const params = z.strictObject({
   asset,
@@ -38,5 +64,92 @@ export const collateralShock = {
         : `by ${p.change! > 0 ? "+" : ""}${(p.change! * 100).toFixed(1)}%`;
     const noise = p.volatility > 0 ? ` with ${(p.volatility * 100).toFixed(1)}% volatility` : "";
     return `${p.asset} price moves ${move} over ${formatDuration(p.over)}${noise}${forText(p, formatDuration)}`;
+  },
+  async inject(ctx, p) {
+    const pair: Pair = `${p.asset}/USD`;
+    const from = (await labState(ctx)).prices[pair];
+    const to = p.to ?? from * (1 + p.change!);
+    const startedMs = Date.now();
+    const stop = new AbortController();
+    const stopped = AbortSignal.any([stop.signal, ctx.signal]);
+    let noise: Promise<void> = Promise.resolve();
+    if (p.volatility === 0) {
+      await ctx.control("/market/shock", { pair, to, overMs: p.over });
+    } else {
+      // The market model moves along a straight path; the noise around it is drawn here, from
+      // the run's seed, and sent as short hops.
+      const random = ctx.random.fork(`collateral_shock:${pair}`);
+      const hop = () => {
+        const progress = p.over <= 0 ? 1 : Math.min(1, (Date.now() - startedMs) / p.over);
+        const path = from + (to - from) * progress;
+        const draw = Math.max(-3, Math.min(3, random.normal()));
+        return ctx.control("/market/shock", {
+          pair,
+          to: Math.max(path * 1e-6, path * (1 + p.volatility * draw)),
+          overMs: NOISE_TICK_MS,
+        });
+      };
+      await hop();
+      noise = (async () => {
+        while (!stopped.aborted) {
+          await sleep(NOISE_TICK_MS, stopped);
+          if (!stopped.aborted) await hop().catch((e: Error) => ctx.log(`collateral_shock: ${e.message}`));
+        }
+      })();
+    }
+    // The move is under way once the market and a source report a price off the start
+    // towards the target (all the way when the move is a jump).
+    const direction = Math.sign(to - from);
+    const band = Math.max(p.volatility * 3, 0.002);
+    const seen = await poll(
+      async () => {
+        const state = await labState(ctx);
+        const market = state.prices[pair];
+        const quote = await anySourceQuote(ctx, pair);
+        if (!state.shocked.includes(pair) || !quote) return undefined;
+        const moved = (price: number) =>
+          p.over === 0 && p.volatility === 0
+            ? Math.abs(price / to - 1) < band
+            : Math.sign(price - from) === direction && Math.abs(price / from - 1) > 1e-6;
+        return moved(market) && moved(quote.price) ? { market, quote } : undefined;
+      },
+      Math.min(p.over, 2_000) + 2_000,
+      50,
+    );
+    const state = seen ? undefined : await labState(ctx);
+    return {
+      proof: proof(
+        seen !== undefined,
+        seen
+          ? `${pair} moving from ${from.toFixed(4)} to ${to.toFixed(4)}: market ${seen.market.toFixed(4)}, ${seen.quote.source} reports ${seen.quote.price}`
+          : `${pair} did not move towards ${to.toFixed(4)} (market ${state?.prices[pair]})`,
+        { pair, from, to, overMs: p.over, volatility: p.volatility, ...(seen ?? { state }) },
+      ),
+      heal: healOnce(async () => {
+        stop.abort();
+        await noise;
+        await ctx.control("/market/reset", { pair });
+        // The model's walk stays near its anchor, so the price returns close to where it started.
+        const back = await poll(
+          async () => {
+            const now = await labState(ctx);
+            const market = now.prices[pair];
+            const quote = await anySourceQuote(ctx, pair);
+            return !now.shocked.includes(pair) && Math.abs(market / from - 1) < 0.05 && quote
+              ? { market, quote }
+              : undefined;
+          },
+          3_000,
+          50,
+        );
+        return proof(
+          back !== undefined,
+          back
+            ? `${pair} back to the market: ${back.market.toFixed(4)} (${from.toFixed(4)} before the shock), ${back.quote.source} reports ${back.quote.price}`
+            : `${pair} did not return near ${from.toFixed(4)}`,
+          { pair, from, ...(back ?? { state: await labState(ctx) }) },
+        );
+      }),
+    };
   },
 } as const satisfies FaultDefinition<typeof params>;

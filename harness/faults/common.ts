@@ -3,6 +3,7 @@
  * and assets, and the shape of a fault definition.
  */
 import { z } from "zod";
+import type { FaultContext, FaultProof, Injected } from "./context.ts";
 
 export const CHAINS = ["ethereum", "polygon", "arbitrum"] as const;
 export const ORACLE_SOURCES = ["chainlink", "pyth", "redstone"] as const;
@@ -45,7 +46,8 @@ export interface FaultProblem {
 
 /**
  * One fault type. `params` holds only the type's own parameters; `type`, `id`, `at` and
- * `for` are added by the scenario schema. The runner extends a definition with `inject`.
+ * `for` are added by the scenario schema. `inject` acts on the lab through a
+ * {@link FaultContext} only, proves the fault took effect and returns its heal.
  */
 export interface FaultDefinition<P extends z.ZodObject = z.ZodObject> {
   readonly type: string;
@@ -59,6 +61,11 @@ export interface FaultDefinition<P extends z.ZodObject = z.ZodObject> {
   check?(p: z.output<P> & FaultTiming): FaultProblem[];
   /** One line for the report. */
   describe(p: z.output<P> & Partial<FaultTiming>): string;
+  /**
+   * Applies the fault, measures that it took effect, and returns the proof with an
+   * idempotent `heal()` that undoes everything and proves it (see {@link healOnce}).
+   */
+  inject(ctx: FaultContext, fault: z.output<P> & FaultTiming): Promise<Injected>;
 }
 
 /** A number in (0, 1): a share, a rate. */
@@ -67,4 +74,52 @@ export const fraction = z.number().gt(0).lt(1);
 /** ` for 20s` when the fault has a duration. */
 export function forText(p: Partial<FaultTiming>, format: (ms: number) => string): string {
   return p.for === undefined ? "" : ` for ${format(p.for)}`;
+}
+
+/**
+ * Wraps a heal so that it runs once: later calls return the first result. A heal that
+ * failed may be called again (the runner retries it), so only success is remembered.
+ */
+export function healOnce(heal: () => Promise<FaultProof>): () => Promise<FaultProof> {
+  let healing: Promise<FaultProof> | undefined;
+  return () => {
+    healing ??= heal().catch((error: unknown) => {
+      healing = undefined;
+      throw error;
+    });
+    return healing;
+  };
+}
+
+/** Waits `ms`; resolves early (never rejects) when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/**
+ * Polls `check` every `intervalMs` until it returns a value other than undefined, or
+ * `timeoutMs` passes (then undefined). Measurements wait this way, never by a fixed sleep.
+ */
+export async function poll<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs: number,
+  intervalMs = 25,
+  signal?: AbortSignal,
+): Promise<T | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() >= deadline || signal?.aborted) return undefined;
+    await sleep(intervalMs, signal);
+  }
 }

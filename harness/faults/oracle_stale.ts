@@ -5,7 +5,128 @@
  */
 import { z } from "zod";
 import { formatDuration } from "../runner/duration.ts";
-import { chain, type FaultDefinition, forText, oracleSource, pair } from "./common.ts";
+import { latestRound } from "./chain.ts";
+import {
+  type Chain,
+  chain,
+  type FaultDefinition,
+  forText,
+  healOnce,
+  type OracleSource,
+  PAIRS,
+  type Pair,
+  pair,
+  poll,
+  sleep,
+} from "./common.ts";
+import { type FaultContext, type FaultProof, type Injected, proof } from "./context.ts";
+import { labState, sourceQuote } from "./network.ts";
+
+/** Long enough for several ticks of the lab's clock (every 250 ms): a live value would move. */
+const WATCH_MS = 1_000;
+
+const feedOf = (ctx: FaultContext, c: Chain, p: Pair) =>
+  p === "ETH/USD" ? ctx.lab.chains[c].contracts.ethUsdFeed : ctx.lab.chains[c].contracts.usdcUsdFeed;
+
+/** A price source keeps answering with its last price and timestamp. */
+async function freezeSource(ctx: FaultContext, source: OracleSource): Promise<Injected> {
+  await ctx.control(`/sources/${source}`, { kind: "frozen" });
+  const first = await sourceQuote(ctx, source, "ETH/USD");
+  await sleep(WATCH_MS, ctx.signal);
+  const second = await sourceQuote(ctx, source, "ETH/USD");
+  const frozen = first.updatedAt === second.updatedAt && first.price === second.price;
+  return {
+    proof: proof(
+      frozen,
+      frozen
+        ? `${source} still reports ETH/USD ${second.price} updated ${second.updatedAt} after ${WATCH_MS} ms`
+        : `${source} moved: ${first.updatedAt} -> ${second.updatedAt}`,
+      { first, second, watchedMs: WATCH_MS },
+    ),
+    heal: healOnce(async () => {
+      await ctx.control(`/sources/${source}`, { kind: "live" });
+      const fresh = await poll(
+        async () => {
+          const q = await sourceQuote(ctx, source, "ETH/USD");
+          return q.updatedAt > second.updatedAt ? q : undefined;
+        },
+        3_000,
+        50,
+      );
+      return proof(
+        fresh !== undefined,
+        fresh
+          ? `${source} live again: ETH/USD ${fresh.price} updated ${fresh.updatedAt}`
+          : `${source} still frozen at ${second.updatedAt}`,
+        { frozenAt: second.updatedAt, ...(fresh ? { fresh } : {}) },
+      );
+    }),
+  };
+}
+
+/** The keeper stops pushing rounds to a chain's feeds, so their `updatedAt` freezes. */
+async function freezeFeeds(ctx: FaultContext, c: Chain, only: Pair | undefined): Promise<Injected> {
+  const pairs = only ? [only] : [...PAIRS];
+  const body = { chain: c, ...(only ? { pair: only } : {}) };
+  await ctx.control("/keeper", { paused: true, ...body });
+  const read = () =>
+    Promise.all(pairs.map(async (p) => ({ pair: p, ...(await latestRound(ctx, c, feedOf(ctx, c, p))) })));
+  const lanes = (state: Awaited<ReturnType<typeof labState>>) =>
+    state.keeper.filter((k) => k.chain === c && pairs.includes(k.pair));
+  const before = await read();
+  const keeperBefore = lanes(await labState(ctx));
+  await sleep(WATCH_MS, ctx.signal);
+  const after = await read();
+  const keeperAfter = lanes(await labState(ctx));
+  const frozen =
+    keeperAfter.length === pairs.length &&
+    keeperAfter.every((k) => k.paused) &&
+    after.every((r, i) => r.updatedAt === before[i]!.updatedAt && r.roundId === before[i]!.roundId) &&
+    keeperAfter.every((k, i) => k.rounds === keeperBefore[i]?.rounds);
+  const show = (r: (typeof after)[number]) =>
+    `${r.pair} round ${r.roundId} updatedAt ${new Date(r.updatedAt * 1000).toISOString()}`;
+  const heartbeats = Object.fromEntries(pairs.map((p) => [p, ctx.lab.oracles.heartbeats[p]]));
+  return {
+    proof: proof(
+      frozen,
+      `keeper paused on ${c}; ${after.map(show).join(", ")} unchanged over ${WATCH_MS} ms: ${frozen}`,
+      {
+        before: before.map(bigints),
+        after: after.map(bigints),
+        keeper: keeperAfter,
+        heartbeatsMs: heartbeats,
+      },
+    ),
+    heal: healOnce(async (): Promise<FaultProof> => {
+      await ctx.control("/keeper", { paused: false, ...body });
+      const state = lanes(await labState(ctx));
+      const resumed = state.length === pairs.length && state.every((k) => !k.paused);
+      // A feed frozen past its heartbeat gets a round as soon as the keeper runs again.
+      const nowS = Math.floor(Date.now() / 1000);
+      const overdue = after.filter((r) => (nowS - r.updatedAt) * 1000 >= (ctx.lab.oracles.heartbeats[r.pair] ?? 0));
+      const pushed = await poll(
+        async () => {
+          const now = await read();
+          return overdue.every((o) => now.find((r) => r.pair === o.pair)!.updatedAt > o.updatedAt)
+            ? now
+            : undefined;
+        },
+        5_000,
+        100,
+      );
+      return proof(
+        resumed && pushed !== undefined,
+        `keeper resumed on ${c} for ${pairs.join(", ")}${overdue.length ? `; overdue feeds got new rounds: ${pushed !== undefined}` : ""}`,
+        { keeper: state, overdue: overdue.map((r) => r.pair), ...(pushed ? { now: pushed.map(bigints) } : {}) },
+      );
+    }),
+  };
+}
+
+/** JSON has no bigint: round ids as strings. */
+function bigints<T extends { roundId: bigint; answer: bigint }>(r: T) {
+  return { ...r, roundId: r.roundId.toString(), answer: r.answer.toString() };
+}
 
 export const params = z.strictObject({
   /** A price source that freezes. Exactly one of `source` and `chain`. */
@@ -37,4 +158,6 @@ export const oracleStale = {
     p.source !== undefined
       ? `price source ${p.source} frozen (last price, old timestamp)${forText(p, formatDuration)}`
       : `${p.pair ?? "every"} feed on ${p.chain} frozen (no new rounds)${forText(p, formatDuration)}`,
+  inject: (ctx, p) =>
+    p.source !== undefined ? freezeSource(ctx, p.source) : freezeFeeds(ctx, p.chain!, p.pair),
 } as const satisfies FaultDefinition<typeof params>;

@@ -4,8 +4,10 @@
  */
 import { z } from "zod";
 import { formatDuration, positiveDuration } from "../runner/duration.ts";
-import { type FaultDefinition, forText } from "./common.ts";
-import { latencyProblems } from "./regulator_outage.ts";
+import { type FaultDefinition, forText, healOnce } from "./common.ts";
+import { proof } from "./context.ts";
+import { probe, proveAnswering } from "./network.ts";
+import { degradeRegulator, latencyProblems, regulatorDegrade } from "./regulator_outage.ts";
 
 export const params = z.strictObject({
   /** @default "incident_report" */
@@ -27,4 +29,42 @@ export const regulatoryPressure = {
   check: (p) => latencyProblems(p.degrade, p.latency, "degrade"),
   describe: (p) =>
     `${p.report.replace("_", " ")} demanded within ${formatDuration(p.deadline)}, regulator endpoint ${p.degrade === "none" ? "healthy" : p.degrade === "slow" ? `slowed by ${formatDuration(p.latency ?? 0)}` : p.degrade === "refuse" ? "refusing connections" : "timing out"}${forText(p, formatDuration)}`,
+  async inject(ctx, p) {
+    const demandedAtMs = Date.now();
+    // The runner judges the stack by this demand: REPORT_FILED or REPORT_FALLBACK before the deadline.
+    const demand = {
+      report: p.report,
+      demandedAt: new Date(demandedAtMs).toISOString(),
+      deadlineMs: p.deadline,
+      deadlineAt: new Date(demandedAtMs + p.deadline).toISOString(),
+      expect: ["REPORT_FILED", "REPORT_FALLBACK"],
+    };
+    ctx.log(`regulatory pressure: ${p.report} demanded by ${demand.deadlineAt}`);
+    const demandText = `${p.report.replace("_", " ")} demanded at ${demand.demandedAt}, due by ${demand.deadlineAt}`;
+    if (p.degrade === "none") {
+      const target = { url: ctx.lab.regulator.url, path: "/health" };
+      const answer = await probe(target, 2_000);
+      return {
+        proof: proof(true, `${demandText}; regulator endpoint healthy (HTTP ${answer.status ?? answer.error})`, {
+          demand,
+          probe: answer,
+        }),
+        heal: healOnce(async () => {
+          const healed = await proveAnswering(ctx, "regulator", target, "regulator endpoint");
+          return proof(healed.tookEffect, `demand lifted; ${healed.summary}`, { ...healed.evidence, demand });
+        }),
+      };
+    }
+    const degraded = await degradeRegulator(ctx, regulatorDegrade(p.degrade, p.latency));
+    return {
+      proof: proof(degraded.proof.tookEffect, `${demandText}; ${degraded.proof.summary}`, {
+        ...degraded.proof.evidence,
+        demand,
+      }),
+      heal: healOnce(async () => {
+        const healed = await degraded.heal();
+        return proof(healed.tookEffect, `demand lifted; ${healed.summary}`, { ...healed.evidence, demand });
+      }),
+    };
+  },
 } as const satisfies FaultDefinition<typeof params>;

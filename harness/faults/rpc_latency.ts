@@ -1,7 +1,9 @@
 /** One RPC provider of a chain answers slowly. */
 import { z } from "zod";
 import { duration, formatDuration, positiveDuration } from "../runner/duration.ts";
-import { chain, type FaultDefinition, forText, rpcProvider } from "./common.ts";
+import { chain, type FaultDefinition, forText, healOnce, rpcProvider } from "./common.ts";
+import { proof } from "./context.ts";
+import { degradeProxy, probe, proveDegraded, proxyUrl, rpcProbe } from "./network.ts";
 
 export const params = z.strictObject({
   chain,
@@ -24,4 +26,31 @@ export const rpcLatency = {
       : [],
   describe: (p) =>
     `${p.provider} RPC provider of ${p.chain} slowed by ${formatDuration(p.latency)}${p.jitter > 0 ? ` ± ${formatDuration(p.jitter)}` : ""}${forText(p, formatDuration)}`,
+  async inject(ctx, p) {
+    const name = `${p.chain}-${p.provider}`;
+    const target = rpcProbe(proxyUrl(ctx, name));
+    const baseline = await probe(target, 2_000);
+    // Toxiproxy draws the jitter itself: it is the one randomness outside the run's seed.
+    const how = { mode: "slow" as const, latencyMs: p.latency, jitterMs: p.jitter };
+    const undo = await degradeProxy(ctx, name, how);
+    return {
+      proof: await proveDegraded(target, how, `${p.provider} RPC of ${p.chain}`, baseline),
+      heal: healOnce(async () => {
+        await undo();
+        // Faster than the fault's floor, when the floor stands out from the baseline.
+        const floor = p.latency - p.jitter;
+        const healed = await proveAnswering(
+          ctx,
+          name,
+          target,
+          `${p.provider} RPC of ${p.chain}`,
+          Math.max(floor * 0.5, baseline.ms * 3 + 20),
+        );
+        return proof(healed.tookEffect, `${healed.summary} (${baseline.ms} ms before the fault)`, {
+          ...healed.evidence,
+          baseline,
+        });
+      }),
+    };
+  },
 } as const satisfies FaultDefinition<typeof params>;

@@ -1,7 +1,10 @@
 /** One RPC provider of a chain fails while the chain itself goes on. */
 import { z } from "zod";
 import { formatDuration } from "../runner/duration.ts";
-import { chain, type FaultDefinition, forText, rpcProvider } from "./common.ts";
+import { head } from "./chain.ts";
+import { chain, type FaultDefinition, forText, healOnce, rpcProvider } from "./common.ts";
+import { proof } from "./context.ts";
+import { degradeProxy, proveAnswering, proveDegraded, proxyUrl, rpcProbe } from "./network.ts";
 
 export const params = z.strictObject({
   chain,
@@ -18,4 +21,23 @@ export const rpcOutage = {
   target: (p) => `rpc:${p.chain}:${p.provider}`,
   describe: (p) =>
     `${p.provider} RPC provider of ${p.chain} down (${p.mode === "refuse" ? "connections refused" : "requests time out"})${forText(p, formatDuration)}`,
+  async inject(ctx, p) {
+    const name = `${p.chain}-${p.provider}`;
+    const target = rpcProbe(proxyUrl(ctx, name));
+    const how = { mode: p.mode };
+    const undo = await degradeProxy(ctx, name, how);
+    const measured = await proveDegraded(target, how, `${p.provider} RPC of ${p.chain}`);
+    // The provider fails, not the chain: the node itself still answers.
+    const nodeHead = await head(ctx, p.chain);
+    return {
+      proof: proof(measured.tookEffect, `${measured.summary}; node head ${nodeHead}`, {
+        ...measured.evidence,
+        nodeHead,
+      }),
+      heal: healOnce(async () => {
+        await undo();
+        return proveAnswering(ctx, name, target, `${p.provider} RPC of ${p.chain}`);
+      }),
+    };
+  },
 } as const satisfies FaultDefinition<typeof params>;

@@ -57,6 +57,9 @@ export async function startProcess(options: StartOptions): Promise<OwnedProcess>
       cwd: options.cwd,
       env: options.env ?? process.env,
       stdio: ["ignore", "pipe", "pipe"],
+      // A process group of its own: a terminal's Ctrl-C reaches only firedrill, which then
+      // heals and stops everything in order; and stop() reaches a shell command's children.
+      detached: true,
     });
   } catch (error) {
     throw labError(name, `could not start ${options.command}: ${(error as Error).message}`);
@@ -80,6 +83,13 @@ export async function startProcess(options: StartOptions): Promise<OwnedProcess>
   }
 
   const pidFile = options.pidDir ? join(options.pidDir, `${name}.pid`) : undefined;
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      if (child.pid) process.kill(-child.pid, sig);
+    } catch {
+      // Already gone.
+    }
+  };
   const owned: OwnedProcess = {
     name,
     pid: child.pid ?? -1,
@@ -97,10 +107,12 @@ export async function startProcess(options: StartOptions): Promise<OwnedProcess>
         return;
       }
       status = "stopping";
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+      signal("SIGTERM");
+      const timer = setTimeout(() => signal("SIGKILL"), graceMs);
       await exited;
       clearTimeout(timer);
+      // The group's other members may outlive its leader by a moment.
+      signal("SIGKILL");
       if (pidFile) rmSync(pidFile, { force: true });
     },
   };
@@ -181,7 +193,7 @@ export function sweepPidFiles(pidDir: string): string[] {
     try {
       const { pid, command } = JSON.parse(readFileSync(path, "utf8")) as { pid: number; command: string };
       if (commandOf(pid) === command) {
-        process.kill(pid, "SIGKILL");
+        process.kill(-pid, "SIGKILL");
         swept.push(file.replace(/\.pid$/, ""));
       }
     } catch {

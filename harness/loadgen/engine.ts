@@ -19,6 +19,8 @@ export interface EmbeddedOptions {
   token?: string;
   /** Stops the run early; the summary covers what ran. */
   signal?: AbortSignal;
+  /** Where `RECIPIENT` and `HOLDER` are read, like the script's `__ENV`. @default process.env */
+  env?: Readonly<Record<string, string | undefined>>;
   /** Called about once a second while running. */
   onTick?: (tick: LiveTick) => void;
   /** Per-request timeout in ms, like k6's `timeout` param. @default 60000 */
@@ -160,8 +162,11 @@ export async function runEmbedded(options: EmbeddedOptions): Promise<EmbeddedRes
   const authorization = `Bearer ${options.token ?? ""}`;
   const settlement = profile.settlement ?? null;
   const req = profile.request ?? {};
-  const recipient = req.recipient ?? DEFAULT_RECIPIENT;
-  const holder = req.holder ?? DEFAULT_HOLDER;
+  const env = options.env ?? process.env;
+  const recipient = env["RECIPIENT"] || req.recipient || DEFAULT_RECIPIENT;
+  const holder = env["HOLDER"] || req.holder || DEFAULT_HOLDER;
+  // A scenario's own tags go on every sample it makes, as in k6.
+  const scenarioTags = new Map(Object.entries(profile.scenarios).map(([name, s]) => [name, s.tags ?? {}]));
   const mintBody = JSON.stringify({ amount: req.mintAmount ?? "1000.00", recipient });
   const redeemBody = JSON.stringify({
     amount: req.redeemAmount ?? "500.00",
@@ -206,7 +211,16 @@ export async function runEmbedded(options: EmbeddedOptions): Promise<EmbeddedRes
     const tags: Tags =
       scenario === undefined
         ? { name, method, url, status, expected_response: expectedResponse, group: "::setup" }
-        : { scenario, name, method, url, status, expected_response: expectedResponse, group: "" };
+        : {
+            ...scenarioTags.get(scenario),
+            scenario,
+            name,
+            method,
+            url,
+            status,
+            expected_response: expectedResponse,
+            group: "",
+          };
     m.reqs.add(1, tags);
     // Like k6: the duration runs from the moment the request goes on a connection;
     // the wait for a free connection before that is `http_req_blocked`.
@@ -240,7 +254,7 @@ export async function runEmbedded(options: EmbeddedOptions): Promise<EmbeddedRes
     );
 
   const mint = async (scenario: string, signal: AbortSignal) => {
-    const tags = { scenario };
+    const tags = { ...scenarioTags.get(scenario), scenario };
     const res = await post("/mint", mintBody, "POST /mint", scenario, signal);
     const okStatus = res.status === 200;
     const okId = idOf(res) !== undefined;
@@ -250,7 +264,7 @@ export async function runEmbedded(options: EmbeddedOptions): Promise<EmbeddedRes
   };
 
   const redeem = async (scenario: string, signal: AbortSignal) => {
-    const tags = { scenario };
+    const tags = { ...scenarioTags.get(scenario), scenario };
     const started = Date.now();
     const res = await post("/redeem", redeemBody, "POST /redeem", scenario, signal);
     const id = idOf(res);
@@ -370,7 +384,7 @@ export async function runEmbedded(options: EmbeddedOptions): Promise<EmbeddedRes
         dropped: () => m.dropped.add(1, { scenario: name }),
         iterationDone: (durationMs, interrupted) => {
           if (interrupted) return;
-          const tags = { scenario: name };
+          const tags = { ...scenarioTags.get(name), scenario: name };
           m.iterations.add(1, tags);
           m.iterationDuration.add(durationMs, tags);
         },

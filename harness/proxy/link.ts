@@ -39,7 +39,17 @@ export function closeSocket(socket: Socket, conn: Connection): void {
     return;
   }
   socket.destroySoon();
+  // Go's Close leaves unsent bytes to the kernel; here they wait in the socket until the
+  // peer reads them. A peer that never reads must not keep the descriptor forever.
+  if (!socket.destroyed) {
+    const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+    timer.unref();
+    socket.once("close", () => clearTimeout(timer));
+  }
 }
+
+/** How long a closing socket may wait for its peer to read what is left. */
+const CLOSE_GRACE_MS = 10_000;
 
 export interface LinkHost {
   chain(direction: Direction): ToxicEntry[];

@@ -4,11 +4,13 @@
  */
 import { accessSync, constants } from "node:fs";
 import { createServer, type Server } from "node:http";
-import type { Socket } from "node:net";
+import { createServer as createTcpServer, type Socket } from "node:net";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { labError } from "../errors.ts";
+import { startProcess } from "../lab/process.ts";
 import { ToxiproxyApi } from "./api.ts";
+import { ToxiproxyClient } from "./client.ts";
 
 export interface EmbeddedToxiproxy {
   /** Base URL of the HTTP API, e.g. `http://127.0.0.1:8474`. */
@@ -86,4 +88,52 @@ export function findToxiproxyServer(): string | undefined {
   }
   const local = join(REPO_ROOT, ".tools", "bin", "toxiproxy-server");
   return executable(local) ? local : undefined;
+}
+
+async function freeLoopbackPort(host: string): Promise<number> {
+  const probe = createTcpServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once("error", reject);
+    probe.listen({ host, port: 0 }, () => resolve());
+  });
+  const address = probe.address();
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return address && typeof address === "object" ? address.port : 0;
+}
+
+/**
+ * Starts the real `toxiproxy-server` as an owned process and waits until GET /version
+ * answers. toxiproxy-server cannot report a port it picked, so a free one is chosen first.
+ * @default host "127.0.0.1"
+ * @default port a free port
+ * @default readyTimeoutMs 10000
+ */
+export async function startRealToxiproxy(options: {
+  bin: string;
+  host?: string;
+  port?: number;
+  pidDir?: string;
+  readyTimeoutMs?: number;
+}): Promise<EmbeddedToxiproxy & { pid: number }> {
+  const host = options.host ?? "127.0.0.1";
+  const port = options.port ?? (await freeLoopbackPort(host));
+  const proc = await startProcess({
+    name: "toxiproxy-server",
+    command: options.bin,
+    args: ["-host", host, "-port", String(port)],
+    ...(options.pidDir === undefined ? {} : { pidDir: options.pidDir }),
+  });
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  try {
+    await Promise.race([
+      new ToxiproxyClient(url).waitReady(options.readyTimeoutMs ?? 10_000),
+      proc.exited.then((e) => {
+        throw new Error(`exited before it was ready (code ${e.code}, signal ${e.signal})`);
+      }),
+    ]);
+  } catch (error) {
+    await proc.stop(500);
+    throw labError("toxiproxy-server", (error as Error).message, proc.lastLines());
+  }
+  return { url, pid: proc.pid, close: () => proc.stop() };
 }

@@ -46,9 +46,22 @@ export class Alerter {
   }
 
   /** Posts one alert or action. */
-  emit(event: string, severity: Severity, system: string, chain: string | null, details: Record<string, unknown> = {}): void {
+  emit(
+    event: string,
+    severity: Severity,
+    system: string,
+    chain: string | null,
+    details: Record<string, unknown> = {},
+  ): void {
     const send = () => {
-      const alert: Alert = redactDeep({ event, severity, system, chain, at: new Date().toISOString(), details });
+      const alert: Alert = redactDeep({
+        event,
+        severity,
+        system,
+        chain,
+        at: new Date().toISOString(),
+        details,
+      });
       this.history.push(alert);
       if (this.history.length > 1000) this.history.shift();
       this.#options.poster?.post(alert);

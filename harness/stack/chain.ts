@@ -151,7 +151,10 @@ export class ChainClient {
     this.#scannedTo = to;
     for (let n = from; n <= to; n++) {
       try {
-        const block = await this.rpc.call<RawBlock | null>("eth_getBlockByNumber", [`0x${n.toString(16)}`, false]);
+        const block = await this.rpc.call<RawBlock | null>("eth_getBlockByNumber", [
+          `0x${n.toString(16)}`,
+          false,
+        ]);
         for (const hash of block?.transactions ?? []) if (this.#waiters.has(hash)) void this.#settle(hash);
       } catch {
         this.#scannedTo = Math.min(this.#scannedTo, n - 1);
@@ -161,7 +164,9 @@ export class ChainClient {
   }
 
   async #settle(hash: string): Promise<void> {
-    const receipt = await this.rpc.call<Receipt | null>("eth_getTransactionReceipt", [hash]).catch(() => null);
+    const receipt = await this.rpc
+      .call<Receipt | null>("eth_getTransactionReceipt", [hash])
+      .catch(() => null);
     const waiter = this.#waiters.get(hash);
     if (!receipt || !waiter) return;
     this.#waiters.delete(hash);
@@ -360,4 +365,3 @@ export class TxSigner {
     return this.confirm(hash, options);
   }
 }
-

@@ -15,7 +15,8 @@ const USAGE = [
 function positiveInt(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 0) throw usageError(`--${name}: expected a whole number of ms, got "${text}"`);
+  if (!Number.isInteger(n) || n < 0)
+    throw usageError(`--${name}: expected a whole number of ms, got "${text}"`);
   return n;
 }
 

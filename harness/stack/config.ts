@@ -71,7 +71,10 @@ export interface StackConfig {
 function need(env: StackEnv, name: string): string {
   const value = env[name];
   if (value === undefined || value === "") {
-    throw new FiredrillError("FD210", `${name} is not set: the stack needs the SUT environment (see DESIGN.md)`);
+    throw new FiredrillError(
+      "FD210",
+      `${name} is not set: the stack needs the SUT environment (see DESIGN.md)`,
+    );
   }
   return value;
 }
@@ -99,9 +102,18 @@ export function loadStackConfig(env: StackEnv): StackConfig {
       return url ? [{ name: p, url }] : [];
     });
     if (providers.length === 0) {
-      throw new FiredrillError("FD210", `no RPC provider for chain ${name}: set FIREDRILL_RPC_${name.toUpperCase()}_PRIMARY`);
+      throw new FiredrillError(
+        "FD210",
+        `no RPC provider for chain ${name}: set FIREDRILL_RPC_${name.toUpperCase()}_PRIMARY`,
+      );
     }
-    return { name, chainId: chain.chainId, providers, blockTimeMs: chain.blockTimeMs ?? 1000, contracts: chain.contracts };
+    return {
+      name,
+      chainId: chain.chainId,
+      providers,
+      blockTimeMs: chain.blockTimeMs ?? 1000,
+      contracts: chain.contracts,
+    };
   });
   const oracleEnv = env["FIREDRILL_ORACLE_URLS"];
   const oracleSources = oracleEnv
@@ -246,7 +258,8 @@ export function loadTiers(path = join(SCENARIOS_DIR, "systems-map.yml")): Record
           for (const name of value) if (typeof name === "string") tiers[name] = Number(tierKey[1]);
         } else if (value && typeof value === "object" && !Array.isArray(value)) {
           const tier = (value as Record<string, unknown>)["tier"];
-          const n = typeof tier === "number" ? tier : typeof tier === "string" ? Number(tier.match(/\d/)?.[0]) : NaN;
+          const n =
+            typeof tier === "number" ? tier : typeof tier === "string" ? Number(tier.match(/\d/)?.[0]) : NaN;
           if (Number.isInteger(n) && n > 0) tiers[key] = n;
           else walk(value, depth + 1);
         }

@@ -22,14 +22,17 @@ export interface MintResult {
 export class AllChainsFailed extends Error {
   readonly skipped: { chain: string; reason: string }[];
   constructor(skipped: { chain: string; reason: string }[]) {
-    super(`all chains failed - manual intervention required (${skipped.map((s) => `${s.chain}: ${s.reason}`).join("; ")})`);
+    super(
+      `all chains failed - manual intervention required (${skipped.map((s) => `${s.chain}: ${s.reason}`).join("; ")})`,
+    );
     this.name = "AllChainsFailed";
     this.skipped = skipped;
   }
 }
 
 /** Reverts after which another chain may succeed. */
-const TRY_NEXT = /NonCriticalOperationsPaused|EnforcedPause|StalePrice|InvalidPrice|BelowMinimumCollateralRatio/;
+const TRY_NEXT =
+  /NonCriticalOperationsPaused|EnforcedPause|StalePrice|InvalidPrice|BelowMinimumCollateralRatio/;
 
 export interface CrossChainOptions {
   monitors: readonly CollateralMonitor[];
@@ -63,7 +66,8 @@ export class CrossChainManager {
     if (gwei > this.#o.thresholds.gasPriceGwei) out.push(`gas ${gwei.toFixed(0)} gwei`);
     if (state.paused) out.push("vault paused");
     if (state.nonCriticalPaused) out.push("minting paused");
-    if (state.sequencerUnavailable) out.push(state.sequencerDown ? "sequencer down" : "sequencer grace period");
+    if (state.sequencerUnavailable)
+      out.push(state.sequencerDown ? "sequencer down" : "sequencer grace period");
     if (m.health.every((h) => !h.ok)) out.push("no provider answers");
     return out;
   }
@@ -104,7 +108,11 @@ export class CrossChainManager {
       return;
     }
     const primaryMonitor = monitors[0]!;
-    const details = { from: previous ?? this.primary, to: preferred ?? null, reasons: this.problems(primaryMonitor) };
+    const details = {
+      from: previous ?? this.primary,
+      to: preferred ?? null,
+      reasons: this.problems(primaryMonitor),
+    };
     if (preferred === undefined && previous === undefined) return;
     const raised = alerter.raise({
       key: "crosschain",
@@ -114,7 +122,14 @@ export class CrossChainManager {
       chain: preferred ?? null,
       details,
     });
-    if (!raised) alerter.emit("CROSS_CHAIN_FAILOVER", preferred ? "high" : "critical", "minting_contracts", preferred ?? null, details);
+    if (!raised)
+      alerter.emit(
+        "CROSS_CHAIN_FAILOVER",
+        preferred ? "high" : "critical",
+        "minting_contracts",
+        preferred ?? null,
+        details,
+      );
   }
 
   async #batchWindow(chain: string): Promise<void> {
@@ -129,7 +144,11 @@ export class CrossChainManager {
   }
 
   /** Mints `amountWei` fdUSD to `recipient` on the first healthy chain that takes it. */
-  async mint(recipient: string, amountWei: bigint, mintId = `0x${randomBytes(32).toString("hex")}`): Promise<MintResult> {
+  async mint(
+    recipient: string,
+    amountWei: bigint,
+    mintId = `0x${randomBytes(32).toString("hex")}`,
+  ): Promise<MintResult> {
     const skipped: { chain: string; reason: string }[] = [];
     const healthy = this.#o.monitors.filter((m) => {
       const problems = this.problems(m);
@@ -156,7 +175,13 @@ export class CrossChainManager {
             skipped,
           });
         }
-        return { mintId, chain: chain.name, txHash: receipt.transactionHash, blockNumber: Number(receipt.blockNumber), skipped };
+        return {
+          mintId,
+          chain: chain.name,
+          txHash: receipt.transactionHash,
+          blockNumber: Number(receipt.blockNumber),
+          skipped,
+        };
       } catch (error) {
         const reason = error instanceof TxReverted ? error.reason : (error as Error).message;
         if (error instanceof TxReverted && reason.startsWith("AlreadyProcessed")) throw error;

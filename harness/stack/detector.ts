@@ -72,7 +72,11 @@ export function evaluate(snapshot: Snapshot, thresholds: Thresholds): Condition[
         severity: "high",
         system: "minting_contracts",
         chain,
-        details: { failureRate: round(c.txFailed / c.txSent), sent: c.txSent, threshold: thresholds.txFailureRate },
+        details: {
+          failureRate: round(c.txFailed / c.txSent),
+          sent: c.txSent,
+          threshold: thresholds.txFailureRate,
+        },
       });
     }
     if (c.halted) {
@@ -145,7 +149,10 @@ export function evaluate(snapshot: Snapshot, thresholds: Thresholds): Condition[
       severity: "high",
       system: "reserve_monitoring",
       chain: null,
-      details: { lagSeconds: round(snapshot.crossChainSyncLagSeconds), threshold: thresholds.crossChainSyncLagSeconds },
+      details: {
+        lagSeconds: round(snapshot.crossChainSyncLagSeconds),
+        threshold: thresholds.crossChainSyncLagSeconds,
+      },
     });
   }
   return out;

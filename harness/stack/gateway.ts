@@ -9,8 +9,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { getAddress, id as keccakId, parseUnits, ZeroAddress } from "ethers";
 import { redact } from "../redact.ts";
-import { AllChainsFailed, type CrossChainManager } from "./crosschain.ts";
 import { TxReverted } from "./chain.ts";
+import { AllChainsFailed, type CrossChainManager } from "./crosschain.ts";
 import type { StackMetrics } from "./metrics.ts";
 import { bodyHashOf, type Redemption, type RedemptionQueue } from "./queue.ts";
 
@@ -52,7 +52,8 @@ class HttpError extends Error {
   }
 }
 
-const invalid = (field: string, message: string) => new HttpError(400, { error: "invalid request", field, message });
+const invalid = (field: string, message: string) =>
+  new HttpError(400, { error: "invalid request", field, message });
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -86,7 +87,8 @@ function parseJson(text: string): Record<string, unknown> {
   } catch {
     throw invalid("body", "not valid JSON");
   }
-  if (!value || typeof value !== "object" || Array.isArray(value)) throw invalid("body", "expected a JSON object");
+  if (!value || typeof value !== "object" || Array.isArray(value))
+    throw invalid("body", "expected a JSON object");
   return value as Record<string, unknown>;
 }
 
@@ -106,7 +108,8 @@ export function parseAmount(value: unknown, field = "amount"): { text: string; w
 /** Validates an address (checksum when mixed case); returns it checksummed. */
 export function parseAddress(value: unknown, field: string): string {
   if (value === undefined) throw invalid(field, "required");
-  if (typeof value !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(value)) throw invalid(field, "expected a 0x address");
+  if (typeof value !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(value))
+    throw invalid(field, "expected a 0x address");
   let address: string;
   try {
     address = getAddress(value);
@@ -129,7 +132,12 @@ function idempotencyKey(req: IncomingMessage, required: boolean): string | undef
   return key;
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = typeof body === "string" ? body : JSON.stringify(body);
   res.writeHead(status, {
     "content-type": typeof body === "string" ? "text/plain; version=0.0.4" : "application/json",
@@ -194,7 +202,8 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     const collateralType = body["collateral_type"] ?? "USDC";
     if (collateralType !== "USDC") throw invalid("collateral_type", 'only "USDC" is redeemable');
     const chain = body["chain"] ?? o.redemptionChain;
-    if (typeof chain !== "string" || !o.chains.includes(chain)) throw invalid("chain", `one of ${o.chains.join(", ")}`);
+    if (typeof chain !== "string" || !o.chains.includes(chain))
+      throw invalid("chain", `one of ${o.chains.join(", ")}`);
     const bodyHash = bodyHashOf({ amount: amount.wei.toString(), holder, payTo, collateralType, chain });
     const result = await o.queue.accept({
       idempotencyKey: key,
@@ -207,7 +216,10 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       bodyHash,
     });
     if (result.kind === "conflict") {
-      throw new HttpError(409, { error: "Idempotency-Key was used with a different request", id: result.redemption.id });
+      throw new HttpError(409, {
+        error: "Idempotency-Key was used with a different request",
+        id: result.redemption.id,
+      });
     }
     const replay = result.kind === "existing" ? { "idempotent-replayed": "true" } : {};
     let r = result.redemption;
@@ -232,7 +244,8 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
         if (existing && existing.bodyHash !== bodyHash) {
           throw new HttpError(409, { error: "Idempotency-Key was used with a different request" });
         }
-        if (existing?.response) return [existing.response.status, existing.response.body, { "idempotent-replayed": "true" }];
+        if (existing?.response)
+          return [existing.response.status, existing.response.body, { "idempotent-replayed": "true" }];
         throw new HttpError(409, { error: "a request with this Idempotency-Key is in progress" });
       }
     }
@@ -320,12 +333,16 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
         name = n;
       })
       .catch((error: unknown) => {
-        if (error instanceof HttpError) send(res, error.status, error.body, error.status === 413 ? { connection: "close" } : {});
+        if (error instanceof HttpError)
+          send(res, error.status, error.body, error.status === 413 ? { connection: "close" } : {});
         else send(res, 500, { error: redact((error as Error).message) });
       })
       .finally(() => {
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        o.metrics.httpDuration.observe({ method: req.method ?? "GET", route: name, status: String(res.statusCode) }, seconds);
+        o.metrics.httpDuration.observe(
+          { method: req.method ?? "GET", route: name, status: String(res.statusCode) },
+          seconds,
+        );
       });
   });
   server.keepAliveTimeout = 30_000;

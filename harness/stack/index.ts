@@ -111,7 +111,9 @@ export async function startStack(env: StackEnv, options: StackOptions = {}): Pro
     delayMs: options.detectionDelayMs ?? 0,
     onAlert: (a) => {
       metrics.alerts.inc({ event: a.event, severity: a.severity });
-      log(`${a.at} ${a.severity.padEnd(8)} ${a.event}${a.chain ? ` [${a.chain}]` : ""} ${JSON.stringify(a.details)}`);
+      log(
+        `${a.at} ${a.severity.padEnd(8)} ${a.event}${a.chain ? ` [${a.chain}]` : ""} ${JSON.stringify(a.details)}`,
+      );
     },
   });
   const fastestBlockMs = Math.min(...config.chains.map((c) => c.blockTimeMs));
@@ -219,7 +221,8 @@ export async function startStack(env: StackEnv, options: StackOptions = {}): Pro
   function tick(): void {
     if (!ready) {
       ready =
-        (monitors.every((m) => m.state.lastReadMs > 0) && aggregator.polls > 0) || Date.now() - startedAt > 5000;
+        (monitors.every((m) => m.state.lastReadMs > 0) && aggregator.polls > 0) ||
+        Date.now() - startedAt > 5000;
       if (!ready) return;
     }
     const now = Date.now();
@@ -246,7 +249,8 @@ export async function startStack(env: StackEnv, options: StackOptions = {}): Pro
       ),
       oracles: findings,
       redemptionBacklog: backlog,
-      crossChainSyncLagSeconds: advances.length > 1 ? (Math.max(...advances) - Math.min(...advances)) / 1000 : 0,
+      crossChainSyncLagSeconds:
+        advances.length > 1 ? (Math.max(...advances) - Math.min(...advances)) / 1000 : 0,
     };
     const { raised, cleared } = alerter.reconcile("detect/", evaluate(snapshot, thresholds));
     for (const c of raised) {
@@ -256,7 +260,11 @@ export async function startStack(env: StackEnv, options: StackOptions = {}): Pro
         void emergency.rebalance(c.chain, c.event);
       } else if (kind === "backlog") {
         void emergency.pause(crosschain.primary, "backlog");
-      } else if ((kind === "oracle-deviation" || kind === "oracle-stale") && rest.startsWith("feed:") && c.chain) {
+      } else if (
+        (kind === "oracle-deviation" || kind === "oracle-stale") &&
+        rest.startsWith("feed:") &&
+        c.chain
+      ) {
         // The vault prices mints with this feed: stop minting on that chain until it is sound.
         void emergency.pause(c.chain, `feed:${c.key}`);
       }
@@ -308,7 +316,10 @@ export async function startStack(env: StackEnv, options: StackOptions = {}): Pro
       const good = log.reduce((a, t) => a + (t.ok ? t.gasUsed : 0n), 0n);
       metrics.gasEfficiency.set({ chain: name }, total === 0n ? 1 : Number(good) / Number(total));
       for (const p of m.chain.rpc.providers) {
-        metrics.activeProvider.set({ chain: name, provider: p.name }, p === m.chain.rpc.activeProvider ? 1 : 0);
+        metrics.activeProvider.set(
+          { chain: name, provider: p.name },
+          p === m.chain.rpc.activeProvider ? 1 : 0,
+        );
       }
     }
     for (const c of lastConsensus) {
@@ -340,7 +351,11 @@ export async function startStack(env: StackEnv, options: StackOptions = {}): Pro
     const components = Object.fromEntries([
       component(
         "collateral_management",
-        readable.length === 0 ? "down" : collateralLow || readable.length < monitors.length ? "degraded" : "ok",
+        readable.length === 0
+          ? "down"
+          : collateralLow || readable.length < monitors.length
+            ? "degraded"
+            : "ok",
         { readableChains: readable.map((m) => m.chain.name) },
       ),
       component("price_oracles", priceMissing ? "down" : secondary ? "degraded" : "ok", {
@@ -348,12 +363,20 @@ export async function startStack(env: StackEnv, options: StackOptions = {}): Pro
       }),
       component(
         "redemption_engine",
-        primaryChain.state.halted || primaryChain.state.paused ? "down" : pending > thresholds.redemptionBacklog ? "degraded" : "ok",
+        primaryChain.state.halted || primaryChain.state.paused
+          ? "down"
+          : pending > thresholds.redemptionBacklog
+            ? "degraded"
+            : "ok",
         { pending, lastError: engine.lastError ?? null },
       ),
-      component("minting_contracts", mintChain === null ? "down" : mintChain !== crosschain.primary ? "degraded" : "ok", {
-        mintChain,
-      }),
+      component(
+        "minting_contracts",
+        mintChain === null ? "down" : mintChain !== crosschain.primary ? "degraded" : "ok",
+        {
+          mintChain,
+        },
+      ),
       component(
         "reserve_monitoring",
         monitors.some((m) => m.activeProvider !== "primary" || m.state.halted) ? "degraded" : "ok",
@@ -479,17 +502,27 @@ export async function startStack(env: StackEnv, options: StackOptions = {}): Pro
 export function recommendedActions(s: StackStatus): string[] {
   const out: string[] = [];
   const events = new Set(s.activeConditions.map((c) => c.event));
-  if (events.has("CRITICAL_COLLATERAL_LOW")) out.push("Collateral below threshold: confirm the emergency rebalance and keep minting paused");
-  if (events.has("ORACLE_DEVIATION") || events.has("ORACLE_STALE") || events.has("SECONDARY_ORACLE_ACTIVATED")) {
+  if (events.has("CRITICAL_COLLATERAL_LOW"))
+    out.push("Collateral below threshold: confirm the emergency rebalance and keep minting paused");
+  if (
+    events.has("ORACLE_DEVIATION") ||
+    events.has("ORACLE_STALE") ||
+    events.has("SECONDARY_ORACLE_ACTIVATED")
+  ) {
     out.push("Price sources disagree or are stale: price from the secondary oracles, verify the feeds");
   }
   if (events.has("CHAIN_HALTED") || events.has("CROSS_CHAIN_FAILOVER")) {
-    out.push(`Primary chain unavailable: emergency mints go to ${s.mintChain ?? "no chain (manual intervention)"}`);
+    out.push(
+      `Primary chain unavailable: emergency mints go to ${s.mintChain ?? "no chain (manual intervention)"}`,
+    );
   }
   if (events.has("GAS_SPIKE")) out.push("Gas spike: batch transactions, route mints to the next chain");
-  if (events.has("RPC_FAILOVER") || events.has("RPC_ALL_PROVIDERS_DOWN")) out.push("RPC provider failing: check the provider, fail back when healthy");
-  if (events.has("REDEMPTION_BACKLOG")) out.push("Redemption backlog: pause non-critical operations, add redemption capacity");
-  if (events.has("TX_FAILURE_RATE")) out.push("Transactions failing: check nonces, gas and the vault's pause state");
+  if (events.has("RPC_FAILOVER") || events.has("RPC_ALL_PROVIDERS_DOWN"))
+    out.push("RPC provider failing: check the provider, fail back when healthy");
+  if (events.has("REDEMPTION_BACKLOG"))
+    out.push("Redemption backlog: pause non-critical operations, add redemption capacity");
+  if (events.has("TX_FAILURE_RATE"))
+    out.push("Transactions failing: check nonces, gas and the vault's pause state");
   if (out.length === 0) out.push("No incident: keep monitoring");
   out.push("Prepare the regulatory notification if the incident lasts beyond the tier's RTO");
   return out;

@@ -181,7 +181,8 @@ export class CollateralMonitor {
   #checkReorg(head: Head): void {
     const known = this.#hashes.get(head.number);
     const parent = this.#hashes.get(head.number - 1);
-    const reorged = (known !== undefined && known !== head.hash) || (parent !== undefined && parent !== head.parentHash);
+    const reorged =
+      (known !== undefined && known !== head.hash) || (parent !== undefined && parent !== head.parentHash);
     if (reorged) {
       let depth = 0;
       for (const n of [...this.#hashes.keys()]) {
@@ -294,10 +295,13 @@ export class CollateralMonitor {
     const active = this.health[rpc.active]!;
     const stallMs = 2 * this.chain.blockTimeMs + 250;
     const ahead = this.health.some(
-      (h, i) => i !== rpc.active && h.ok && h.head !== undefined && active.head !== undefined && h.head > active.head,
+      (h, i) =>
+        i !== rpc.active && h.ok && h.head !== undefined && active.head !== undefined && h.head > active.head,
     );
     if (active.ok && now - active.lastAdvanceMs > stallMs && ahead) {
-      this.failover(`head stuck at ${active.head} for ${now - active.lastAdvanceMs} ms while another provider advances`);
+      this.failover(
+        `head stuck at ${active.head} for ${now - active.lastAdvanceMs} ms while another provider advances`,
+      );
       return;
     }
     if (rpc.active !== PRIMARY) {
@@ -358,7 +362,8 @@ export class CollateralMonitor {
         chain: this.chain.name,
         details,
       });
-      if (!raised) this.#options.alerter.emit("RPC_FAILOVER", "high", "collateral_management", this.chain.name, details);
+      if (!raised)
+        this.#options.alerter.emit("RPC_FAILOVER", "high", "collateral_management", this.chain.name, details);
       this.#options.onUpdate();
     } finally {
       this.#switching = false;

@@ -86,12 +86,16 @@ export class OracleAggregator {
 
   async #pollSource(s: SourceState): Promise<void> {
     try {
-      const response = await fetch(`${s.url}/prices`, { signal: AbortSignal.timeout(this.#options.timeoutMs) });
+      const response = await fetch(`${s.url}/prices`, {
+        signal: AbortSignal.timeout(this.#options.timeoutMs),
+      });
       if (!response.ok) {
         await response.arrayBuffer().catch(() => undefined);
         throw new Error(`HTTP ${response.status}`);
       }
-      const body = (await response.json()) as { prices?: { pair?: string; price?: unknown; updatedAt?: string }[] };
+      const body = (await response.json()) as {
+        prices?: { pair?: string; price?: unknown; updatedAt?: string }[];
+      };
       const now = Date.now();
       let got = 0;
       for (const q of body.prices ?? []) {
@@ -117,8 +121,8 @@ export class OracleAggregator {
 
   /** Records an on-chain feed answer read by the collateral monitor. */
   setFeed(chain: string, pair: Pair, quote: Quote): void {
-    let m = this.feeds.get(chain);
-    if (!m) this.feeds.set(chain, (m = new Map()));
+    const m = this.feeds.get(chain) ?? new Map<Pair, Quote>();
+    this.feeds.set(chain, m);
     m.set(pair, quote);
   }
 
@@ -189,7 +193,11 @@ export class OracleAggregator {
       consensus.push({
         pair,
         median: med,
-        price: primary ? primary.price : secondaries.length > 0 ? median(secondaries.map((g) => g.price)) : undefined,
+        price: primary
+          ? primary.price
+          : secondaries.length > 0
+            ? median(secondaries.map((g) => g.price))
+            : undefined,
         usedSources: primary ? [primary.name] : secondaries.map((g) => g.name),
         primaryActive: primary !== undefined,
         maxDeviation,

@@ -52,7 +52,11 @@ export function redemptionIdOf(idempotencyKey: string): string {
 
 /** SHA-256 of a canonical JSON rendering of `value` (keys sorted). */
 export function bodyHashOf(value: Record<string, unknown>): string {
-  const canonical = JSON.stringify(Object.keys(value).sort().map((k) => [k, value[k]]));
+  const canonical = JSON.stringify(
+    Object.keys(value)
+      .sort()
+      .map((k) => [k, value[k]]),
+  );
   return createHash("sha256").update(canonical).digest("hex");
 }
 
@@ -208,7 +212,10 @@ export class RedemptionQueue {
         const existing = this.#stmts.byKey.get(request.idempotencyKey) as Row | undefined;
         if (existing) {
           const redemption = fromRow(existing);
-          results.push({ kind: existing.body_hash === request.bodyHash ? "existing" : "conflict", redemption });
+          results.push({
+            kind: existing.body_hash === request.bodyHash ? "existing" : "conflict",
+            redemption,
+          });
           continue;
         }
         const now = Date.now();
@@ -237,7 +244,7 @@ export class RedemptionQueue {
       for (const p of batch) p.reject(error as Error);
       return;
     }
-    batch.forEach((p, i) => p.resolve(results[i]!));
+    for (const [i, p] of batch.entries()) p.resolve(results[i]!);
     if (results.some((r) => r.kind === "created")) for (const listener of this.#listeners) listener();
   }
 
@@ -249,7 +256,9 @@ export class RedemptionQueue {
 
   /** By on-chain id (0x..) or by idempotency key. */
   get(idOrKey: string): Redemption | undefined {
-    const row = (this.#stmts.byId.get(idOrKey.toLowerCase()) ?? this.#stmts.byKey.get(idOrKey)) as Row | undefined;
+    const row = (this.#stmts.byId.get(idOrKey.toLowerCase()) ?? this.#stmts.byKey.get(idOrKey)) as
+      | Row
+      | undefined;
     return row ? fromRow(row) : undefined;
   }
 
@@ -292,7 +301,12 @@ export class RedemptionQueue {
 
   /** Records outcomes (one commit). */
   settle(
-    entries: readonly { id: string; outcome: "paid" | "failed" | "queued"; txHash?: string | null; error?: string }[],
+    entries: readonly {
+      id: string;
+      outcome: "paid" | "failed" | "queued";
+      txHash?: string | null;
+      error?: string;
+    }[],
   ): void {
     const now = Date.now();
     this.#transaction(() => {
@@ -306,7 +320,13 @@ export class RedemptionQueue {
 
   getMint(idempotencyKey: string): MintRecord | undefined {
     const row = this.#stmts.mintGet.get(idempotencyKey) as
-      | { idem_key: string; id: string; body_hash: string; status: MintRecord["status"]; response: string | null }
+      | {
+          idem_key: string;
+          id: string;
+          body_hash: string;
+          status: MintRecord["status"];
+          response: string | null;
+        }
       | undefined;
     if (!row) return undefined;
     return {
@@ -328,7 +348,11 @@ export class RedemptionQueue {
     }
   }
 
-  finishMint(idempotencyKey: string, status: "done" | "failed", response: { status: number; body: unknown }): void {
+  finishMint(
+    idempotencyKey: string,
+    status: "done" | "failed",
+    response: { status: number; body: unknown },
+  ): void {
     this.#stmts.mintDone.run(status, JSON.stringify(response), idempotencyKey);
   }
 

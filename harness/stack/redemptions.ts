@@ -5,8 +5,9 @@
  * row is reconciled with the vault's `processed(id)` before it is sent again, and a
  * repeat that the vault refuses with AlreadyProcessed counts as paid, never as a loss.
  */
-import type { Account } from "./config.ts";
+
 import { type ChainClient, TxReverted, VAULT } from "./chain.ts";
+import type { Account } from "./config.ts";
 import type { StackMetrics } from "./metrics.ts";
 import type { Redemption, RedemptionQueue } from "./queue.ts";
 import { RpcError } from "./rpc.ts";
@@ -115,7 +116,12 @@ export class RedemptionEngine {
             .call<{ blockNumber: string | null } | null>("eth_getTransactionByHash", [r.txHash])
             .catch(() => null);
           // Still in the mempool: leave it for the next pass instead of racing it.
-          if (pending && pending.blockNumber === null && r.sentAt !== null && Date.now() - r.sentAt < 30_000) {
+          if (
+            pending &&
+            pending.blockNumber === null &&
+            r.sentAt !== null &&
+            Date.now() - r.sentAt < 30_000
+          ) {
             continue;
           }
         }
@@ -130,7 +136,12 @@ export class RedemptionEngine {
     const txs = [];
     for (const r of toSend) {
       const data = VAULT.encodeFunctionData("redeem", [r.id, r.holder, r.payTo, BigInt(r.amountWei)]);
-      const options = { to: chain.contracts.vault, data, gasLimit: 300_000n, timeoutMs: this.#o.receiptTimeoutMs ?? 20_000 };
+      const options = {
+        to: chain.contracts.vault,
+        data,
+        gasLimit: 300_000n,
+        timeoutMs: this.#o.receiptTimeoutMs ?? 20_000,
+      };
       txs.push({ r, options, signed: await signer.sign(options) });
     }
     queue.markSending(txs.map((t) => ({ id: t.r.id, txHash: t.signed.hash })));
@@ -142,11 +153,14 @@ export class RedemptionEngine {
           return { id: t.r.id, outcome: "paid" as const, txHash: t.signed.hash };
         } catch (error) {
           if (error instanceof TxReverted) {
-            if (error.reason.startsWith("AlreadyProcessed")) return { id: t.r.id, outcome: "paid" as const, txHash: null };
-            if (PERMANENT.test(error.reason)) return { id: t.r.id, outcome: "failed" as const, error: error.reason };
+            if (error.reason.startsWith("AlreadyProcessed"))
+              return { id: t.r.id, outcome: "paid" as const, txHash: null };
+            if (PERMANENT.test(error.reason))
+              return { id: t.r.id, outcome: "failed" as const, error: error.reason };
             return { id: t.r.id, outcome: "queued" as const, error: error.reason };
           }
-          if (error instanceof RpcError) return { id: t.r.id, outcome: "queued" as const, error: error.message };
+          if (error instanceof RpcError)
+            return { id: t.r.id, outcome: "queued" as const, error: error.message };
           // Not mined in time or the provider failed: stays `sending`, reconciled next pass.
           return undefined;
         }

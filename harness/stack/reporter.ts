@@ -116,7 +116,9 @@ export class ComplianceReporter {
       timestamp: new Date().toISOString(),
       trigger: { event: trigger.event, chain: trigger.chain, details: trigger.details },
       ...this.#options.snapshot(),
-      timeline: alerter.history.slice(-50).map((a) => ({ at: a.at, event: a.event, chain: a.chain, severity: a.severity })),
+      timeline: alerter.history
+        .slice(-50)
+        .map((a) => ({ at: a.at, event: a.event, chain: a.chain, severity: a.severity })),
     });
     const body = JSON.stringify(report, null, 2);
     const backupPath = join(dir, "backup", `${id}.json`);
@@ -132,7 +134,9 @@ export class ComplianceReporter {
           method: "POST",
           headers: { "content-type": "application/json", "idempotency-key": id },
           body,
-          signal: AbortSignal.timeout(Math.min(attemptTimeoutMs, Math.max(1, deadlineMs - (Date.now() - started)))),
+          signal: AbortSignal.timeout(
+            Math.min(attemptTimeoutMs, Math.max(1, deadlineMs - (Date.now() - started))),
+          ),
         });
         const text = await response.text().catch(() => "");
         if (response.ok) {
@@ -149,7 +153,10 @@ export class ComplianceReporter {
         }
         error = `HTTP ${response.status}`;
       } catch (e) {
-        error = (e as Error).name === "TimeoutError" ? `no answer within ${attemptTimeoutMs} ms` : (e as Error).message;
+        error =
+          (e as Error).name === "TimeoutError"
+            ? `no answer within ${attemptTimeoutMs} ms`
+            : (e as Error).message;
       }
       const left = deadlineMs - (Date.now() - started);
       if (left <= 0) break;

@@ -79,7 +79,8 @@ export interface WebhookPosterOptions {
  * exponential backoff.
  */
 export class WebhookPoster {
-  readonly #options: Required<Omit<WebhookPosterOptions, "onGiveUp">> & Pick<WebhookPosterOptions, "onGiveUp">;
+  readonly #options: Required<Omit<WebhookPosterOptions, "onGiveUp">> &
+    Pick<WebhookPosterOptions, "onGiveUp">;
   readonly #inFlight = new Set<Promise<void>>();
   #closed = false;
   delivered = 0;

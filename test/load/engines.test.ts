@@ -301,6 +301,56 @@ describe("load engines", function () {
     }
   });
 
+  it("selects submetrics by scenario tags, request name and status, like k6", async () => {
+    const file = join(dir, "tags.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        scenarios: {
+          mint: {
+            executor: "shared-iterations",
+            exec: "mint",
+            vus: 2,
+            iterations: 20,
+            tags: { flow: "alpha" },
+          },
+        },
+        thresholds: {
+          "http_reqs{flow:alpha}": ["count==20"],
+          "http_reqs{name:POST /mint,status:200}": ["count==20"],
+          "http_reqs{name:GET /health}": ["count==1"],
+          "iterations{flow:alpha}": ["count==20"],
+        },
+      }),
+    );
+    for (const engine of k6 === undefined ? ["embedded"] : ["embedded", "k6"]) {
+      const { code, out } = await cli(["--profile", file, "--engine", engine, "--target", target.url]);
+      expect(code, `${engine}: ${out.join("\n")}`).to.equal(0);
+      expect(
+        out.filter((l) => l.startsWith("  ok")),
+        engine,
+      ).to.have.length(4);
+    }
+  });
+
+  it("stops when the caller's signal aborts and still returns the summary, in both engines", async () => {
+    for (const engine of k6 === undefined ? ["embedded" as const] : ["embedded" as const, "k6" as const]) {
+      const controller = new AbortController();
+      const started = performance.now();
+      setTimeout(() => controller.abort(), 1500);
+      const summary = await runLoad({
+        profile: "normal",
+        target: target.url,
+        engine,
+        signal: controller.signal,
+      });
+      expect(performance.now() - started, engine).to.be.below(8000);
+      expect(summary.aborted, engine).to.equal(true);
+      expect(summary.requests, engine).to.be.greaterThan(10);
+      expect(summary.thresholds, engine).to.have.length(3);
+    }
+  });
+
   it("sends the bearer token and fails the success budget without it", async () => {
     const guarded = await startTestingTarget({ token: "s3cret-token-value" });
     try {

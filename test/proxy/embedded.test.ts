@@ -2,8 +2,13 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
+import { FiredrillError } from "../../harness/errors.ts";
 import { ToxiproxyClient } from "../../harness/proxy/client.ts";
-import { findToxiproxyServer, startEmbeddedToxiproxy } from "../../harness/proxy/server.ts";
+import {
+  findToxiproxyServer,
+  startEmbeddedToxiproxy,
+  startRealToxiproxy,
+} from "../../harness/proxy/server.ts";
 import { Probe, startEchoServer, startTcpServer } from "./support.ts";
 
 function portOf(listen: string): number {
@@ -80,6 +85,24 @@ describe("embedded toxiproxy server", function () {
     } finally {
       await server.close();
       await flood.close();
+    }
+  });
+
+  it("startRealToxiproxy reports a binary that dies before it is ready, with its output", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "fd-toxi-"));
+    const fake = join(dir, "toxiproxy-server");
+    writeFileSync(fake, "#!/bin/sh\necho 'bind: address already in use'\nexit 3\n");
+    chmodSync(fake, 0o755);
+    try {
+      await startRealToxiproxy({ bin: fake, readyTimeoutMs: 5000 });
+      expect.fail("no error");
+    } catch (error) {
+      expect(error).to.be.instanceOf(FiredrillError);
+      expect((error as FiredrillError).code).to.equal("FD300");
+      expect((error as Error).message).to.match(/toxiproxy-server: exited before it was ready \(code 3/);
+      expect((error as FiredrillError).details.join("\n")).to.include("address already in use");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

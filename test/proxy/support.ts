@@ -3,9 +3,12 @@
  * under test, and socket probes with deadlines.
  */
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { type OwnedProcess, startProcess } from "../../harness/lab/process.ts";
 import { ToxiproxyClient } from "../../harness/proxy/client.ts";
-import { findToxiproxyServer, startEmbeddedToxiproxy } from "../../harness/proxy/server.ts";
+import {
+  findToxiproxyServer,
+  startEmbeddedToxiproxy,
+  startRealToxiproxy,
+} from "../../harness/proxy/server.ts";
 
 export interface Running {
   port: number;
@@ -72,21 +75,8 @@ export async function startEmbedded(): Promise<ServerUnderTest> {
 export async function startReal(): Promise<ServerUnderTest | undefined> {
   const bin = findToxiproxyServer();
   if (!bin) return undefined;
-  const port = await freePort();
-  const proc: OwnedProcess = await startProcess({
-    name: "toxiproxy-server",
-    command: bin,
-    args: ["-host", "127.0.0.1", "-port", String(port)],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const client = new ToxiproxyClient(url);
-  try {
-    await client.waitReady(10_000);
-  } catch (error) {
-    await proc.stop();
-    throw error;
-  }
-  return { kind: "real", url, client, close: () => proc.stop() };
+  const server = await startRealToxiproxy({ bin });
+  return { kind: "real", url: server.url, client: new ToxiproxyClient(server.url), close: server.close };
 }
 
 /** Opens a TCP connection to a loopback port. */

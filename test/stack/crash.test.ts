@@ -1,5 +1,5 @@
-import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
+import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { expect } from "chai";
 import { id as keccakId } from "ethers";
@@ -50,7 +50,12 @@ describe("stack redemption queue survives SIGKILL", function () {
 
   async function redeemedCounts(): Promise<Map<string, number>> {
     const logs = await lab.rpc<{ topics: string[] }[]>("ethereum", "eth_getLogs", [
-      { address: lab.chains[0]!.contracts.vault, fromBlock: "0x0", toBlock: "latest", topics: [REDEEMED_TOPIC] },
+      {
+        address: lab.chains[0]!.contracts.vault,
+        fromBlock: "0x0",
+        toBlock: "latest",
+        topics: [REDEEMED_TOPIC],
+      },
     ]);
     const counts = new Map<string, number>();
     for (const log of logs) counts.set(log.topics[1]!, (counts.get(log.topics[1]!) ?? 0) + 1);
@@ -65,11 +70,14 @@ describe("stack redemption queue survives SIGKILL", function () {
 
   it("loses no accepted redemption and pays none twice across a crash and restart", async () => {
     const port = await freePort();
-    const env = { ...lab.env, FIREDRILL_SUT_PORT: String(port) };
+    const env: Record<string, string> = { ...lab.env, FIREDRILL_SUT_PORT: String(port) };
     const dataDir = join(lab.dir, "stack");
     child = await startStackProcess(env, dataDir);
     const base = `http://127.0.0.1:${port}`;
-    const headers = { authorization: `Bearer ${env["FIREDRILL_GATEWAY_TOKEN"]}`, "content-type": "application/json" };
+    const headers = {
+      authorization: `Bearer ${env["FIREDRILL_GATEWAY_TOKEN"]}`,
+      "content-type": "application/json",
+    };
     const users = lab.accounts.users;
     const requests = Array.from({ length: 120 }, (_, i) => ({
       key: `crash-${i}`,
@@ -84,6 +92,9 @@ describe("stack redemption queue survives SIGKILL", function () {
         (res) => res.status,
         () => 0,
       );
+    // Nothing mines during the first crash: accepted redemptions are queued or in the mempool.
+    await lab.rpc("ethereum", "evm_setAutomine", [false]);
+    await lab.rpc("ethereum", "evm_setIntervalMining", [0]);
     const accepted = new Set<string>();
     let answered = 0;
     let killed = false;
@@ -103,16 +114,22 @@ describe("stack redemption queue survives SIGKILL", function () {
 
     const paidBefore = await redeemedIds();
     const unpaid = [...accepted].filter((k) => !paidBefore.has(keccakId(k))).length;
-    console.log(`      accepted ${accepted.size}, unpaid at the crash ${unpaid}, not answered ${requests.length - accepted.size}`);
+    console.log(
+      `      accepted ${accepted.size}, unpaid at the crash ${unpaid}, not answered ${requests.length - accepted.size}`,
+    );
     // The crash must have left work: accepted redemptions not yet on chain.
     expect(unpaid).to.be.greaterThan(0);
     // Second crash, this time while the restarted stack pays: as soon as the first payment lands.
     child = await startStackProcess(env, dataDir);
+    await lab.rpc("ethereum", "evm_setAutomine", [true]);
+    await lab.rpc("ethereum", "evm_setIntervalMining", [1]);
     await until(refresh, 30_000, "first payment");
     process.kill(child.pid, "SIGKILL");
     await child.exited;
     const paidMid = await redeemedIds();
-    console.log(`      second crash with ${[...accepted].filter((k) => paidMid.has(keccakId(k))).length} of ${accepted.size} paid`);
+    console.log(
+      `      second crash with ${[...accepted].filter((k) => paidMid.has(keccakId(k))).length} of ${accepted.size} paid`,
+    );
     child = await startStackProcess(env, dataDir);
     // Every accepted redemption gets paid after the restart.
     await until(

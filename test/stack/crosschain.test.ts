@@ -13,7 +13,10 @@ describe("stack cross-chain backup manager", function () {
     lab = await startTestLab({ chains: ["ethereum", "polygon"], blockTimeMs: 500 });
     stack = await startStack(lab.env, { dataDir: `${lab.dir}/stack` });
     base = `http://127.0.0.1:${stack.port}`;
-    headers = { authorization: `Bearer ${lab.env["FIREDRILL_GATEWAY_TOKEN"]}`, "content-type": "application/json" };
+    headers = {
+      authorization: `Bearer ${lab.env["FIREDRILL_GATEWAY_TOKEN"]}`,
+      "content-type": "application/json",
+    };
     await until(() => stack.status().mintChain === "ethereum", 10_000, "minting on ethereum");
   });
 
@@ -36,7 +39,10 @@ describe("stack cross-chain backup manager", function () {
     await lab.rpc("ethereum", "evm_setAutomine", [false]);
     await lab.rpc("ethereum", "evm_setIntervalMining", [0]);
     try {
-      const halted = await lab.receiver.waitFor((a) => a.event === "CHAIN_HALTED" && a.chain === "ethereum", 10_000);
+      const halted = await lab.receiver.waitFor(
+        (a) => a.event === "CHAIN_HALTED" && a.chain === "ethereum",
+        10_000,
+      );
       expect(halted.severity).to.equal("critical");
       const failover = await lab.receiver.waitFor((a) => a.event === "CROSS_CHAIN_FAILOVER", 5000);
       expect(failover.details).to.include({ from: "ethereum", to: "polygon" });
@@ -49,7 +55,10 @@ describe("stack cross-chain backup manager", function () {
       await lab.rpc("ethereum", "evm_setIntervalMining", [1]);
     }
     await until(
-      () => alertsSince(lab, since).some((a) => a.event === "RECOVERED" && a.details["condition"] === "CROSS_CHAIN_FAILOVER"),
+      () =>
+        alertsSince(lab, since).some(
+          (a) => a.event === "RECOVERED" && a.details["condition"] === "CROSS_CHAIN_FAILOVER",
+        ),
       10_000,
       "cross-chain failover recovered",
     );
@@ -63,19 +72,25 @@ describe("stack cross-chain backup manager", function () {
     const since = Date.now();
     await lab.rpc("ethereum", "anvil_setNextBlockBaseFeePerGas", [`0x${(500n * 10n ** 9n).toString(16)}`]);
     const spike = await lab.receiver.waitFor(
-      (a) => a.event === "GAS_SPIKE" && a.chain === "ethereum" && (a as { receivedAtMs: number }).receivedAtMs >= since,
+      (a) => a.event === "GAS_SPIKE" && a.chain === "ethereum" && a.receivedAtMs >= since,
       5000,
     );
     expect(spike.details["baseFeeGwei"] as number).to.be.greaterThan(200);
     await lab.receiver.waitFor((a) => a.event === "TX_BATCHING_ENABLED" && a.chain === "ethereum", 3000);
     await until(
-      () => alertsSince(lab, since).some((a) => a.event === "CROSS_CHAIN_FAILOVER" && a.details["to"] === "polygon"),
+      () =>
+        alertsSince(lab, since).some(
+          (a) => a.event === "CROSS_CHAIN_FAILOVER" && a.details["to"] === "polygon",
+        ),
       3000,
       "cross-chain failover on gas",
     );
     // Base fee decays block after block: the spike clears by itself.
     await until(
-      () => alertsSince(lab, since).some((a) => a.event === "RECOVERED" && a.details["condition"] === "GAS_SPIKE"),
+      () =>
+        alertsSince(lab, since).some(
+          (a) => a.event === "RECOVERED" && a.details["condition"] === "GAS_SPIKE",
+        ),
       20_000,
       "gas spike over",
     );

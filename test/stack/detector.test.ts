@@ -9,7 +9,13 @@ function chain(over: Partial<ChainSnapshot> = {}): ChainSnapshot {
 }
 
 function snapshot(over: Partial<Snapshot> = {}): Snapshot {
-  return { chains: { ethereum: chain() }, oracles: [], redemptionBacklog: 0, crossChainSyncLagSeconds: 0, ...over };
+  return {
+    chains: { ethereum: chain() },
+    oracles: [],
+    redemptionBacklog: 0,
+    crossChainSyncLagSeconds: 0,
+    ...over,
+  };
 }
 
 const events = (s: Snapshot) => evaluate(s, T).map((c) => c.event);
@@ -41,7 +47,13 @@ describe("stack incident detector thresholds", () => {
 
   it("an on-chain feed gets its own deviation threshold on top", () => {
     const feed = (deviation: number) =>
-      events(snapshot({ oracles: [{ source: "feed:ethereum", pair: "ETH/USD", deviation, tolerance: 0.005, chain: "ethereum" }] }));
+      events(
+        snapshot({
+          oracles: [
+            { source: "feed:ethereum", pair: "ETH/USD", deviation, tolerance: 0.005, chain: "ethereum" },
+          ],
+        }),
+      );
     expect(feed(0.009)).to.deep.equal([]);
     expect(feed(0.0101)).to.deep.equal(["ORACLE_DEVIATION"]);
   });
@@ -59,12 +71,15 @@ describe("stack incident detector thresholds", () => {
   });
 
   it("gas: alerts above 200 gwei, not at it", () => {
-    expect(events(snapshot({ chains: { ethereum: chain({ baseFeeGwei: 200.01 }) } }))).to.deep.equal(["GAS_SPIKE"]);
+    expect(events(snapshot({ chains: { ethereum: chain({ baseFeeGwei: 200.01 }) } }))).to.deep.equal([
+      "GAS_SPIKE",
+    ]);
     expect(events(snapshot({ chains: { ethereum: chain({ baseFeeGwei: 200 }) } }))).to.deep.equal([]);
   });
 
   it("transaction failure rate: alerts above 5% once the sample is large enough", () => {
-    const rate = (txSent: number, txFailed: number) => events(snapshot({ chains: { ethereum: chain({ txSent, txFailed }) } }));
+    const rate = (txSent: number, txFailed: number) =>
+      events(snapshot({ chains: { ethereum: chain({ txSent, txFailed }) } }));
     expect(rate(100, 6)).to.deep.equal(["TX_FAILURE_RATE"]);
     expect(rate(100, 5)).to.deep.equal([]);
     expect(rate(MIN_TX_SAMPLE - 1, MIN_TX_SAMPLE - 1)).to.deep.equal([]);
@@ -81,7 +96,9 @@ describe("stack incident detector thresholds", () => {
   });
 
   it("a halted chain and an unavailable sequencer", () => {
-    expect(events(snapshot({ chains: { ethereum: chain({ halted: true }) } }))).to.deep.equal(["CHAIN_HALTED"]);
+    expect(events(snapshot({ chains: { ethereum: chain({ halted: true }) } }))).to.deep.equal([
+      "CHAIN_HALTED",
+    ]);
     expect(events(snapshot({ chains: { arbitrum: chain({ sequencerUnavailable: true }) } }))).to.deep.equal([
       "SEQUENCER_DOWN",
     ]);

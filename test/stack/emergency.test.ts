@@ -38,12 +38,21 @@ describe("stack emergency protocols and compliance reporter", function () {
       (r) => (r as { incident_id: string }).incident_id === filed.details["incidentId"],
     ) as Record<string, unknown>;
     expect(report).to.not.equal(undefined);
-    for (const section of ["system_status", "collateral_position", "outstanding_obligations", "remediation_actions", "timeline"]) {
+    for (const section of [
+      "system_status",
+      "collateral_position",
+      "outstanding_obligations",
+      "remediation_actions",
+      "timeline",
+    ]) {
       expect(report).to.have.property(section);
     }
     expect(JSON.stringify(report)).not.to.include(lab.accounts.operator.privateKey.slice(2));
     await until(
-      () => alertsSince(lab, since).some((a) => a.event === "RECOVERED" && a.details["condition"] === "CRITICAL_COLLATERAL_LOW"),
+      () =>
+        alertsSince(lab, since).some(
+          (a) => a.event === "RECOVERED" && a.details["condition"] === "CRITICAL_COLLATERAL_LOW",
+        ),
       10_000,
       "collateral recovered",
     );
@@ -61,7 +70,7 @@ describe("stack emergency protocols and compliance reporter", function () {
     });
     expect(res.status).to.equal(202);
     const fallback = await lab.receiver.waitFor(
-      (a) => a.event === "REPORT_FALLBACK" && (a as { receivedAtMs: number }).receivedAtMs >= since,
+      (a) => a.event === "REPORT_FALLBACK" && a.receivedAtMs >= since,
       10_000,
     );
     expect(fallback.details["attempts"] as number).to.be.greaterThan(1);

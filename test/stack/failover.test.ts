@@ -26,23 +26,36 @@ describe("stack collateral monitor: provider failover", function () {
     const [primary, secondary] = lab.chains[0]!.providers;
     const since = Date.now();
     primary!.setMode("down");
-    const first = await lab.receiver.waitFor((a) => a.event === "RPC_FAILOVER" && (a as { receivedAtMs: number }).receivedAtMs >= since, 5000);
+    const first = await lab.receiver.waitFor(
+      (a) => a.event === "RPC_FAILOVER" && a.receivedAtMs >= since,
+      5000,
+    );
     expect(first.details).to.include({ from: "primary", to: "secondary" });
     expect(first.chain).to.equal("ethereum");
     expect(stack.status().chains["ethereum"]!.provider).to.equal("secondary");
 
     secondary!.setMode("down");
-    const second = await lab.receiver.waitFor((a) => a.event === "RPC_FAILOVER" && a.details["from"] === "secondary", 5000);
+    const second = await lab.receiver.waitFor(
+      (a) => a.event === "RPC_FAILOVER" && a.details["from"] === "secondary",
+      5000,
+    );
     expect(second.details).to.include({ to: "emergency" });
     // Reads go on through the emergency provider.
     const head = stack.status().chains["ethereum"]!.head!;
-    await until(() => (stack.status().chains["ethereum"]!.head ?? 0) > head, 5000, "head advancing on emergency");
+    await until(
+      () => (stack.status().chains["ethereum"]!.head ?? 0) > head,
+      5000,
+      "head advancing on emergency",
+    );
 
     primary!.setMode("up");
     secondary!.setMode("up");
     const back = await lab.receiver.waitFor((a) => a.event === "RPC_FAILBACK", 10_000);
     expect(back.details).to.include({ from: "emergency", to: "primary" });
-    await lab.receiver.waitFor((a) => a.event === "RECOVERED" && a.details["condition"] === "RPC_FAILOVER", 5000);
+    await lab.receiver.waitFor(
+      (a) => a.event === "RECOVERED" && a.details["condition"] === "RPC_FAILOVER",
+      5000,
+    );
     expect(stack.status().chains["ethereum"]!.provider).to.equal("primary");
   });
 
@@ -51,11 +64,11 @@ describe("stack collateral monitor: provider failover", function () {
     const since = Date.now();
     lab.chains[0]!.providers[0]!.setMode("hang");
     const alert = await lab.receiver.waitFor(
-      (a) => a.event === "RPC_FAILOVER" && (a as { receivedAtMs: number }).receivedAtMs >= since,
+      (a) => a.event === "RPC_FAILOVER" && a.receivedAtMs >= since,
       5000,
     );
     expect(alert.details["reason"]).to.match(/timeout/);
-    expect((alert as { receivedAtMs: number }).receivedAtMs - since).to.be.lessThan(500 + 250 + 500);
+    expect(alert.receivedAtMs - since).to.be.lessThan(500 + 250 + 500);
   });
 
   it("does not fail over while the primary answers", async () => {
@@ -63,6 +76,8 @@ describe("stack collateral monitor: provider failover", function () {
     await until(() => stack.status().chains["ethereum"]!.provider === "primary", 10_000, "back on primary");
     const since = Date.now();
     await new Promise((r) => setTimeout(r, 1500));
-    expect(lab.receiver.alerts.filter((a) => a.receivedAtMs >= since && a.event === "RPC_FAILOVER")).to.deep.equal([]);
+    expect(
+      lab.receiver.alerts.filter((a) => a.receivedAtMs >= since && a.event === "RPC_FAILOVER"),
+    ).to.deep.equal([]);
   });
 });

@@ -6,12 +6,17 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { createConnection, createServer as createTcpServer, type Server as TcpServer, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
+import {
+  createConnection,
+  createServer as createTcpServer,
+  type Socket,
+  type Server as TcpServer,
+} from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Chain, rpcCall, startAnvil } from "../../harness/lab/anvil.ts";
-import { deployStack, labAccounts, type LabAccounts } from "../../harness/lab/deploy.ts";
+import { deployStack, type LabAccounts, labAccounts } from "../../harness/lab/deploy.ts";
 import type { Alert } from "../../harness/stack/alerts.ts";
 import { SIGNATURE_HEADER, verifyWebhook } from "../../harness/stack/webhook.ts";
 
@@ -72,7 +77,9 @@ export interface FakeSource {
   close(): Promise<void>;
 }
 
-async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; url: string }> {
+async function listen(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ server: Server; url: string }> {
   const server = createServer(handler);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
@@ -138,7 +145,9 @@ export async function startFakeRegulator(): Promise<Regulator> {
     });
     req.on("end", () => {
       regulator.filed.push(JSON.parse(body));
-      res.writeHead(201, { "content-type": "application/json" }).end(JSON.stringify({ receipt: regulator.filed.length }));
+      res
+        .writeHead(201, { "content-type": "application/json" })
+        .end(JSON.stringify({ receipt: regulator.filed.length }));
     });
   });
   regulator.url = `${url}/reports`;
@@ -146,13 +155,15 @@ export async function startFakeRegulator(): Promise<Regulator> {
   return regulator;
 }
 
+export type ReceivedAlert = Alert & { receivedAtMs: number };
+
 export interface Receiver {
   url: string;
   secret: string;
-  alerts: (Alert & { receivedAtMs: number })[];
+  alerts: ReceivedAlert[];
   rejected: string[];
   /** Resolves with the first alert (received from now on, or already) matching `pred`. */
-  waitFor(pred: (a: Alert) => boolean, timeoutMs?: number): Promise<Alert & { receivedAtMs: number }>;
+  waitFor(pred: (a: ReceivedAlert) => boolean, timeoutMs?: number): Promise<ReceivedAlert>;
   close(): Promise<void>;
 }
 
@@ -197,7 +208,13 @@ export async function startReceiver(secret: string): Promise<Receiver> {
     });
     req.on("end", () => {
       const header = req.headers[SIGNATURE_HEADER.toLowerCase()];
-      const verdict = verifyWebhook(secret, typeof header === "string" ? header : undefined, body, Date.now(), seen);
+      const verdict = verifyWebhook(
+        secret,
+        typeof header === "string" ? header : undefined,
+        body,
+        Date.now(),
+        seen,
+      );
       if (!verdict.ok) {
         receiver.rejected.push(verdict.reason);
         res.writeHead(401).end();
@@ -293,7 +310,11 @@ export async function startTestLab(options: TestLabOptions = {}): Promise<TestLa
           {
             chainId: c.chain.chainId,
             nodeUrl: c.chain.url,
-            rpc: { primary: c.providers[0]!.url, secondary: c.providers[1]!.url, emergency: c.providers[2]!.url },
+            rpc: {
+              primary: c.providers[0]!.url,
+              secondary: c.providers[1]!.url,
+              emergency: c.providers[2]!.url,
+            },
             blockTimeMs,
             contracts: c.contracts,
           },
@@ -331,7 +352,8 @@ export async function startTestLab(options: TestLabOptions = {}): Promise<TestLa
       regulator,
       receiver,
       env,
-      rpc: (chain, method, params = []) => rpcCall(chains.find((c) => c.name === chain)!.chain.url, method, params),
+      rpc: (chain, method, params = []) =>
+        rpcCall(chains.find((c) => c.name === chain)!.chain.url, method, params),
       async close() {
         while (releases.length > 0) await releases.pop()!().catch(() => undefined);
         rmSync(dir, { recursive: true, force: true });
@@ -381,14 +403,25 @@ export async function sendAs(
 }
 
 /** Pushes a new answer (USD, 8 decimals) to a feed as the lab's keeper. */
-export function pushFeed(lab: TestLab, chainName: string, feed: "ethUsdFeed" | "usdcUsdFeed", usd: number): Promise<void> {
+export function pushFeed(
+  lab: TestLab,
+  chainName: string,
+  feed: "ethUsdFeed" | "usdcUsdFeed",
+  usd: number,
+): Promise<void> {
   const c = lab.chains.find((x) => x.name === chainName)!;
-  return sendAs(lab, chainName, lab.accounts.keeper.privateKey, c.contracts[feed], ["function transmit(int256 answer)"], "transmit", [
-    BigInt(Math.round(usd * 1e8)),
-  ]);
+  return sendAs(
+    lab,
+    chainName,
+    lab.accounts.keeper.privateKey,
+    c.contracts[feed],
+    ["function transmit(int256 answer)"],
+    "transmit",
+    [BigInt(Math.round(usd * 1e8))],
+  );
 }
 
 /** Alerts received since `sinceMs`. */
-export function alertsSince(lab: TestLab, sinceMs: number): Alert[] {
+export function alertsSince(lab: TestLab, sinceMs: number): ReceivedAlert[] {
   return lab.receiver.alerts.filter((a) => a.receivedAtMs >= sinceMs);
 }

@@ -17,7 +17,10 @@ describe("stack gateway", function () {
     lab = await startTestLab({ chains: ["ethereum", "polygon"], blockTimeMs: 500 });
     stack = await startStack(lab.env, { dataDir: `${lab.dir}/stack`, redeemWaitMs: 8000 });
     base = `http://127.0.0.1:${stack.port}`;
-    auth = { authorization: `Bearer ${lab.env["FIREDRILL_GATEWAY_TOKEN"]}`, "content-type": "application/json" };
+    auth = {
+      authorization: `Bearer ${lab.env["FIREDRILL_GATEWAY_TOKEN"]}`,
+      "content-type": "application/json",
+    };
     await until(async () => (await fetch(`${base}/health`)).status === 200, 10_000, "healthy stack");
   });
 
@@ -41,7 +44,9 @@ describe("stack gateway", function () {
   it("pays a redemption once when the same request is posted twice with one key", async () => {
     const holder = lab.accounts.users[1]!;
     const c = lab.chains[0]!;
-    const provider = new JsonRpcProvider(c.chain.url, new Network("lab", c.chain.chainId), { staticNetwork: true });
+    const provider = new JsonRpcProvider(c.chain.url, new Network("lab", c.chain.chainId), {
+      staticNetwork: true,
+    });
     const usdc = new Contract(c.contracts.usdc, ERC20, provider);
     const fdusd = new Contract(c.contracts.stablecoin, ERC20, provider);
     const usdcBefore = (await usdc.getFunction("balanceOf")(holder.address)) as bigint;
@@ -78,7 +83,11 @@ describe("stack gateway", function () {
     const body = JSON.stringify({ amount: "1.00", recipient: lab.accounts.users[0]!.address });
     const none = await fetch(`${base}/mint`, { method: "POST", body });
     expect(none.status).to.equal(401);
-    const wrong = await fetch(`${base}/mint`, { method: "POST", body, headers: { authorization: "Bearer nope" } });
+    const wrong = await fetch(`${base}/mint`, {
+      method: "POST",
+      body,
+      headers: { authorization: "Bearer nope" },
+    });
     expect(wrong.status).to.equal(401);
   });
 
@@ -92,7 +101,11 @@ describe("stack gateway", function () {
     expect(await bad({ amount: "-1", holder })).to.equal("amount");
     expect(await bad({ amount: "1.00", holder: "0x1234" })).to.equal("holder");
     expect(await bad({ amount: "1.00", holder, collateral_type: "DOGE" })).to.equal("collateral_type");
-    const noKey = await fetch(`${base}/redeem`, { method: "POST", headers: auth, body: JSON.stringify({ amount: "1", holder }) });
+    const noKey = await fetch(`${base}/redeem`, {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({ amount: "1", holder }),
+    });
     expect(((await noKey.json()) as { field: string }).field).to.equal("Idempotency-Key");
     const notJson = await fetch(`${base}/mint`, { method: "POST", headers: auth, body: "{" });
     expect(notJson.status).to.equal(400);

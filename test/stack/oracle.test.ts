@@ -30,14 +30,20 @@ describe("stack oracle aggregator", function () {
   it("detects a source that stops answering, activates the secondaries, and recovers", async () => {
     const since = Date.now();
     lab.sources[0]!.mode = "down";
-    const stale = await lab.receiver.waitFor((a) => a.event === "ORACLE_STALE" && a.details["source"] === "chainlink", 3000);
+    const stale = await lab.receiver.waitFor(
+      (a) => a.event === "ORACLE_STALE" && a.details["source"] === "chainlink",
+      3000,
+    );
     expect(stale.system).to.equal("price_oracles");
     await lab.receiver.waitFor((a) => a.event === "SECONDARY_ORACLE_ACTIVATED", 3000);
     expect(eth().primaryActive).to.equal(false);
     expect(eth().usedSources).to.deep.equal(["pyth", "redstone"]);
     lab.sources[0]!.mode = "live";
     await until(
-      () => alertsSince(lab, since).some((a) => a.event === "RECOVERED" && a.details["condition"] === "SECONDARY_ORACLE_ACTIVATED"),
+      () =>
+        alertsSince(lab, since).some(
+          (a) => a.event === "RECOVERED" && a.details["condition"] === "SECONDARY_ORACLE_ACTIVATED",
+        ),
       5000,
       "secondary oracles released",
     );
@@ -46,12 +52,18 @@ describe("stack oracle aggregator", function () {
 
   it("detects a deviating source and never prices from it", async () => {
     lab.sources[1]!.prices = { "ETH/USD": 3000 * 1.02, "USDC/USD": 1 };
-    const alert = await lab.receiver.waitFor((a) => a.event === "ORACLE_DEVIATION" && a.details["source"] === "pyth", 3000);
+    const alert = await lab.receiver.waitFor(
+      (a) => a.event === "ORACLE_DEVIATION" && a.details["source"] === "pyth",
+      3000,
+    );
     expect(alert.severity).to.equal("critical");
     expect(alert.details["deviation"] as number).to.be.greaterThan(0.005);
     // The deviating primary is left out too: the price comes from the others.
     lab.sources[0]!.prices = { "ETH/USD": 3000 * 0.97, "USDC/USD": 1 };
-    await lab.receiver.waitFor((a) => a.event === "ORACLE_DEVIATION" && a.details["source"] === "chainlink", 3000);
+    await lab.receiver.waitFor(
+      (a) => a.event === "ORACLE_DEVIATION" && a.details["source"] === "chainlink",
+      3000,
+    );
     await until(() => eth().primaryActive === false, 3000, "primary out of the consensus");
     expect(eth().price).to.be.closeTo(3000, 1);
   });
@@ -77,7 +89,10 @@ describe("stack oracle aggregator", function () {
     await until(
       () =>
         alertsSince(lab, since).some(
-          (a) => a.event === "RECOVERED" && a.details["condition"] === "ORACLE_STALE" && String(a.details["key"]).includes("feed:ethereum"),
+          (a) =>
+            a.event === "RECOVERED" &&
+            a.details["condition"] === "ORACLE_STALE" &&
+            String(a.details["key"]).includes("feed:ethereum"),
         ),
       5000,
       "feed recovered",

@@ -6,13 +6,21 @@ import { signWebhook, verifyWebhook, WebhookPoster } from "../../harness/stack/w
 const SECRET = "whsec-test-0123456789";
 
 describe("stack webhook signing", () => {
-  const body = JSON.stringify({ event: "ORACLE_STALE", severity: "high", system: "price_oracles", chain: null });
+  const body = JSON.stringify({
+    event: "ORACLE_STALE",
+    severity: "high",
+    system: "price_oracles",
+    chain: null,
+  });
   const now = 1_760_000_000_000;
 
   it("accepts a delivery signed over the exact body", () => {
     const header = signWebhook(SECRET, body, now);
     expect(header).to.match(/^t=\d+,v1=[0-9a-f]{64}$/);
-    expect(verifyWebhook(SECRET, header, body, now + 1000, new Set())).to.deep.equal({ ok: true, timestampMs: now });
+    expect(verifyWebhook(SECRET, header, body, now + 1000, new Set())).to.deep.equal({
+      ok: true,
+      timestampMs: now,
+    });
   });
 
   it("rejects a body changed after signing", () => {
@@ -23,7 +31,9 @@ describe("stack webhook signing", () => {
   });
 
   it("rejects a wrong secret, a missing header and a malformed one", () => {
-    expect(verifyWebhook("other-secret", signWebhook(SECRET, body, now), body, now, new Set()).ok).to.equal(false);
+    expect(verifyWebhook("other-secret", signWebhook(SECRET, body, now), body, now, new Set()).ok).to.equal(
+      false,
+    );
     expect(verifyWebhook(SECRET, undefined, body, now, new Set()).ok).to.equal(false);
     expect(verifyWebhook(SECRET, "v1=abc", body, now, new Set()).ok).to.equal(false);
     expect(verifyWebhook(SECRET, `t=${now}`, body, now, new Set()).ok).to.equal(false);
@@ -39,7 +49,10 @@ describe("stack webhook signing", () => {
     const seen = new Set<string>();
     const header = signWebhook(SECRET, body, now);
     expect(verifyWebhook(SECRET, header, body, now, seen).ok).to.equal(true);
-    expect(verifyWebhook(SECRET, header, body, now, seen)).to.deep.equal({ ok: false, reason: "replayed delivery" });
+    expect(verifyWebhook(SECRET, header, body, now, seen)).to.deep.equal({
+      ok: false,
+      reason: "replayed delivery",
+    });
   });
 
   it("posts in the background and retries a failing receiver with backoff", async () => {
@@ -57,7 +70,13 @@ describe("stack webhook signing", () => {
           res.writeHead(503).end();
           return;
         }
-        const verdict = verifyWebhook(SECRET, req.headers["firedrill-signature"] as string, text, Date.now(), seen);
+        const verdict = verifyWebhook(
+          SECRET,
+          req.headers["firedrill-signature"] as string,
+          text,
+          Date.now(),
+          seen,
+        );
         received.push(verdict.ok ? text : `rejected: ${verdict.ok ? "" : verdict.reason}`);
         res.writeHead(204).end();
       });

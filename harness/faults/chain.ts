@@ -1,0 +1,181 @@
+/**
+ * What the chain faults share: reading heads and blocks over the node's JSON-RPC, a probe
+ * transaction, the on-chain feeds, and stopping and restoring a chain's mining.
+ *
+ * anvil (1.7) cannot re-enter its start-up "mixed" mode (a block per transaction plus a
+ * block per interval) over JSON-RPC: `evm_setAutomine(true)` switches to automine alone,
+ * `evm_setIntervalMining(s)` to interval mining alone, in whole seconds. A heal therefore
+ * restores interval mining at the chain's block time rounded up to a whole second, which
+ * keeps the head advancing and mines every transaction on the next block.
+ */
+import type { Chain } from "./common.ts";
+import { poll } from "./common.ts";
+import type { FaultContext } from "./context.ts";
+
+export interface BlockInfo {
+  number: number;
+  hash: string;
+  /** wei */
+  baseFeePerGas: bigint | undefined;
+  gasLimit: number;
+  gasUsed: number;
+  timestamp: number;
+  transactions: TxInfo[] | string[];
+}
+
+export interface TxInfo {
+  hash: string;
+  from: string;
+  to: string | null;
+  input: string;
+  value: string;
+  gas: string;
+}
+
+interface RawBlock {
+  number: string;
+  hash: string;
+  baseFeePerGas?: string;
+  gasLimit: string;
+  gasUsed: string;
+  timestamp: string;
+  transactions: TxInfo[] | string[];
+}
+
+const hexNumber = (hex: string) => Number.parseInt(hex, 16);
+export const toHex = (value: number | bigint) => `0x${value.toString(16)}`;
+
+/** The chain's head block number. */
+export async function head(ctx: FaultContext, chain: Chain): Promise<number> {
+  return hexNumber(await ctx.rpc<string>(chain, "eth_blockNumber"));
+}
+
+/** A block by number (or `latest`); `full` includes the transactions. */
+export async function block(
+  ctx: FaultContext,
+  chain: Chain,
+  at: number | "latest",
+  full = false,
+): Promise<BlockInfo> {
+  const raw = await ctx.rpc<RawBlock | null>(chain, "eth_getBlockByNumber", [
+    at === "latest" ? at : toHex(at),
+    full,
+  ]);
+  if (!raw) throw new Error(`${chain}: no block ${at}`);
+  return {
+    number: hexNumber(raw.number),
+    hash: raw.hash,
+    baseFeePerGas: raw.baseFeePerGas === undefined ? undefined : BigInt(raw.baseFeePerGas),
+    gasLimit: hexNumber(raw.gasLimit),
+    gasUsed: hexNumber(raw.gasUsed),
+    timestamp: hexNumber(raw.timestamp),
+    transactions: raw.transactions,
+  };
+}
+
+/** Waits for the first block above `after`; undefined when none comes within `timeoutMs`. */
+export async function nextBlock(
+  ctx: FaultContext,
+  chain: Chain,
+  after: number,
+  timeoutMs: number,
+): Promise<BlockInfo | undefined> {
+  const number = await poll(
+    async () => {
+      const n = await head(ctx, chain);
+      return n > after ? after + 1 : undefined;
+    },
+    timeoutMs,
+    10,
+  );
+  return number === undefined ? undefined : block(ctx, chain, number);
+}
+
+/** gwei with one decimal, for summaries. */
+export function gwei(wei: bigint | undefined): string {
+  if (wei === undefined) return "n/a";
+  return `${(Number(wei) / 1e9).toFixed(wei < 10n ** 8n ? 4 : 1)} gwei`;
+}
+
+/** The account harness probes and fillers send from: the last lab user (a node dev account). */
+export function fillerAccount(ctx: FaultContext): string {
+  const users = ctx.lab.accounts.users;
+  const last = users[users.length - 1];
+  if (!last) throw new Error("the lab has no user accounts");
+  return last.address;
+}
+
+/** Sends a 0-value self-transfer signed by the node; returns its hash. */
+export async function sendProbeTx(ctx: FaultContext, chain: Chain): Promise<string> {
+  const from = fillerAccount(ctx);
+  return ctx.rpc<string>(chain, "eth_sendTransaction", [{ from, to: from, value: "0x0", gas: toHex(21_000) }]);
+}
+
+/** The block a transaction was mined in, or undefined while it is pending. */
+export async function minedIn(ctx: FaultContext, chain: Chain, hash: string): Promise<number | undefined> {
+  const receipt = await ctx.rpc<{ blockNumber: string } | null>(chain, "eth_getTransactionReceipt", [hash]);
+  return receipt ? hexNumber(receipt.blockNumber) : undefined;
+}
+
+/** Pending and queued transactions in the node's pool. */
+export async function poolSize(ctx: FaultContext, chain: Chain): Promise<{ pending: number; queued: number }> {
+  const status = await ctx.rpc<{ pending: string; queued: string }>(chain, "txpool_status");
+  return { pending: hexNumber(status.pending), queued: hexNumber(status.queued) };
+}
+
+/** Block time of the interval mining a heal restores, in whole seconds (anvil takes no less). */
+export function restoredIntervalSeconds(blockTimeMs: number): number {
+  return Math.max(1, Math.ceil(blockTimeMs / 1000));
+}
+
+/** Stops every block: no interval blocks, no block per transaction. */
+export async function stopMining(ctx: FaultContext, chain: Chain): Promise<void> {
+  await ctx.rpc(chain, "evm_setAutomine", [false]);
+  await ctx.rpc(chain, "evm_setIntervalMining", [0]);
+}
+
+/** Mines on an interval of `seconds` only: transactions wait for the next block. */
+export async function intervalMining(ctx: FaultContext, chain: Chain, seconds: number): Promise<void> {
+  await ctx.rpc(chain, "evm_setIntervalMining", [Math.max(1, Math.round(seconds))]);
+}
+
+/** Restores the chain's mining as closely as anvil allows (see the module comment). */
+export async function restoreMining(ctx: FaultContext, chain: Chain): Promise<{ intervalSeconds: number }> {
+  const intervalSeconds = restoredIntervalSeconds(ctx.lab.chains[chain].blockTimeMs);
+  await intervalMining(ctx, chain, intervalSeconds);
+  return { intervalSeconds };
+}
+
+/** Evidence that a chain mines again: the head advances twice and a probe transaction is mined. */
+export async function proveMining(
+  ctx: FaultContext,
+  chain: Chain,
+  timeoutMs: number,
+): Promise<{ ok: boolean; from: number; to: number; probeTx: string; probeMinedIn: number | undefined }> {
+  const from = await head(ctx, chain);
+  const probeTx = await sendProbeTx(ctx, chain);
+  const probeMinedIn = await poll(() => minedIn(ctx, chain, probeTx), timeoutMs, 25);
+  const to =
+    (await poll(
+      async () => {
+        const n = await head(ctx, chain);
+        return n >= from + 2 ? n : undefined;
+      },
+      timeoutMs,
+      25,
+    )) ?? (await head(ctx, chain));
+  return { ok: probeMinedIn !== undefined && to >= from + 2, from, to, probeTx, probeMinedIn };
+}
+
+/** `latestRoundData()` of an AggregatorV3 feed: round, answer, updatedAt (unix s). */
+export async function latestRound(
+  ctx: FaultContext,
+  chain: Chain,
+  feed: string,
+): Promise<{ roundId: bigint; answer: bigint; updatedAt: number }> {
+  const data = await ctx.rpc<string>(chain, "eth_call", [{ to: feed, data: "0xfeaf968c" }, "latest"]);
+  const word = (i: number) => BigInt(`0x${data.slice(2 + i * 64, 2 + (i + 1) * 64)}`);
+  let answer = word(1);
+  if (answer >= 1n << 255n) answer -= 1n << 256n;
+  return { roundId: word(0), answer, updatedAt: Number(word(3)) };
+}

@@ -1,0 +1,98 @@
+/**
+ * Where the system under test posts its alerts and actions. Every delivery is checked
+ * (HMAC signature over the raw body, timestamp within 5 minutes, no replay) before it
+ * counts: a drill's timings come only from alerts the SUT provably sent.
+ */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { z } from "zod";
+import { labError } from "../errors.ts";
+import { SIGNATURE_HEADER, verifyWebhook } from "../stack/webhook.ts";
+import { SEVERITIES } from "./alert-events.ts";
+
+export const alertSchema = z.object({
+  event: z.string().regex(/^[A-Z][A-Z0-9_]*$/),
+  severity: z.enum(SEVERITIES),
+  system: z.string(),
+  chain: z.string().nullable().optional(),
+  at: z.iso.datetime({ offset: true }),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+
+export type Alert = z.infer<typeof alertSchema> & { receivedAt: number };
+
+export interface AlertSink {
+  url: string;
+  /** Deliveries refused, with why (bad signature, stale, replayed, malformed). */
+  rejected(): { reason: string; at: string }[];
+  close(): Promise<void>;
+}
+
+const MAX_BODY = 256 * 1024;
+
+/** Starts the webhook receiver on 127.0.0.1; `onAlert` gets every verified alert. */
+export async function startAlertSink(
+  secret: string,
+  onAlert: (alert: Alert) => void,
+  port = 0,
+): Promise<AlertSink> {
+  const seen = new Set<string>();
+  const rejected: { reason: string; at: string }[] = [];
+  const refuse = (reason: string) => rejected.push({ reason, at: new Date().toISOString() });
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY) chunks.push(chunk);
+    });
+    req.on("end", () => {
+      const receivedAt = Date.now();
+      const answer = (status: number, body: object) => {
+        res.writeHead(status, { "content-type": "application/json" });
+        res.end(JSON.stringify(body));
+      };
+      if (req.method !== "POST") return answer(405, { error: "POST alerts here" });
+      if (size > MAX_BODY) {
+        refuse("body too large");
+        return answer(413, { error: "body too large" });
+      }
+      const raw = Buffer.concat(chunks).toString("utf8");
+      const header = req.headers[SIGNATURE_HEADER.toLowerCase()];
+      const verdict = verifyWebhook(
+        secret,
+        Array.isArray(header) ? header[0] : header,
+        raw,
+        receivedAt,
+        seen,
+      );
+      if (!verdict.ok) {
+        refuse(verdict.reason);
+        return answer(401, { error: verdict.reason });
+      }
+      let parsed: z.infer<typeof alertSchema>;
+      try {
+        parsed = alertSchema.parse(JSON.parse(raw));
+      } catch {
+        refuse("malformed alert");
+        return answer(400, { error: 'expected {"event","severity","system","chain","at","details"}' });
+      }
+      answer(202, { ok: true });
+      onAlert({ ...parsed, receivedAt });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (error) => reject(labError("alert webhook", (error as Error).message)));
+    server.listen(port, "127.0.0.1", resolve);
+  });
+  const actual = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${actual}/alerts`,
+    rejected: () => [...rejected],
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

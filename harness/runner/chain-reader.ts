@@ -1,0 +1,128 @@
+/**
+ * The harness's own view of the chains: straight to each node, never through a proxy,
+ * so that what the runner observes (probes, invariants, proofs) is the truth and not
+ * what a fault makes the system under test see.
+ */
+import { Interface } from "ethers";
+import { rpcCall } from "../lab/anvil.ts";
+import type { LabInfo } from "../lab/index.ts";
+
+const VAULT = new Interface([
+  "function collateralRatio() view returns (uint256)",
+  "function processed(bytes32 id) view returns (bool)",
+  "event CollateralDeposited(address indexed from, address asset, uint256 amount)",
+  "event Redeemed(bytes32 indexed id, address indexed holder, address payTo, uint256 amount, uint256 payout)",
+]);
+const ERC20 = new Interface([
+  "function totalSupply() view returns (uint256)",
+  "function balanceOf(address) view returns (uint256)",
+  "event Transfer(address indexed from, address indexed to, uint256 value)",
+]);
+const FEED = new Interface([
+  "function latestRoundData() view returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)",
+]);
+
+type ChainName = keyof LabInfo["chains"];
+
+interface Log {
+  topics: string[];
+  data: string;
+}
+
+/** Reads of one lab, by chain name. */
+export function chainReader(lab: LabInfo) {
+  const node = (chain: ChainName) => lab.chains[chain].nodeUrl;
+  const call = async (chain: ChainName, to: string, iface: Interface, fn: string, args: unknown[] = []) => {
+    const data = iface.encodeFunctionData(fn, args);
+    const result = await rpcCall<string>(node(chain), "eth_call", [{ to, data }, "latest"], 3000);
+    return iface.decodeFunctionResult(fn, result);
+  };
+  const logs = (chain: ChainName, address: string, topic: string) =>
+    rpcCall<Log[]>(
+      node(chain),
+      "eth_getLogs",
+      [{ address, topics: [topic], fromBlock: "0x0", toBlock: "latest" }],
+      10_000,
+    );
+
+  return {
+    async blockNumber(chain: ChainName): Promise<number> {
+      return Number.parseInt(await rpcCall<string>(node(chain), "eth_blockNumber", [], 2000), 16);
+    },
+    /** The vault's collateral ratio (1.0 = 100%); Infinity when nothing is minted. */
+    async collateralRatio(chain: ChainName): Promise<number> {
+      const [ratio] = await call(chain, lab.chains[chain].contracts.vault, VAULT, "collateralRatio");
+      const value = ratio as bigint;
+      return value >= 2n ** 255n ? Number.POSITIVE_INFINITY : Number(value) / 1e18;
+    },
+    /** Age of a feed's latest round in ms, by the node's clock (the block timestamp is real time). */
+    async feedUpdatedAt(
+      chain: ChainName,
+      pair: "ETH/USD" | "USDC/USD",
+    ): Promise<{ updatedAtMs: number; answer: number }> {
+      const contracts = lab.chains[chain].contracts;
+      const address = pair === "ETH/USD" ? contracts.ethUsdFeed : contracts.usdcUsdFeed;
+      const round = await call(chain, address, FEED, "latestRoundData");
+      return { updatedAtMs: Number(round[3] as bigint) * 1000, answer: Number(round[1] as bigint) / 1e8 };
+    },
+    async processed(chain: ChainName, id: string): Promise<boolean> {
+      const [done] = await call(chain, lab.chains[chain].contracts.vault, VAULT, "processed", [id]);
+      return done as boolean;
+    },
+    /** Total supply of fdUSD and the sum of every holder's balance (holders found from Transfer logs). */
+    async supplyAndBalances(
+      chain: ChainName,
+    ): Promise<{ supply: bigint; balances: bigint; holders: number }> {
+      const token = lab.chains[chain].contracts.stablecoin;
+      const transfers = await logs(chain, token, ERC20.getEvent("Transfer")!.topicHash);
+      const holders = new Set<string>();
+      for (const log of transfers) {
+        const parsed = ERC20.parseLog(log);
+        if (!parsed) continue;
+        for (const who of [parsed.args[0] as string, parsed.args[1] as string]) {
+          if (BigInt(who) !== 0n) holders.add(who.toLowerCase());
+        }
+      }
+      const [supply] = await call(chain, token, ERC20, "totalSupply");
+      let balances = 0n;
+      for (const holder of holders)
+        balances += (await call(chain, token, ERC20, "balanceOf", [holder]))[0] as bigint;
+      return { supply: supply as bigint, balances, holders: holders.size };
+    },
+    /** The vault's USDC against what its events say it should hold: deposits minus payouts. */
+    async collateralAccount(chain: ChainName): Promise<{ held: bigint; deposited: bigint; paidOut: bigint }> {
+      const { vault, usdc } = lab.chains[chain].contracts;
+      const deposits = await logs(chain, vault, VAULT.getEvent("CollateralDeposited")!.topicHash);
+      let deposited = 0n;
+      for (const log of deposits) {
+        const parsed = VAULT.parseLog(log);
+        if (parsed && (parsed.args[1] as string).toLowerCase() === usdc.toLowerCase())
+          deposited += parsed.args[2] as bigint;
+      }
+      const redemptions = await logs(chain, vault, VAULT.getEvent("Redeemed")!.topicHash);
+      let paidOut = 0n;
+      for (const log of redemptions) {
+        const parsed = VAULT.parseLog(log);
+        if (parsed) paidOut += parsed.args[4] as bigint;
+      }
+      const [held] = await call(chain, usdc, ERC20, "balanceOf", [vault]);
+      return { held: held as bigint, deposited, paidOut };
+    },
+    /** How many times each redemption id was paid on chain. */
+    async redemptionCounts(chain: ChainName): Promise<Map<string, number>> {
+      const counts = new Map<string, number>();
+      const redemptions = await logs(
+        chain,
+        lab.chains[chain].contracts.vault,
+        VAULT.getEvent("Redeemed")!.topicHash,
+      );
+      for (const log of redemptions) {
+        const id = log.topics[1]!;
+        counts.set(id, (counts.get(id) ?? 0) + 1);
+      }
+      return counts;
+    },
+  };
+}
+
+export type ChainReader = ReturnType<typeof chainReader>;

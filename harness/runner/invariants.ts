@@ -1,0 +1,99 @@
+/**
+ * What must hold after every drill, whatever the fault: no accepted redemption lost, none
+ * paid twice, fdUSD supply equal to the sum of balances, and collateral conserved (the
+ * vault holds exactly what its deposits minus its payouts say). Checked on the chains
+ * directly, never through the system under test's own account of itself.
+ */
+import type { LabInfo } from "../lab/index.ts";
+import type { ChainReader } from "./chain-reader.ts";
+import type { Invariant } from "./journal.ts";
+
+export interface AcceptedRedemption {
+  /** The gateway's id, for GET /redemptions/:id. */
+  id: string;
+}
+
+/** Waits (up to `settleMs`) for every accepted redemption to settle, then checks every invariant. */
+export async function checkInvariants(
+  lab: LabInfo,
+  reader: ChainReader,
+  sut: { url: string; token: string },
+  accepted: readonly AcceptedRedemption[],
+  settleMs: number,
+): Promise<Invariant[]> {
+  const out: Invariant[] = [];
+  const chains = Object.keys(lab.chains) as (keyof LabInfo["chains"])[];
+
+  // No accepted redemption lost: each one the gateway accepted reaches `settled`.
+  if (accepted.length > 0) {
+    const statuses = new Map<string, string>();
+    const deadline = Date.now() + settleMs;
+    let pending = [...accepted];
+    while (pending.length > 0 && Date.now() < deadline) {
+      const next: AcceptedRedemption[] = [];
+      for (const r of pending) {
+        try {
+          const response = await fetch(`${sut.url}/redemptions/${encodeURIComponent(r.id)}`, {
+            headers: { authorization: `Bearer ${sut.token}` },
+            signal: AbortSignal.timeout(2000),
+          });
+          const body = (await response.json().catch(() => ({}))) as { status?: string };
+          statuses.set(r.id, response.ok ? (body.status ?? "unknown") : `HTTP ${response.status}`);
+          if (body.status !== "settled") next.push(r);
+        } catch (error) {
+          statuses.set(r.id, (error as Error).message);
+          next.push(r);
+        }
+      }
+      pending = next;
+      if (pending.length > 0) await new Promise((r) => setTimeout(r, 250));
+    }
+    const lost = pending.map((r) => `${r.id} (${statuses.get(r.id)})`);
+    out.push({
+      name: "no accepted redemption lost",
+      passed: lost.length === 0,
+      detail:
+        lost.length === 0
+          ? `all ${accepted.length} accepted redemptions settled`
+          : `${lost.length} of ${accepted.length} accepted redemptions did not settle within ${settleMs / 1000} s: ${lost.slice(0, 5).join(", ")}`,
+      observed: { accepted: accepted.length, unsettled: lost.length },
+    });
+  }
+
+  let doubles = 0;
+  let paid = 0;
+  for (const chain of chains) {
+    const counts = await reader.redemptionCounts(chain);
+    for (const n of counts.values()) {
+      paid += 1;
+      if (n > 1) doubles += 1;
+    }
+  }
+  out.push({
+    name: "no redemption paid twice",
+    passed: doubles === 0,
+    detail:
+      doubles === 0
+        ? `${paid} redemption ids paid once each`
+        : `${doubles} redemption ids were paid more than once`,
+    observed: { ids: paid, paidTwice: doubles },
+  });
+
+  for (const chain of chains) {
+    const { supply, balances, holders } = await reader.supplyAndBalances(chain);
+    out.push({
+      name: `supply equals balances on ${chain}`,
+      passed: supply === balances,
+      detail: `totalSupply ${supply} ${supply === balances ? "=" : "!="} sum of ${holders} balances ${balances}`,
+      observed: { supply: supply.toString(), balances: balances.toString(), holders },
+    });
+    const { held, deposited, paidOut } = await reader.collateralAccount(chain);
+    out.push({
+      name: `collateral conserved on ${chain}`,
+      passed: held === deposited - paidOut,
+      detail: `vault holds ${held} USDC units; deposits ${deposited} - payouts ${paidOut} = ${deposited - paidOut}`,
+      observed: { held: held.toString(), deposited: deposited.toString(), paidOut: paidOut.toString() },
+    });
+  }
+  return out;
+}

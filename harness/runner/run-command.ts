@@ -1,0 +1,213 @@
+/**
+ * `firedrill run <files...>` and `firedrill drill`: run scenarios against the system
+ * under test and gate on their verdicts.
+ *
+ * Exit: 0 every verdict passed; 1 a verdict failed (or the run was aborted by a safety
+ * stop); 2 bad input; 3 the lab or the SUT could not be brought up; 130 interrupted
+ * (every fault healed, journal written).
+ */
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import type { Io } from "../cli.ts";
+import { usageError } from "../errors.ts";
+import { ROOT } from "../lab/index.ts";
+import { seededRandom } from "../random.ts";
+import { junitFromJournals } from "../report/junit.ts";
+import { markdownSummary } from "../report/markdown.ts";
+import { formatDuration } from "./duration.ts";
+import type { Journal, TimelineEvent } from "./journal.ts";
+import { type RunResult, runScenario } from "./run.ts";
+import { loadScenario, type Scenario } from "./scenario.ts";
+import type { SutChoice } from "./sut.ts";
+import { defaultMapPath, loadSystemsMap, type SystemsMap } from "./systems-map.ts";
+
+const RUN_USAGE = `usage: firedrill run <scenario.yml...> [--seed N] [--junit FILE] [--summary FILE] [--journal-dir DIR]
+                     [--sut "<command>" | --sut-url URL] [--lab-dir DIR] [--map FILE] [--dry-run]
+                     [--detection-delay-ms N]`;
+const DRILL_USAGE = `usage: firedrill drill [--seed N] [--tier N] [--junit FILE] [--journal-dir DIR]
+                       [--sut "<command>" | --sut-url URL] [--lab-dir DIR]`;
+
+const OPTIONS = {
+  seed: { type: "string" },
+  junit: { type: "string" },
+  summary: { type: "string" },
+  "journal-dir": { type: "string" },
+  sut: { type: "string" },
+  "sut-url": { type: "string" },
+  "lab-dir": { type: "string" },
+  map: { type: "string" },
+  tier: { type: "string" },
+  "dry-run": { type: "boolean", default: false },
+  "detection-delay-ms": { type: "string" },
+  help: { type: "boolean", default: false },
+} as const;
+
+function parse(args: string[], usage: string) {
+  try {
+    return parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw usageError(`${(error as Error).message}\n${usage}`);
+  }
+}
+
+function wholeNumber(name: string, text: string | undefined, max = 2 ** 32 - 1): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > max) throw usageError(`--${name}: expected a whole number from 0 to ${max}, got "${text}"`);
+  return n;
+}
+
+function sutChoice(values: ReturnType<typeof parse>["values"]): SutChoice {
+  if (values.sut !== undefined && values["sut-url"] !== undefined) throw usageError("--sut and --sut-url exclude each other");
+  if (values.sut !== undefined) {
+    if (values.sut.trim() === "") throw usageError("--sut: the command is empty");
+    return { kind: "command", command: values.sut };
+  }
+  if (values["sut-url"] !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(values["sut-url"]);
+    } catch {
+      throw usageError(`--sut-url: not a URL: "${values["sut-url"]}"`);
+    }
+    return { kind: "url", url: url.toString() };
+  }
+  return { kind: "reference", detectionDelayMs: wholeNumber("detection-delay-ms", values["detection-delay-ms"], 600_000) };
+}
+
+/** One line per timeline event: what a CI log shows. On a terminal, phases also show against the RTO. */
+function progress(io: Io, scenario: Scenario): (event: TimelineEvent) => void {
+  const tty = process.stderr.isTTY === true;
+  const rto = formatDuration(scenario.rtoMs);
+  return (event) => {
+    if (event.kind === "probe.ok" && event.t_ms < 0) return;
+    const t = event.t_ms >= 0 ? `+${(event.t_ms / 1000).toFixed(2)}s` : `${(event.t_ms / 1000).toFixed(2)}s`;
+    const tag = event.kind.padEnd(14);
+    const line = `${t.padStart(9)}  ${tag}  ${event.summary}`;
+    io.err(tty && event.kind === "phase.reached" ? `\x1b[1m${line}  (RTO ${rto})\x1b[0m` : line);
+  };
+}
+
+function verdictLines(journal: Journal): string[] {
+  const lines = journal.verdicts.map((v) => `  ${v.passed ? "PASS" : "FAIL"}  ${v.name}: ${v.reason}`);
+  const passed = journal.verdicts.filter((v) => v.passed).length;
+  const ph = journal.phases;
+  const fmt = (ms: number | null) => (ms === null ? "-" : formatDuration(Math.round(ms)));
+  return [
+    `${journal.scenario.name} (seed ${journal.seed}): ${journal.status.toUpperCase()}, ${passed}/${journal.verdicts.length} verdicts passed`,
+    `  detection ${fmt(ph.detection_ms)}  response ${fmt(ph.response_ms)}  mitigation ${fmt(ph.mitigation_ms)}  recovery ${fmt(ph.recovery_ms)}  (RTO ${formatDuration(journal.systems.rto_seconds * 1000)}, ${journal.systems.rto_system})`,
+    ...lines,
+  ];
+}
+
+/** Runs scenarios one after another; stops early only when interrupted. */
+async function runAll(scenarios: Scenario[], map: SystemsMap, values: ReturnType<typeof parse>["values"], io: Io, seed?: number): Promise<number> {
+  const sut = sutChoice(values);
+  const journalDir = resolve(values["journal-dir"] ?? join(ROOT, "reports"));
+  const interrupt = new AbortController();
+  const hurry = new AbortController();
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals === 1) {
+      io.err(`firedrill: ${signal}: healing every fault and stopping (again to skip waiting; the healing always runs)`);
+      interrupt.abort();
+    } else {
+      io.err(`firedrill: ${signal} again: skipping every wait; still healing`);
+      hurry.abort();
+    }
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  process.on("SIGHUP", onSignal);
+  const results: RunResult[] = [];
+  try {
+    for (const scenario of scenarios) {
+      if (interrupt.signal.aborted) break;
+      io.err(`firedrill: ${scenario.name}: tier ${scenario.tier}, RTO ${formatDuration(scenario.rtoMs)} (${scenario.blastRadius.length} systems in the blast radius)`);
+      const result = await runScenario(scenario, map, {
+        seed,
+        journalDir,
+        sut,
+        labDir: values["lab-dir"],
+        interrupt: interrupt.signal,
+        hurry: hurry.signal,
+        onEvent: progress(io, scenario),
+        onLog: (line) => io.err(`  ${line}`),
+      });
+      results.push(result);
+      for (const line of verdictLines(result.journal)) io.out(line);
+      io.out(`  journal ${result.path}`);
+    }
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    process.off("SIGHUP", onSignal);
+  }
+  const journals = results.map((r) => r.journal);
+  if (values.junit) {
+    mkdirSync(dirname(resolve(values.junit)), { recursive: true });
+    writeFileSync(values.junit, junitFromJournals(journals));
+  }
+  if (values.summary) {
+    mkdirSync(dirname(resolve(values.summary)), { recursive: true });
+    writeFileSync(values.summary, journals.map(markdownSummary).join("\n\n"));
+  }
+  if (results.some((r) => r.status === "interrupted")) return 130;
+  return results.every((r) => r.passed) ? 0 : 1;
+}
+
+/** `firedrill run`. */
+export async function command(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, RUN_USAGE);
+  if (values.help) {
+    io.out(RUN_USAGE);
+    return 0;
+  }
+  if (positionals.length === 0) throw usageError(`no scenario given\n${RUN_USAGE}`);
+  const seed = wholeNumber("seed", values.seed);
+  // Everything is validated before anything starts.
+  const files = positionals.flatMap((p) =>
+    p.endsWith(".yml") || p.endsWith(".yaml") ? [p] : readdirSync(p).filter((f) => /\.ya?ml$/.test(f) && !/^(systems-map|kpis)\.ya?ml$/.test(f)).map((f) => join(p, f)),
+  );
+  const map = loadSystemsMap(values.map ?? defaultMapPath(files[0]));
+  const scenarios = files.map((file) => loadScenario(file, map));
+  sutChoice(values);
+  if (values["dry-run"]) {
+    for (const s of scenarios) {
+      io.out(`${s.name}: valid; tier ${s.tier}, RTO ${formatDuration(s.rtoMs)}, ${s.faults.length} faults: ${s.faults.map((f) => f.type).join(", ")}`);
+    }
+    return 0;
+  }
+  return runAll(scenarios, map, values, io, seed);
+}
+
+/** Shipped scenarios, by file name. */
+export function shippedScenarios(): string[] {
+  const dir = join(ROOT, "scenarios");
+  return readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f) && !/^(systems-map|kpis)\.ya?ml$/.test(f))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+/** `firedrill drill`: an unannounced drill, a scenario picked at random with a seed that replays it. */
+export async function drillCommand(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, DRILL_USAGE);
+  if (values.help) {
+    io.out(DRILL_USAGE);
+    return 0;
+  }
+  if (positionals.length > 0) throw usageError(`drill takes no scenario: it picks one\n${DRILL_USAGE}`);
+  const seed = wholeNumber("seed", values.seed) ?? Math.floor(Math.random() * 2 ** 31);
+  const tier = wholeNumber("tier", values.tier, 9);
+  const map = loadSystemsMap(values.map ?? defaultMapPath());
+  const candidates = shippedScenarios()
+    .map((file) => loadScenario(file, map))
+    .filter((s) => tier === undefined || s.tier === tier);
+  if (candidates.length === 0) throw usageError(`no shipped scenario has tier ${tier}`);
+  const pick = candidates[seededRandom(seed).fork("drill").int(candidates.length)]!;
+  io.out(`firedrill drill: seed ${seed} picked ${pick.name} (tier ${pick.tier}); replay with \`firedrill drill --seed ${seed}${tier === undefined ? "" : ` --tier ${tier}`}\``);
+  return runAll([pick], map, values, io, seed);
+}

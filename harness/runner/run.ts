@@ -1,0 +1,799 @@
+/**
+ * The runner: validate -> lab up (or attach) -> steady state -> optional load -> faults on
+ * their schedule -> phase times from verified alerts and probes -> heal every fault ->
+ * wait for steady state -> invariants -> verdicts -> journal.
+ *
+ * Healing happens always: on success, on a failed verdict, on an exception, on an abort
+ * condition and on interruption. Every acquired resource pushes its release on one LIFO
+ * list, emptied in `finally`.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { FiredrillError, releaseAll } from "../errors.ts";
+import type { FaultContext, FaultProof, Injected } from "../faults/context.ts";
+import { type Fault, faultDefinition } from "../faults/index.ts";
+import { anvilBinary, rpcCall } from "../lab/anvil.ts";
+import type { LabConfig } from "../lab/config.ts";
+import { isAlive, type LabInfo, ROOT, readLabInfo, startLab } from "../lab/index.ts";
+import { seededRandom } from "../random.ts";
+import { redact } from "../redact.ts";
+import { type Alert, startAlertSink } from "./alert-sink.ts";
+import { chainReader } from "./chain-reader.ts";
+import { formatDuration } from "./duration.ts";
+import { incidentAlert, remediationPlan } from "./incident.ts";
+import { type AcceptedRedemption, checkInvariants } from "./invariants.ts";
+import type {
+  Invariant,
+  Journal,
+  JournalDraft,
+  LoadSummary as JournalLoad,
+  TimelineEvent,
+  Verdict,
+} from "./journal.ts";
+import { journalId, writeJournal } from "./journal.ts";
+import { readKpis } from "./kpi-snapshot.ts";
+import { abortWatch, checkProbe, type ProbeTarget, probeName } from "./probe-check.ts";
+import type { Scenario } from "./scenario.ts";
+import { runSecrets, type SutChoice, startSut } from "./sut.ts";
+import type { SystemsMap } from "./systems-map.ts";
+
+export type RunStatus = Journal["status"];
+
+export interface RunOptions {
+  /** Overrides the scenario's seed. */
+  seed?: number | undefined;
+  /** Where the journal goes. @default reports/ */
+  journalDir?: string;
+  sut?: SutChoice;
+  /** Attach to the lab whose lab.json is in this folder instead of starting one. */
+  labDir?: string | undefined;
+  labConfig?: LabConfig;
+  /** First interruption: heal now, skip the rest, journal as `interrupted`. */
+  interrupt?: AbortSignal;
+  /** Second interruption: also skip every wait (never the healing). */
+  hurry?: AbortSignal;
+  /** Every timeline event as it happens (progress view, tests). */
+  onEvent?: (event: TimelineEvent) => void;
+  /** Lines about the run's machinery (lab up, SUT up). */
+  onLog?: (line: string) => void;
+  /** Folder for this run's scratch data (SUT data dir). */
+  workDir?: string;
+}
+
+export interface RunResult {
+  journal: Journal;
+  path: string;
+  status: RunStatus;
+  passed: boolean;
+}
+
+/** Steady state must hold within this long before the faults start. */
+const STEADY_STATE_TIMEOUT_MS = 30_000;
+/** How often probes and abort conditions are checked while faults are active. */
+const WATCH_MS = 250;
+/** After recovery, how long the runner still waits for an expected phase alert. */
+const LATE_ALERT_GRACE_MS = 10_000;
+
+function sleep(ms: number, ...signals: (AbortSignal | undefined)[]): Promise<void> {
+  return new Promise((resolve) => {
+    const live = signals.filter((s): s is AbortSignal => s !== undefined);
+    if (live.some((s) => s.aborted)) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      for (const s of live) s.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    for (const s of live) s.addEventListener("abort", done, { once: true });
+  });
+}
+
+let anvilVersion: string | undefined;
+function versionOfAnvil(): string {
+  if (anvilVersion) return anvilVersion;
+  try {
+    anvilVersion = execFileSync(anvilBinary(), ["--version"], { encoding: "utf8" })
+      .split("\n")[0]!
+      .replace(/^anvil Version: /, "");
+  } catch {
+    anvilVersion = "unknown";
+  }
+  return anvilVersion;
+}
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
+}
+
+/** Runs one scenario end to end and writes its journal. */
+export async function runScenario(
+  scenario: Scenario,
+  map: SystemsMap,
+  options: RunOptions = {},
+): Promise<RunResult> {
+  const seed = options.seed ?? scenario.seed ?? 42;
+  const random = seededRandom(seed);
+  const startedAt = new Date();
+  const timeline: TimelineEvent[] = [];
+  const notes: string[] = [];
+  const releases: Array<() => unknown> = [];
+  const log = options.onLog ?? (() => {});
+  let t0: number | undefined;
+  // t_ms counts from the first injection; events before it are placed once it is known.
+  const emit = (event: Omit<TimelineEvent, "at" | "t_ms"> & { atMs?: number }) => {
+    const atMs = event.atMs ?? Date.now();
+    const { atMs: _, ...rest } = event;
+    const full: TimelineEvent = {
+      ...rest,
+      at: new Date(atMs).toISOString(),
+      t_ms: atMs - (t0 ?? startedAt.getTime()),
+    };
+    timeline.push(full);
+    options.onEvent?.(full);
+  };
+
+  const interrupt = new AbortController();
+  options.interrupt?.addEventListener("abort", () => interrupt.abort(), { once: true });
+  if (options.interrupt?.aborted) interrupt.abort();
+  let status: RunStatus = "completed";
+  let aborted: string | undefined;
+  const verdicts: Verdict[] = [];
+  let invariants: Invariant[] = [];
+  const faultRecords: JournalDraft["faults"] = scenario.faults.map((fault) => ({
+    ...(fault.id ? { id: fault.id } : {}),
+    type: fault.type,
+    params: paramsOf(fault),
+    description: faultDefinition(fault.type)?.describe(fault as never) ?? fault.type,
+    scheduled_at_ms: fault.at,
+    scheduled_for_ms: fault.for ?? null,
+    injected_at: null,
+    healed_at: null,
+    proof: null,
+  }));
+  const phases: Record<"detection" | "response" | "mitigation" | "recovery", number | null> = {
+    detection: null,
+    response: null,
+    mitigation: null,
+    recovery: null,
+  };
+  const seen = new Set<string>();
+  const accepted: AcceptedRedemption[] = [];
+  let load: JournalLoad | null = null;
+  let lab: LabInfo | undefined;
+  let sutName = "none";
+  let kpis: Journal["kpis"] = [];
+  let deviated = false;
+
+  try {
+    // The lab: attach to a running one, or bring one up for this run.
+    if (options.labDir) {
+      const file = join(options.labDir, "lab.json");
+      lab = readLabInfo(file);
+      if (!isAlive(lab.pid))
+        throw new FiredrillError("FD300", `lab: the lab in ${options.labDir} is not running`);
+      log(`attached to the lab in ${options.labDir}`);
+    } else {
+      const { labConfigSchema } = await import("../lab/config.ts");
+      const config = options.labConfig ?? labConfigSchema.parse({ seed });
+      const up = await startLab(config, {
+        dir: join(options.workDir ?? join(ROOT, ".firedrill", "runs", String(process.pid)), "lab"),
+        onStep: (line) => log(`lab: ${line}`),
+      });
+      releases.push(() => up.down());
+      lab = up.info;
+    }
+    const labFile = join(lab.dir, "lab.json");
+    const reader = chainReader(lab);
+
+    // Alerts: the SUT's own signals, verified.
+    const secrets = runSecrets();
+    const onAlert = (alert: Alert) => {
+      seen.add(alert.event);
+      emit({
+        kind: "alert.received",
+        atMs: alert.receivedAt,
+        name: alert.event,
+        severity: alert.severity,
+        system: alert.system,
+        ...(alert.chain ? { chain: alert.chain } : {}),
+        summary: `${alert.event} (${alert.severity}) from ${alert.system}${alert.chain ? ` on ${alert.chain}` : ""}`,
+        details: { sent_at: alert.at, ...(alert.details ?? {}) },
+      });
+      if (t0 === undefined || alert.receivedAt < t0) return;
+      for (const phase of ["detection", "response", "mitigation"] as const) {
+        const wanted = scenario.expect[phase];
+        if (phases[phase] === null && wanted?.includes(alert.event)) {
+          phases[phase] = alert.receivedAt - t0;
+          emit({
+            kind: "phase.reached",
+            atMs: alert.receivedAt,
+            name: phase,
+            summary: `${phase} reached by ${alert.event}`,
+          });
+        }
+      }
+    };
+    const sink = await startAlertSink(secrets.webhookSecret, onAlert);
+    releases.push(() => sink.close());
+
+    const sut = await startSut(options.sut ?? { kind: "reference" }, lab, labFile, {
+      webhookUrl: sink.url,
+      webhookSecret: secrets.webhookSecret,
+      gatewayToken: secrets.gatewayToken,
+      dataDir: join(lab.dir, "stack"),
+    });
+    releases.push(() => sut.stop());
+    sutName = sut.name;
+    log(`system under test: ${sut.name} at ${sut.url}`);
+    const target: ProbeTarget = { lab, reader, sutUrl: sut.url };
+
+    // Steady state before anything is injected.
+    const steady = await waitSteady(
+      scenario,
+      target,
+      STEADY_STATE_TIMEOUT_MS,
+      emit,
+      interrupt.signal,
+      options.hurry,
+    );
+    verdicts.push({
+      name: "steady state before the faults",
+      kind: "steady_state",
+      passed: steady.ok,
+      reason: steady.ok
+        ? "every steady-state probe held"
+        : `did not hold within ${STEADY_STATE_TIMEOUT_MS / 1000} s: ${steady.failing.join("; ")}`,
+      limit: null,
+      measured: null,
+    });
+    if (!steady.ok) throw new StopRun("failed");
+
+    // Load all through the faults.
+    let loadDone: Promise<void> | undefined;
+    const loadStop = new AbortController();
+    if (scenario.load) {
+      const { runLoad } = await import("../loadgen/index.ts");
+      emit({ kind: "load.started", name: scenario.load, summary: `load profile ${scenario.load} started` });
+      const maxMs = Math.max(...scenario.faults.map((f) => f.at + (f.for ?? 0))) + 15_000;
+      loadDone = runLoad({
+        profile: scenario.load,
+        target: sut.url,
+        token: sut.token,
+        engine: "auto",
+        duration: `${Math.ceil(maxMs / 1000)}s`,
+        signal: loadStop.signal,
+      }).then((summary) => {
+        load = journalLoad(summary, startedAt);
+        emit({
+          kind: "load.ended",
+          name: scenario.load,
+          summary: `load ended: ${summary.requests} requests, thresholds ${summary.thresholdsOk ? "held" : "failed"}`,
+        });
+      });
+      releases.push(async () => {
+        loadStop.abort();
+        await loadDone?.catch(() => {});
+      });
+      // Let the load reach its stride before the first fault.
+      await sleep(2000, interrupt.signal);
+    }
+
+    // Faults on their schedule.
+    t0 = Date.now();
+    const ctx: FaultContext = {
+      lab,
+      rpc: (chain, method, params) =>
+        rpcCall(lab!.chains[chain as keyof LabInfo["chains"]].nodeUrl, method, params),
+      async control(path, body) {
+        const response = await fetch(`${lab!.control}${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
+        const reply = (await response.json()) as unknown;
+        if (!response.ok)
+          throw new Error(`control ${path}: HTTP ${response.status} ${JSON.stringify(reply)}`);
+        return reply as never;
+      },
+      gateway: { url: sut.url, token: sut.token },
+      random: random.fork("faults"),
+      signal: interrupt.signal,
+      log: (line) => log(line),
+    };
+    const active = new Map<number, Injected>();
+    const heal = async (index: number) => {
+      const injected = active.get(index);
+      if (!injected) return;
+      active.delete(index);
+      const proof = await injected.heal();
+      faultRecords[index]!.healed_at = new Date().toISOString();
+      emit({
+        kind: "fault.healed",
+        fault: index,
+        summary: `${scenario.faults[index]!.type} healed: ${proof.summary}`,
+        details: proofDetails(proof),
+      });
+    };
+    releases.push(async () => {
+      for (const index of [...active.keys()].reverse()) await heal(index);
+    });
+    const schedule = scenario.faults.map((fault, index) =>
+      (async () => {
+        await sleep(fault.at, interrupt.signal);
+        if (interrupt.signal.aborted || aborted) return;
+        const definition = faultDefinition(fault.type) as unknown as {
+          inject(ctx: FaultContext, fault: Fault): Promise<Injected>;
+        };
+        const injected = await definition.inject(ctx, fault);
+        active.set(index, injected);
+        faultRecords[index]!.injected_at = new Date().toISOString();
+        faultRecords[index]!.proof = {
+          ok: injected.proof.tookEffect,
+          at: injected.proof.at,
+          summary: injected.proof.summary,
+          observed: injected.proof.evidence,
+        };
+        emit({ kind: "fault.injected", fault: index, summary: `${faultRecords[index]!.description}` });
+        emit({
+          kind: "fault.proof",
+          fault: index,
+          summary: injected.proof.summary,
+          details: proofDetails(injected.proof),
+        });
+        for (const id of acceptedIds(injected.proof)) accepted.push({ id });
+        if (!injected.proof.tookEffect)
+          notes.push(
+            `fault ${fault.id ?? index} (${fault.type}) could not be shown to take effect: ${injected.proof.summary}`,
+          );
+        if (fault.for !== undefined) {
+          await sleep(fault.for, interrupt.signal);
+          await heal(index);
+        }
+      })(),
+    );
+
+    // While faults are active: abort conditions, and probe transitions for the timeline.
+    const watches = scenario.abort_if.map((condition) => abortWatch(condition, target));
+    const faultsDone = Promise.allSettled(schedule);
+    let settled = false;
+    void faultsDone.then(() => {
+      settled = true;
+    });
+    const probeState = new Map<string, boolean>();
+    while (!settled && !interrupt.signal.aborted) {
+      for (const watch of watches) {
+        const result = await watch.check();
+        if (result.trips) {
+          aborted = `${watch.name}: ${result.detail}`;
+          emit({
+            kind: "probe.failed",
+            name: watch.name,
+            summary: `abort condition tripped: ${result.detail}`,
+          });
+          interrupt.abort();
+          break;
+        }
+      }
+      await recordProbes(scenario, target, probeState, emit);
+      await sleep(WATCH_MS, interrupt.signal);
+    }
+    const outcomes = await faultsDone;
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
+    // Every fault is healed before anything else is judged.
+    for (const index of [...active.keys()].reverse()) await heal(index);
+    if (failed) throw failed.reason;
+    if (aborted) throw new StopRun("aborted");
+    if (interrupt.signal.aborted) throw new StopRun("interrupted");
+
+    // Recovery: the steady state holds again, within the tightest limit that applies.
+    const recoveryLimit = scenario.expect.within.recovery ?? scenario.rtoMs;
+    const recoveryDeadline = Math.max(0, t0 + recoveryLimit - Date.now()) + 5000;
+    const recovered = await waitSteady(
+      scenario,
+      target,
+      recoveryDeadline,
+      emit,
+      interrupt.signal,
+      options.hurry,
+    );
+    if (recovered.ok) {
+      phases.recovery = recovered.atMs - t0;
+      emit({
+        kind: "phase.reached",
+        atMs: recovered.atMs,
+        name: "recovery",
+        summary: "recovery: steady state holds again",
+      });
+    } else {
+      deviated = true;
+      notes.push(`steady state did not hold again: ${recovered.failing.join("; ")}`);
+    }
+    // An expected alert may trail recovery by a moment.
+    const late = Date.now() + LATE_ALERT_GRACE_MS;
+    while (
+      Date.now() < late &&
+      !options.hurry?.aborted &&
+      (["detection", "response", "mitigation"] as const).some((p) => scenario.expect[p] && phases[p] === null)
+    ) {
+      await sleep(100, options.hurry);
+    }
+    if (interrupt.signal.aborted) throw new StopRun("interrupted");
+
+    loadStop.abort();
+    await loadDone?.catch((error: Error) => notes.push(`load: ${error.message}`));
+    invariants = await checkInvariants(lab, reader, sut, accepted, 60_000);
+    kpis = await readKpis(sut.url);
+    for (const rejected of sink.rejected())
+      notes.push(`a webhook delivery was refused: ${rejected.reason} at ${rejected.at}`);
+  } catch (error) {
+    if (error instanceof StopRun) status = error.status;
+    else if (interrupt.signal.aborted && !aborted) status = "interrupted";
+    else {
+      // The lab or the SUT could not be brought up: nothing was drilled, no journal.
+      if (t0 === undefined && error instanceof FiredrillError) {
+        await releaseAll(releases).catch((e: Error) => log(`teardown: ${e.message}`));
+        throw error;
+      }
+      status = "failed";
+      notes.push(`the run failed: ${redact((error as Error).message)}`);
+    }
+  } finally {
+    // Heal and stop everything, whatever happened above; errors are gathered, never hidden.
+    try {
+      await releaseAll(releases);
+    } catch (error) {
+      notes.push(`teardown: ${(error as Error).message}`);
+    }
+  }
+
+  if (status === "aborted") {
+    verdicts.push({
+      name: "abort conditions",
+      kind: "steady_state",
+      passed: false,
+      reason: `aborted: ${aborted}`,
+      limit: null,
+      measured: null,
+    });
+  }
+  if (status === "interrupted") {
+    verdicts.push({
+      name: "run completed",
+      kind: "steady_state",
+      passed: false,
+      reason: "interrupted before it could be judged; every fault was healed",
+      limit: null,
+      measured: null,
+    });
+  }
+  if (status === "completed" || status === "failed")
+    verdicts.push(
+      ...judge(scenario, phases, seen, faultRecords, invariants, load, deviated, t0 !== undefined),
+    );
+  const passed = verdicts.length > 0 && verdicts.every((v) => v.passed);
+  if (status === "completed" && !passed) status = "failed";
+
+  const origin = t0 ?? startedAt.getTime();
+  for (const event of timeline) event.t_ms = Date.parse(event.at) - origin;
+  timeline.sort((a, b) => a.t_ms - b.t_ms);
+  const journalDir = options.journalDir ?? join(ROOT, "reports");
+  const draft: JournalDraft = {
+    version: 1,
+    id: journalId(startedAt.toISOString(), scenario.name, seed),
+    scenario: {
+      name: scenario.name,
+      file: relative(ROOT, scenario.file) || scenario.file,
+      sha256: scenario.sha256,
+      description: scenario.description ?? scenario.name,
+      targets: scenario.targets,
+      tier: scenario.tier,
+    },
+    seed,
+    time_factor: scenario.time_factor,
+    status,
+    deviated,
+    started_at: startedAt.toISOString(),
+    ended_at: new Date().toISOString(),
+    first_injection_at: t0 === undefined ? null : new Date(t0).toISOString(),
+    versions: {
+      firedrill: packageVersion(),
+      node: process.versions.node,
+      anvil: versionOfAnvil(),
+      toxiproxy: { kind: lab?.toxiproxy.kind ?? "embedded", version: lab?.toxiproxy.version ?? "unknown" },
+      k6: (load as JournalLoad | null)?.engine === "k6" ? "k6" : null,
+      stack: { name: sutName, version: packageVersion() },
+    },
+    lab: {
+      chains: lab
+        ? Object.entries(lab.chains).map(([name, chain]) => ({
+            name,
+            chain_id: chain.chainId,
+            block_time_ms: chain.blockTimeMs,
+            providers: Object.keys(chain.rpc),
+            fork: null,
+          }))
+        : [],
+      sources: lab ? Object.keys(lab.oracles.sources) : [],
+    },
+    systems: {
+      touched: scenario.blastRadius.map((name) => {
+        const system = map.systems.get(name)!;
+        return {
+          name,
+          tier: system.tier,
+          rto_seconds: (map.tiers.get(system.tier)?.rtoMs ?? scenario.rtoMs) / 1000,
+          via: scenario.targets.includes(name) ? ("target" as const) : ("dependent" as const),
+        };
+      }),
+      rto_seconds: scenario.rtoMs / 1000,
+      rto_system:
+        scenario.blastRadius.find((s) => map.systems.get(s)?.tier === scenario.tier) ?? scenario.targets[0]!,
+    },
+    timeline,
+    faults: faultRecords,
+    phases: {
+      detection_ms: phases.detection,
+      response_ms: phases.response,
+      mitigation_ms: phases.mitigation,
+      recovery_ms: phases.recovery,
+    },
+    phase_limits_ms: {
+      detection: scenario.expect.within.detection ?? null,
+      response: scenario.expect.within.response ?? null,
+      mitigation: scenario.expect.within.mitigation ?? null,
+      recovery: scenario.expect.within.recovery ?? null,
+    },
+    mttr_ms: phases.recovery,
+    verdicts,
+    invariants,
+    load,
+    kpis,
+    alert: incidentAlert(scenario, timeline, status, phases),
+    remediation: remediationPlan(scenario, verdicts, seen),
+    notes,
+  };
+  mkdirSync(journalDir, { recursive: true });
+  const { journal, path } = await writeJournal(journalDir, draft);
+  return { journal, path, status, passed };
+}
+
+class StopRun extends Error {
+  readonly status: RunStatus;
+  constructor(status: RunStatus) {
+    super(status);
+    this.status = status;
+  }
+}
+
+function paramsOf(fault: Fault): Record<string, unknown> {
+  const { type: _t, id: _i, at: _a, for: _f, ...params } = fault as Fault & Record<string, unknown>;
+  return params;
+}
+
+function proofDetails(proof: FaultProof): Record<string, unknown> {
+  return { took_effect: proof.tookEffect, ...proof.evidence };
+}
+
+function acceptedIds(proof: FaultProof): string[] {
+  const ids = proof.evidence["acceptedIds"];
+  return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === "string") : [];
+}
+
+type Emit = (event: Omit<TimelineEvent, "at" | "t_ms"> & { atMs?: number }) => void;
+
+/** Polls every steady-state probe until all hold at once, or the deadline passes. */
+async function waitSteady(
+  scenario: Scenario,
+  target: ProbeTarget,
+  timeoutMs: number,
+  emit: Emit,
+  interrupt: AbortSignal,
+  hurry: AbortSignal | undefined,
+): Promise<{ ok: true; atMs: number } | { ok: false; failing: string[] }> {
+  const deadline = Date.now() + timeoutMs;
+  let failing: string[] = [];
+  for (;;) {
+    const atMs = Date.now();
+    const results = await Promise.all(scenario.steady_state.map((probe) => checkProbe(probe, target)));
+    failing = results.flatMap((r, i) =>
+      r.ok ? [] : [`${probeName(scenario.steady_state[i]!)}: ${r.detail}`],
+    );
+    if (failing.length === 0) {
+      results.forEach((r, i) => {
+        emit({ kind: "probe.ok", atMs, name: probeName(scenario.steady_state[i]!), summary: r.detail });
+      });
+      return { ok: true, atMs };
+    }
+    if (Date.now() >= deadline || interrupt.aborted || hurry?.aborted) {
+      for (const line of failing) emit({ kind: "probe.failed", name: line.split(":")[0], summary: line });
+      return { ok: false, failing };
+    }
+    await sleep(WATCH_MS, interrupt, hurry);
+  }
+}
+
+/** Records when a steady-state probe starts or stops holding while the faults are active. */
+async function recordProbes(
+  scenario: Scenario,
+  target: ProbeTarget,
+  state: Map<string, boolean>,
+  emit: Emit,
+): Promise<void> {
+  // chain_advancing waits for a block; while faults run, the cheap probes are enough.
+  const probes = scenario.steady_state.filter((p) => p.probe !== "chain_advancing");
+  const results = await Promise.all(probes.map((probe) => checkProbe(probe, target)));
+  results.forEach((result, i) => {
+    const name = probeName(probes[i]!);
+    if (state.get(name) === result.ok) return;
+    state.set(name, result.ok);
+    emit({ kind: result.ok ? "probe.ok" : "probe.failed", name, summary: `${name}: ${result.detail}` });
+  });
+}
+
+function journalLoad(summary: import("../loadgen/index.ts").LoadSummary, startedAt: Date): JournalLoad {
+  const { scenarios } = loadScenarios(summary);
+  return {
+    profile: summary.profile,
+    engine: summary.engine,
+    started_at: startedAt.toISOString(),
+    ended_at: new Date().toISOString(),
+    scenarios,
+  };
+}
+
+interface MetricValues {
+  values?: Record<string, number>;
+  thresholds?: Record<string, { ok: boolean }>;
+}
+
+/** Per k6 scenario: counts, percentiles and the budgets, from the summary data. */
+function loadScenarios(summary: import("../loadgen/index.ts").LoadSummary): {
+  scenarios: JournalLoad["scenarios"];
+} {
+  const metrics = (summary.data as unknown as { metrics: Record<string, MetricValues> }).metrics ?? {};
+  const names = new Set<string>();
+  for (const key of Object.keys(metrics)) {
+    const m = key.match(/\{scenario:([^}]+)\}/);
+    if (m) names.add(m[1]!);
+  }
+  const seconds = summary.durationMs / 1000 || 1;
+  const scenarios = [...names].map((name) => {
+    const duration = metrics[`http_req_duration{scenario:${name}}`]?.values ?? {};
+    const reqs = metrics[`http_reqs{scenario:${name}}`]?.values?.["count"] ?? 0;
+    const failedRate = metrics[`http_req_failed{scenario:${name}}`]?.values?.["rate"] ?? 0;
+    const budgets = summary.thresholds
+      .filter((t) => t.metric.includes(`scenario:${name}`))
+      .map((t) => {
+        const [, stat = "value", limit = "0"] =
+          t.expression.match(/^\s*([a-z0-9().]+)\s*[<>=!]+\s*([0-9.]+)/) ?? [];
+        const statKey = stat.replace(/^p\((\d+(?:\.\d+)?)\)$/, "p($1)");
+        const metric = metrics[t.metric]?.values ?? {};
+        return {
+          metric: `${t.metric} ${stat}`,
+          threshold: t.expression,
+          limit: Number(limit),
+          measured: Number(metric[statKey] ?? metric["rate"] ?? 0),
+          passed: t.ok,
+        };
+      });
+    return {
+      name,
+      requests: Math.round(reqs),
+      failures: Math.round(reqs * failedRate),
+      rps: reqs / seconds,
+      success_rate: 1 - failedRate,
+      p50_ms: duration["med"] ?? 0,
+      p95_ms: duration["p(95)"] ?? 0,
+      p99_ms: duration["p(99)"] ?? 0,
+      max_ms: duration["max"] ?? 0,
+      budgets,
+      histogram: { bounds_ms: [], counts: [Math.round(reqs)] },
+    };
+  });
+  return { scenarios };
+}
+
+/** Every verdict of a finished run, each with its reason. */
+function judge(
+  scenario: Scenario,
+  phases: Record<"detection" | "response" | "mitigation" | "recovery", number | null>,
+  seen: ReadonlySet<string>,
+  faults: JournalDraft["faults"],
+  invariants: Invariant[],
+  load: JournalLoad | null,
+  deviated: boolean,
+  injected: boolean,
+): Verdict[] {
+  const out: Verdict[] = [];
+  if (!injected) return out;
+  const fmt = (ms: number) => formatDuration(Math.round(ms));
+  for (const [index, fault] of faults.entries()) {
+    out.push({
+      name: `fault ${fault.id ?? index} took effect`,
+      kind: "invariant",
+      passed: fault.proof?.ok === true,
+      reason: fault.proof ? fault.proof.summary : "not injected",
+      limit: null,
+      measured: null,
+    });
+  }
+  for (const phase of ["detection", "response", "mitigation"] as const) {
+    const wanted = scenario.expect[phase];
+    if (!wanted) continue;
+    const limit = scenario.expect.within[phase] ?? scenario.rtoMs;
+    const measured = phases[phase];
+    out.push({
+      name: `${phase} within ${fmt(limit)}`,
+      kind: "phase",
+      passed: measured !== null && measured <= limit,
+      reason:
+        measured === null
+          ? `none of ${wanted.join(", ")} was received`
+          : `${fmt(measured)} after the first injection${measured <= limit ? "" : `, over the limit of ${fmt(limit)}`}`,
+      limit,
+      measured,
+      unit: "ms",
+    });
+  }
+  for (const event of scenario.expect.required) {
+    out.push({
+      name: `${event} seen`,
+      kind: "phase",
+      passed: seen.has(event),
+      reason: seen.has(event) ? `${event} was received` : `${event} was never received`,
+      limit: null,
+      measured: null,
+    });
+  }
+  const recovery = phases.recovery;
+  if (scenario.expect.within.recovery !== undefined) {
+    const limit = scenario.expect.within.recovery;
+    out.push({
+      name: `recovery within ${fmt(limit)}`,
+      kind: "phase",
+      passed: recovery !== null && recovery <= limit,
+      reason:
+        recovery === null
+          ? "the steady state did not hold again"
+          : `${fmt(recovery)} after the first injection`,
+      limit,
+      measured: recovery,
+      unit: "ms",
+    });
+  }
+  out.push({
+    name: `RTO ${fmt(scenario.rtoMs)} (tier ${scenario.tier})`,
+    kind: "rto",
+    passed: recovery !== null && recovery <= scenario.rtoMs && !deviated,
+    reason:
+      recovery === null
+        ? "not recovered: the steady state did not hold again"
+        : `recovered in ${fmt(recovery)}${recovery <= scenario.rtoMs ? "" : `, over the RTO of ${fmt(scenario.rtoMs)}`}${scenario.time_factor !== 1 ? ` (lab time compressed ${scenario.time_factor}x; measured times are real)` : ""}`,
+    limit: scenario.rtoMs,
+    measured: recovery,
+    unit: "ms",
+  });
+  for (const inv of invariants)
+    out.push({
+      name: inv.name,
+      kind: "invariant",
+      passed: inv.passed,
+      reason: inv.detail,
+      limit: null,
+      measured: null,
+    });
+  for (const s of load?.scenarios ?? []) {
+    for (const b of s.budgets) {
+      out.push({
+        name: `${s.name} ${b.threshold}`,
+        kind: "budget",
+        passed: b.passed,
+        reason: `${b.metric} measured ${b.measured.toFixed(1)}`,
+        limit: b.limit,
+        measured: b.measured,
+      });
+    }
+  }
+  return out;
+}
