@@ -19,7 +19,10 @@ function percentile(values: number[], p: number): number {
 }
 
 /** The seed's CollateralMonitor loop: one check every 5 s, an error means failure. */
-function seedPoller(check: () => Promise<void>): { detectedAfter(sinceMs: number): Promise<number>; stop(): void } {
+function seedPoller(check: () => Promise<void>): {
+  detectedAfter(sinceMs: number): Promise<number>;
+  stop(): void;
+} {
   let failures: number[] = [];
   const timer = setInterval(() => {
     check().catch(() => failures.push(Date.now()));
@@ -28,7 +31,7 @@ function seedPoller(check: () => Promise<void>): { detectedAfter(sinceMs: number
     async detectedAfter(sinceMs) {
       const hit = await until(() => failures.find((t) => t >= sinceMs), SEED_POLL_MS * 3, "seed detection");
       failures = [];
-      return hit - sinceMs;
+      return hit! - sinceMs;
     },
     stop: () => clearInterval(timer),
   };
@@ -54,11 +57,17 @@ try {
     await new Promise((r) => setTimeout(r, 200 + Math.random() * 800));
     const t0 = Date.now();
     source.mode = "down";
-    const alert = await firstAfter((a) => a.event === "ORACLE_STALE" && a.details["source"] === source.name, t0);
+    const alert = await firstAfter(
+      (a) => a.event === "ORACLE_STALE" && a.details["source"] === source.name,
+      t0,
+    );
     results["oracle outage"]!.stack.push(alert.receivedAtMs - t0);
     results["oracle outage"]!.seed.push(await seedOracle.detectedAfter(t0));
     source.mode = "live";
-    await firstAfter((a) => a.event === "RECOVERED" && a.details["condition"] === "SECONDARY_ORACLE_ACTIVATED", t0);
+    await firstAfter(
+      (a) => a.event === "RECOVERED" && a.details["condition"] === "SECONDARY_ORACLE_ACTIVATED",
+      t0,
+    );
     process.stdout.write(".");
   }
   seedOracle.stop();
@@ -92,7 +101,9 @@ try {
 }
 
 const target = BLOCK_MS + 250;
-console.log(`detection latency, fault to alert at the webhook, ${RUNS} runs each (block interval ${BLOCK_MS} ms)`);
+console.log(
+  `detection latency, fault to alert at the webhook, ${RUNS} runs each (block interval ${BLOCK_MS} ms)`,
+);
 for (const [name, r] of Object.entries(results)) {
   const p50 = percentile(r.stack, 50);
   const p95 = percentile(r.stack, 95);

@@ -54,11 +54,11 @@ export async function head(ctx: FaultContext, chain: Chain): Promise<number> {
 export async function block(
   ctx: FaultContext,
   chain: Chain,
-  at: number | "latest",
+  at: number | "latest" | "pending",
   full = false,
 ): Promise<BlockInfo> {
   const raw = await ctx.rpc<RawBlock | null>(chain, "eth_getBlockByNumber", [
-    at === "latest" ? at : toHex(at),
+    typeof at === "string" ? at : toHex(at),
     full,
   ]);
   if (!raw) throw new Error(`${chain}: no block ${at}`);
@@ -108,7 +108,9 @@ export function fillerAccount(ctx: FaultContext): string {
 /** Sends a 0-value self-transfer signed by the node; returns its hash. */
 export async function sendProbeTx(ctx: FaultContext, chain: Chain): Promise<string> {
   const from = fillerAccount(ctx);
-  return ctx.rpc<string>(chain, "eth_sendTransaction", [{ from, to: from, value: "0x0", gas: toHex(21_000) }]);
+  return ctx.rpc<string>(chain, "eth_sendTransaction", [
+    { from, to: from, value: "0x0", gas: toHex(21_000) },
+  ]);
 }
 
 /** The block a transaction was mined in, or undefined while it is pending. */
@@ -118,7 +120,10 @@ export async function minedIn(ctx: FaultContext, chain: Chain, hash: string): Pr
 }
 
 /** Pending and queued transactions in the node's pool. */
-export async function poolSize(ctx: FaultContext, chain: Chain): Promise<{ pending: number; queued: number }> {
+export async function poolSize(
+  ctx: FaultContext,
+  chain: Chain,
+): Promise<{ pending: number; queued: number }> {
   const status = await ctx.rpc<{ pending: string; queued: string }>(chain, "txpool_status");
   return { pending: hexNumber(status.pending), queued: hexNumber(status.queued) };
 }

@@ -1,7 +1,21 @@
 /** The chain stops producing blocks; on arbitrum the sequencer uptime feed reports it down too. */
 import { z } from "zod";
 import { formatDuration } from "../runner/duration.ts";
-import { chain, type FaultDefinition, forText } from "./common.ts";
+import { head, latestRound, minedIn, proveMining, restoreMining, sendProbeTx, stopMining } from "./chain.ts";
+import { type Chain, chain, type FaultDefinition, forText, healOnce, poll, sleep } from "./common.ts";
+import { type FaultContext, proof } from "./context.ts";
+
+/** Flips the sequencer uptime feed through the lab's keeper and waits until the feed says so. */
+async function setSequencer(ctx: FaultContext, c: Chain, feed: string, down: boolean): Promise<boolean> {
+  await ctx.control("/sequencer", { chain: c, down });
+  const want = down ? 1n : 0n;
+  const seen = await poll(
+    async () => ((await latestRound(ctx, c, feed)).answer === want ? true : undefined),
+    5_000,
+    25,
+  );
+  return seen === true;
+}
 
 export const params = z.strictObject({
   chain,
@@ -21,4 +35,47 @@ export const chainHalt = {
       : [],
   describe: (p) =>
     `${p.chain} halted (no blocks${p.chain === "arbitrum" && p.sequencer_feed !== false ? ", sequencer feed down" : ""})${forText(p, formatDuration)}`,
+  async inject(ctx, p) {
+    const c = p.chain;
+    const blockTimeMs = ctx.lab.chains[c].blockTimeMs;
+    const feed = ctx.lab.chains[c].contracts.sequencerUptimeFeed;
+    const useFeed = c === "arbitrum" && p.sequencer_feed !== false && feed !== undefined;
+    // The feed is flipped while the chain still mines: its update is a transaction too.
+    const sequencerDown = useFeed ? await setSequencer(ctx, c, feed, true) : undefined;
+    await stopMining(ctx, c);
+    const from = await head(ctx, c);
+    const probeTx = await sendProbeTx(ctx, c);
+    // Three block times with no block, and a transaction left pending, make a halt.
+    const watchMs = Math.max(blockTimeMs * 3, 1_000);
+    await sleep(watchMs, ctx.signal);
+    const to = await head(ctx, c);
+    const mined = await minedIn(ctx, c, probeTx);
+    await ctx.rpc(c, "anvil_dropTransaction", [probeTx]);
+    const halted = to === from && mined === undefined;
+    return {
+      proof: proof(
+        halted && sequencerDown !== false,
+        `${c} head stayed at ${from} for ${watchMs} ms with a transaction pending${useFeed ? `; sequencer uptime feed reports ${sequencerDown ? "down" : "still up"}` : ""}`,
+        {
+          chain: c,
+          headBefore: from,
+          headAfter: to,
+          watchedMs: watchMs,
+          probeTx,
+          probeMined: mined ?? null,
+          sequencerDown,
+        },
+      ),
+      heal: healOnce(async () => {
+        const mining = await restoreMining(ctx, c);
+        const moving = await proveMining(ctx, c, mining.intervalSeconds * 3000 + 2_000);
+        const sequencerUp = useFeed ? await setSequencer(ctx, c, feed, false) : undefined;
+        return proof(
+          moving.ok && sequencerUp !== false,
+          `${c} mines again: head ${moving.from} -> ${moving.to}, probe tx mined in block ${moving.probeMinedIn ?? "none"}; blocks every ${mining.intervalSeconds} s${useFeed ? `; sequencer uptime feed reports ${sequencerUp ? "up" : "still down"}` : ""}`,
+          { chain: c, ...mining, mining: moving, sequencerUp },
+        );
+      }),
+    };
+  },
 } as const satisfies FaultDefinition<typeof params>;

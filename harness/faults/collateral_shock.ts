@@ -17,16 +17,17 @@ import { labState, sourceQuote } from "./network.ts";
 /** How often the noise of a volatile shock is redrawn, ms (the lab's market ticks every 250 ms). */
 const NOISE_TICK_MS = 250;
 
-/** The price a source reports, from the first source that answers. */
-async function anySourceQuote(ctx: FaultContext, pair: Pair): Promise<{ source: string; price: number } | undefined> {
-  for (const source of ORACLE_SOURCES) {
-    try {
-      return { source, price: (await sourceQuote(ctx, source, pair)).price };
-    } catch {
-      // That source may be down under another fault: try the next.
-    }
-  }
-  return undefined;
+/** What every answering source reports for `pair` (one may be down under another fault). */
+async function sourceQuotes(ctx: FaultContext, pair: Pair): Promise<{ source: string; price: number }[]> {
+  const quotes = await Promise.all(
+    ORACLE_SOURCES.map((source) =>
+      sourceQuote(ctx, source, pair).then(
+        (q) => ({ source, price: q.price }),
+        () => undefined,
+      ),
+    ),
+  );
+  return quotes.filter((q) => q !== undefined);
 }
 
 export const params = z.strictObject({
@@ -105,13 +106,13 @@ export const collateralShock = {
       async () => {
         const state = await labState(ctx);
         const market = state.prices[pair];
-        const quote = await anySourceQuote(ctx, pair);
-        if (!state.shocked.includes(pair) || !quote) return undefined;
+        const quotes = await sourceQuotes(ctx, pair);
+        if (!state.shocked.includes(pair) || quotes.length === 0) return undefined;
         const moved = (price: number) =>
           p.over === 0 && p.volatility === 0
             ? Math.abs(price / to - 1) < band
             : Math.sign(price - from) === direction && Math.abs(price / from - 1) > 1e-6;
-        return moved(market) && moved(quote.price) ? { market, quote } : undefined;
+        return moved(market) && quotes.every((q) => moved(q.price)) ? { market, quotes } : undefined;
       },
       Math.min(p.over, 2_000) + 2_000,
       50,
@@ -121,7 +122,7 @@ export const collateralShock = {
       proof: proof(
         seen !== undefined,
         seen
-          ? `${pair} moving from ${from.toFixed(4)} to ${to.toFixed(4)}: market ${seen.market.toFixed(4)}, ${seen.quote.source} reports ${seen.quote.price}`
+          ? `${pair} moving from ${from.toFixed(4)} to ${to.toFixed(4)}: market ${seen.market.toFixed(4)}, sources report ${seen.quotes.map((q) => `${q.source} ${q.price}`).join(", ")}`
           : `${pair} did not move towards ${to.toFixed(4)} (market ${state?.prices[pair]})`,
         { pair, from, to, overMs: p.over, volatility: p.volatility, ...(seen ?? { state }) },
       ),
@@ -134,9 +135,11 @@ export const collateralShock = {
           async () => {
             const now = await labState(ctx);
             const market = now.prices[pair];
-            const quote = await anySourceQuote(ctx, pair);
-            return !now.shocked.includes(pair) && Math.abs(market / from - 1) < 0.05 && quote
-              ? { market, quote }
+            const quotes = await sourceQuotes(ctx, pair);
+            // Every source has ticked since the reset: it reports the market again.
+            const fresh = quotes.length > 0 && quotes.every((q) => Math.abs(q.price / market - 1) < 0.002);
+            return !now.shocked.includes(pair) && Math.abs(market / from - 1) < 0.05 && fresh
+              ? { market, quotes }
               : undefined;
           },
           3_000,
@@ -145,7 +148,7 @@ export const collateralShock = {
         return proof(
           back !== undefined,
           back
-            ? `${pair} back to the market: ${back.market.toFixed(4)} (${from.toFixed(4)} before the shock), ${back.quote.source} reports ${back.quote.price}`
+            ? `${pair} back to the market: ${back.market.toFixed(4)} (${from.toFixed(4)} before the shock), sources report ${back.quotes.map((q) => `${q.source} ${q.price}`).join(", ")}`
             : `${pair} did not return near ${from.toFixed(4)}`,
           { pair, from, ...(back ?? { state: await labState(ctx) }) },
         );

@@ -1,7 +1,27 @@
 /** A congested chain: slower blocks, a smaller block gas limit, and a flooded mempool. */
 import { z } from "zod";
 import { formatDuration, positiveDuration } from "../runner/duration.ts";
-import { chain, type FaultDefinition, forText } from "./common.ts";
+import {
+  block,
+  fillerAccount,
+  head,
+  intervalMining,
+  nextBlock,
+  poolSize,
+  proveMining,
+  restoredIntervalSeconds,
+  restoreMining,
+  toHex,
+} from "./chain.ts";
+import { chain, type FaultDefinition, forText, healOnce, sleep } from "./common.ts";
+import { proof } from "./context.ts";
+
+/** Most filler transactions one congestion sends, whatever its rate and duration. */
+export const MAX_FLOOD_TXS = 5_000;
+/** Longest a flood runs when the fault has no `for`, ms. */
+export const MAX_FLOOD_MS = 60_000;
+/** The flood sends in small batches this often, ms. */
+const FLOOD_TICK_MS = 100;
 
 export const params = z.strictObject({
   chain,
@@ -30,5 +50,117 @@ export const congestion = {
       p.flood === undefined ? undefined : `${p.flood} filler tx/s`,
     ].filter((x) => x !== undefined);
     return `${p.chain} congested (${parts.join(", ")})${forText(p, formatDuration)}`;
+  },
+  async inject(ctx, p) {
+    const c = p.chain;
+    const before = await block(ctx, c, "latest");
+    // Transactions must wait for a block for the mempool to back up, so mining goes to
+    // interval only: at block_time (anvil counts whole seconds) or the chain's own, rounded up.
+    const intervalS =
+      p.block_time === undefined
+        ? restoredIntervalSeconds(ctx.lab.chains[c].blockTimeMs)
+        : Math.max(1, Math.ceil(p.block_time / 1000));
+    await intervalMining(ctx, c, intervalS);
+    if (p.gas_limit !== undefined) await ctx.rpc(c, "evm_setBlockGasLimit", [toHex(p.gas_limit)]);
+    const applied = await head(ctx, c);
+
+    const stop = new AbortController();
+    const stopped = AbortSignal.any([stop.signal, ctx.signal]);
+    const filler = fillerAccount(ctx);
+    const flood = { sent: 0, failed: 0, limit: 0 };
+    let flooding: Promise<void> = Promise.resolve();
+    if (p.flood !== undefined) {
+      const rate = p.flood;
+      const forMs = Math.min(p.for ?? MAX_FLOOD_MS, MAX_FLOOD_MS);
+      flood.limit = Math.min(MAX_FLOOD_TXS, Math.ceil((rate * forMs) / 1000));
+      const endsAt = Date.now() + forMs;
+      flooding = (async () => {
+        const startedMs = Date.now();
+        while (!stopped.aborted && flood.sent < flood.limit && Date.now() < endsAt) {
+          const due = Math.min(flood.limit, Math.floor(((Date.now() - startedMs) / 1000) * rate) + 1);
+          // One after another: the node numbers the nonces of the filler account.
+          while (flood.sent < due && !stopped.aborted) {
+            try {
+              await ctx.rpc(c, "eth_sendTransaction", [
+                { from: filler, to: filler, value: "0x0", gas: toHex(21_000) },
+              ]);
+              flood.sent += 1;
+            } catch (error) {
+              if (flood.failed++ === 0) ctx.log(`congestion flood on ${c}: ${(error as Error).message}`);
+              flood.sent += 1; // a refused filler still counts against the bound
+            }
+          }
+          await sleep(FLOOD_TICK_MS, stopped);
+        }
+      })();
+    }
+
+    // The node reports the new mining mode; the backlog is sampled until the next block (a
+    // block drains what fits); the gas limit is read from that block or, when blocks are slow,
+    // from the pending one. A 12 s block time is not waited out.
+    const sampling = new AbortController();
+    const pool = { pending: 0, queued: 0 };
+    const sampler = (async () => {
+      while (!sampling.signal.aborted) {
+        const now = await poolSize(ctx, c).catch(() => pool);
+        pool.pending = Math.max(pool.pending, now.pending);
+        pool.queued = Math.max(pool.queued, now.queued);
+        await sleep(50, sampling.signal);
+      }
+    })();
+    const appliedMs = Date.now();
+    const first = await nextBlock(ctx, c, applied, Math.min(intervalS * 1000 + 1_500, 4_000));
+    const firstAfterMs = first ? Date.now() - appliedMs : undefined;
+    sampling.abort();
+    await sampler;
+    const modeSeconds = await ctx.rpc<number | null>(c, "anvil_getIntervalMining");
+    const gasLimit = (first ?? (await block(ctx, c, "pending"))).gasLimit;
+    const checks = {
+      interval: modeSeconds === intervalS,
+      gasLimit: p.gas_limit === undefined || gasLimit === p.gas_limit,
+      flood: p.flood === undefined || (flood.sent > 0 && pool.pending > 0),
+    };
+    const tookEffect = checks.interval && checks.gasLimit && checks.flood;
+    return {
+      proof: proof(
+        tookEffect,
+        `${c}: mining every ${modeSeconds ?? "?"} s (next block ${first ? `${first.number} after ${firstAfterMs} ms` : "not yet"}), gas limit ${gasLimit} (${before.gasLimit} before), up to ${pool.pending} pending txs, ${flood.sent} filler txs sent`,
+        {
+          chain: c,
+          intervalSeconds: intervalS,
+          nodeIntervalSeconds: modeSeconds,
+          nextBlock: first?.number,
+          nextBlockAfterMs: firstAfterMs,
+          gasLimit,
+          gasLimitBefore: before.gasLimit,
+          pool,
+          flood: { ...flood },
+          checks,
+        },
+      ),
+      heal: healOnce(async () => {
+        stop.abort();
+        await flooding;
+        // Fillers still waiting leave the pool; what was mined stays, as on a real chain.
+        await ctx.rpc(c, "anvil_removePoolTransactions", [filler]);
+        if (p.gas_limit !== undefined) await ctx.rpc(c, "evm_setBlockGasLimit", [toHex(before.gasLimit)]);
+        const mining = await restoreMining(ctx, c);
+        const moving = await proveMining(ctx, c, mining.intervalSeconds * 3000 + 2_000);
+        const next = await block(ctx, c, moving.to);
+        const gasBack = next.gasLimit === before.gasLimit;
+        return proof(
+          gasBack && moving.ok,
+          `${c}: gas limit ${next.gasLimit} again, blocks ${moving.from} -> ${moving.to}, probe tx mined in ${moving.probeMinedIn ?? "none"}; mining every ${mining.intervalSeconds} s (${flood.sent} filler txs were sent)`,
+          {
+            chain: c,
+            gasLimit: next.gasLimit,
+            gasLimitBefore: before.gasLimit,
+            ...mining,
+            mining: moving,
+            flood: { ...flood },
+          },
+        );
+      }),
+    };
   },
 } as const satisfies FaultDefinition<typeof params>;

@@ -41,6 +41,10 @@ export interface FaultContext {
 }
 
 /** The proof helper every fault uses. */
-export function proof(tookEffect: boolean, summary: string, evidence: Record<string, unknown> = {}): FaultProof {
+export function proof(
+  tookEffect: boolean,
+  summary: string,
+  evidence: Record<string, unknown> = {},
+): FaultProof {
   return { tookEffect, summary, evidence, at: new Date().toISOString() };
 }

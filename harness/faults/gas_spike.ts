@@ -1,7 +1,12 @@
 /** The chain's base fee jumps to `gwei`, re-applied every block since the base fee decays on its own. */
 import { z } from "zod";
 import { formatDuration } from "../runner/duration.ts";
-import { chain, type FaultDefinition, forText } from "./common.ts";
+import { type BlockInfo, block, gwei, head, nextBlock, toHex } from "./chain.ts";
+import { chain, type FaultDefinition, forText, healOnce, sleep } from "./common.ts";
+import { proof } from "./context.ts";
+
+/** How often the holding loop looks for a new block, ms: well under the fastest lab block (250 ms). */
+const POLL_MS = 10;
 
 export const params = z.strictObject({
   chain,
@@ -16,4 +21,79 @@ export const gasSpike = {
   systems: ["chains"],
   target: (p) => `gas:${p.chain}`,
   describe: (p) => `base fee on ${p.chain} held at ${p.gwei} gwei${forText(p, formatDuration)}`,
+  async inject(ctx, p) {
+    const c = p.chain;
+    const target = BigInt(Math.round(p.gwei * 1e9));
+    const start = await block(ctx, c, "latest");
+    const blockTimeMs = ctx.lab.chains[c].blockTimeMs;
+    // The base fee decays by up to 12.5% a block, so it is set again for every next block,
+    // until the heal or the run's interruption stops the loop.
+    const stop = new AbortController();
+    const stopped = AbortSignal.any([stop.signal, ctx.signal]);
+    let applied = 0;
+    let errors = 0;
+    await ctx.rpc(c, "anvil_setNextBlockBaseFeePerGas", [toHex(target)]);
+    const loop = (async () => {
+      let seen = start.number;
+      while (!stopped.aborted) {
+        try {
+          const n = await head(ctx, c);
+          if (n !== seen && !stopped.aborted) {
+            await ctx.rpc(c, "anvil_setNextBlockBaseFeePerGas", [toHex(target)]);
+            seen = n;
+            applied += 1;
+          }
+        } catch (error) {
+          if (errors++ === 0) ctx.log(`gas_spike on ${c}: ${(error as Error).message}`);
+        }
+        await sleep(POLL_MS, stopped);
+      }
+    })();
+    // The next block (or, after a race with the loop, one of the two after it) carries the fee.
+    let held: BlockInfo | undefined;
+    let last = start.number;
+    for (let i = 0; i < 3 && !held; i++) {
+      const next = await nextBlock(ctx, c, last, blockTimeMs * 3 + 2_000);
+      if (!next) break;
+      last = next.number;
+      if (next.baseFeePerGas === target) held = next;
+    }
+    return {
+      proof: proof(
+        held !== undefined,
+        held
+          ? `block ${held.number} on ${c} has base fee ${gwei(held.baseFeePerGas)} (${gwei(start.baseFeePerGas)} before)`
+          : `no block on ${c} carried ${gwei(target)} (last seen ${last})`,
+        {
+          chain: c,
+          targetWei: target.toString(),
+          beforeWei: start.baseFeePerGas?.toString(),
+          block: held?.number,
+          baseFeeWei: held?.baseFeePerGas?.toString(),
+        },
+      ),
+      heal: healOnce(async () => {
+        stop.abort();
+        await loop;
+        const original = start.baseFeePerGas ?? 0n;
+        await ctx.rpc(c, "anvil_setNextBlockBaseFeePerGas", [toHex(original)]);
+        const from = await head(ctx, c);
+        const next = await nextBlock(ctx, c, from, blockTimeMs * 3 + 2_000);
+        const fee = next?.baseFeePerGas;
+        // Equal to the original, or one block's decay below it.
+        const healed = fee !== undefined && fee <= original && fee * 8n >= original * 7n - 8n;
+        return proof(
+          healed,
+          `block ${next?.number ?? "?"} on ${c} has base fee ${gwei(fee)} again (${gwei(original)} before the spike; held for ${applied} blocks)`,
+          {
+            chain: c,
+            block: next?.number,
+            baseFeeWei: fee?.toString(),
+            originalWei: original.toString(),
+            blocksHeld: applied,
+          },
+        );
+      }),
+    };
+  },
 } as const satisfies FaultDefinition<typeof params>;

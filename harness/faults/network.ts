@@ -62,7 +62,9 @@ export function probe(target: ProbeRequest, timeoutMs: number): Promise<ProbeRes
       res.on("end", () => finish({ ok: true, status: res.statusCode ?? 0 }));
       res.on("error", (error: NodeJS.ErrnoException) => finish({ ok: false, error: error.code ?? "ERROR" }));
     });
-    req.on("error", (error: NodeJS.ErrnoException) => finish({ ok: false, error: error.code ?? error.message }));
+    req.on("error", (error: NodeJS.ErrnoException) =>
+      finish({ ok: false, error: error.code ?? error.message }),
+    );
     req.end(target.body);
   });
 }
@@ -83,7 +85,11 @@ export function toxiproxy(ctx: FaultContext): ToxiproxyClient {
 }
 
 /** Applies `how` to the proxy `name`; returns the undo, which is idempotent. */
-export async function degradeProxy(ctx: FaultContext, name: string, how: Degrade): Promise<() => Promise<void>> {
+export async function degradeProxy(
+  ctx: FaultContext,
+  name: string,
+  how: Degrade,
+): Promise<() => Promise<void>> {
   const client = toxiproxy(ctx);
   if (how.mode === "refuse") {
     await client.setEnabled(name, false);
@@ -93,16 +99,24 @@ export async function degradeProxy(ctx: FaultContext, name: string, how: Degrade
   }
   const spec =
     how.mode === "timeout"
-      ? // timeout 0: the connection is held and no data ever passes.
-        { name: `${TOXIC_PREFIX}timeout`, type: "timeout" as const, attributes: { timeout: 0 } }
+      ? // timeout 0 on the way up: the request never reaches the server, the connection is
+        // held and no answer comes. (On the way down, a server that closes after answering
+        // would turn it into a reset.)
+        {
+          name: `${TOXIC_PREFIX}timeout`,
+          type: "timeout" as const,
+          stream: "upstream" as const,
+          attributes: { timeout: 0 },
+        }
       : {
           name: `${TOXIC_PREFIX}latency`,
           type: "latency" as const,
+          stream: "downstream" as const,
           attributes: { latency: Math.round(how.latencyMs), jitter: Math.round(how.jitterMs ?? 0) },
         };
   // A toxic left by a crashed run would make the add fail with 409: replace it.
   await client.removeToxic(name, spec.name, { ifPresent: true });
-  return client.injectToxic(name, { ...spec, stream: "downstream" });
+  return client.injectToxic(name, spec);
 }
 
 /** How long a probe waits before calling the endpoint unresponsive, ms. */
@@ -130,8 +144,14 @@ export async function proveDegraded(
   }
   const result = await probe(target, PROBE_TIMEOUT_MS);
   const tookEffect =
-    how.mode === "refuse" ? !result.ok && result.error !== "TIMEOUT" : !result.ok && result.error === "TIMEOUT";
-  const seen = result.ok ? `answered HTTP ${result.status}` : result.error === "TIMEOUT" ? `no answer in ${PROBE_TIMEOUT_MS} ms` : `connection failed (${result.error})`;
+    how.mode === "refuse"
+      ? !result.ok && result.error !== "TIMEOUT"
+      : !result.ok && result.error === "TIMEOUT";
+  const seen = result.ok
+    ? `answered HTTP ${result.status}`
+    : result.error === "TIMEOUT"
+      ? `no answer in ${PROBE_TIMEOUT_MS} ms`
+      : `connection failed (${result.error})`;
   return proof(tookEffect, `${what}: ${seen}`, { probe: result, mode: how.mode });
 }
 

@@ -13,6 +13,7 @@ import {
   forText,
   healOnce,
   type OracleSource,
+  oracleSource,
   PAIRS,
   type Pair,
   pair,
@@ -103,7 +104,9 @@ async function freezeFeeds(ctx: FaultContext, c: Chain, only: Pair | undefined):
       const resumed = state.length === pairs.length && state.every((k) => !k.paused);
       // A feed frozen past its heartbeat gets a round as soon as the keeper runs again.
       const nowS = Math.floor(Date.now() / 1000);
-      const overdue = after.filter((r) => (nowS - r.updatedAt) * 1000 >= (ctx.lab.oracles.heartbeats[r.pair] ?? 0));
+      const overdue = after.filter(
+        (r) => (nowS - r.updatedAt) * 1000 >= (ctx.lab.oracles.heartbeats[r.pair] ?? 0),
+      );
       const pushed = await poll(
         async () => {
           const now = await read();
@@ -117,7 +120,11 @@ async function freezeFeeds(ctx: FaultContext, c: Chain, only: Pair | undefined):
       return proof(
         resumed && pushed !== undefined,
         `keeper resumed on ${c} for ${pairs.join(", ")}${overdue.length ? `; overdue feeds got new rounds: ${pushed !== undefined}` : ""}`,
-        { keeper: state, overdue: overdue.map((r) => r.pair), ...(pushed ? { now: pushed.map(bigints) } : {}) },
+        {
+          keeper: state,
+          overdue: overdue.map((r) => r.pair),
+          ...(pushed ? { now: pushed.map(bigints) } : {}),
+        },
       );
     }),
   };

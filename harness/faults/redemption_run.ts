@@ -1,7 +1,43 @@
 /** A surge of redemptions through the ops gateway, spread over the fault's duration. */
 import { z } from "zod";
+import { FiredrillError } from "../errors.ts";
 import { formatDuration } from "../runner/duration.ts";
-import { chain, type FaultDefinition, forText } from "./common.ts";
+import { chain, type FaultDefinition, forText, healOnce, poll, sleep } from "./common.ts";
+import { type FaultProof, proof } from "./context.ts";
+
+/** Requests in flight at once, at most: the surge is bounded even when the gateway stalls. */
+export const MAX_IN_FLIGHT = 32;
+/** How long one request may take, ms (the gateway holds a redeem up to 10 s for settlement). */
+export const REQUEST_TIMEOUT_MS = 20_000;
+/** Pace of the surge when the fault has no `for`: requests per second. */
+const DEFAULT_RATE = 50;
+
+interface Outcome {
+  index: number;
+  status: number | "error";
+  id?: string;
+  ms: number;
+}
+
+/** A decimal string the gateway accepts ("100", "0.5"), never exponent notation. */
+export function amountText(amount: number): string {
+  return amount.toFixed(6).replace(/\.?0+$/, "");
+}
+
+function tally(outcomes: readonly Outcome[]) {
+  const statuses: Record<string, number> = {};
+  for (const o of outcomes) statuses[String(o.status)] = (statuses[String(o.status)] ?? 0) + 1;
+  const accepted = outcomes.filter((o) => o.status === 200 || o.status === 202);
+  const ms = outcomes.map((o) => o.ms).sort((a, b) => a - b);
+  return {
+    answered: outcomes.length,
+    accepted: accepted.length,
+    statuses,
+    p50Ms: ms[Math.floor(ms.length * 0.5)] ?? null,
+    p95Ms: ms[Math.min(ms.length - 1, Math.floor(ms.length * 0.95))] ?? null,
+    acceptedIds: accepted.flatMap((o) => (o.id ? [o.id] : [])),
+  };
+}
 
 export const params = z.strictObject({
   /** @default "ethereum" */
@@ -20,4 +56,94 @@ export const redemptionRun = {
   target: (p) => `redemptions:${p.chain}`,
   describe: (p) =>
     `${p.requests} redemptions of ${p.amount} fdUSD on ${p.chain}${forText(p, formatDuration)}`,
+  async inject(ctx, p) {
+    const gateway = ctx.gateway;
+    if (!gateway) {
+      throw new FiredrillError(
+        "FD320",
+        "redemption_run needs the ops gateway of a system under test (run with the reference stack, --sut or --sut-url)",
+      );
+    }
+    const holders = ctx.lab.accounts.users.map((u) => u.address);
+    if (holders.length === 0)
+      throw new FiredrillError("FD320", "redemption_run: the lab has no user accounts to redeem for");
+    const url = new URL("/redeem", gateway.url).toString();
+    const amount = amountText(p.amount);
+    // Spread over the fault's duration; keys unique per run so that a later run is no replay.
+    const spacingMs = p.for !== undefined ? p.for / p.requests : 1000 / DEFAULT_RATE;
+    const runKey = `redemption-run-${Date.now().toString(36)}`;
+    const stop = new AbortController();
+    const stopped = AbortSignal.any([stop.signal, ctx.signal]);
+    const outcomes: Outcome[] = [];
+    const inFlight = new Set<Promise<void>>();
+    let sent = 0;
+    const send = async (index: number) => {
+      const started = performance.now();
+      try {
+        const response = await fetch(url, {
+          method: "POST",
+          headers: {
+            authorization: `Bearer ${gateway.token}`,
+            "content-type": "application/json",
+            "idempotency-key": `${runKey}-${index}`,
+          },
+          body: JSON.stringify({
+            amount,
+            holder: holders[index % holders.length],
+            collateral_type: "USDC",
+            chain: p.chain,
+          }),
+          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        });
+        const body = (await response.json().catch(() => ({}))) as { id?: unknown };
+        outcomes.push({
+          index,
+          status: response.status,
+          ...(typeof body.id === "string" ? { id: body.id } : {}),
+          ms: Math.round(performance.now() - started),
+        });
+      } catch {
+        outcomes.push({ index, status: "error", ms: Math.round(performance.now() - started) });
+      }
+    };
+    const startedMs = Date.now();
+    const surge = (async () => {
+      for (let index = 0; index < p.requests && !stopped.aborted; index++) {
+        const dueMs = startedMs + index * spacingMs;
+        if (dueMs > Date.now()) await sleep(dueMs - Date.now(), stopped);
+        while (inFlight.size >= MAX_IN_FLIGHT && !stopped.aborted) await Promise.race(inFlight);
+        if (stopped.aborted) break;
+        const request: Promise<void> = send(index).finally(() => inFlight.delete(request));
+        inFlight.add(request);
+        sent += 1;
+      }
+      await Promise.all(inFlight);
+    })();
+    ctx.log(`redemption_run: ${p.requests} requests to ${url}, one every ${spacingMs.toFixed(1)} ms`);
+    // The surge is on once the gateway answers the first requests.
+    const firstAnswers = Math.min(p.requests, 5);
+    await poll(
+      async () => (outcomes.length >= firstAnswers ? true : undefined),
+      REQUEST_TIMEOUT_MS,
+      20,
+      stopped,
+    );
+    const early = tally(outcomes);
+    const summary = (t: ReturnType<typeof tally>, verb: string): FaultProof =>
+      proof(
+        t.accepted > 0,
+        `${verb} ${sent} of ${p.requests} redemption requests of ${amount} fdUSD on ${p.chain}: ${t.accepted} accepted, statuses ${JSON.stringify(t.statuses)}`,
+        { url, requested: p.requests, sent, spacingMs, ...t },
+      );
+    return {
+      proof: summary(early, "sent"),
+      heal: healOnce(async () => {
+        // Paced over `for`, the surge is done by the time the runner heals it; an early heal
+        // stops what was not sent yet and waits for the answers in flight.
+        stop.abort();
+        await surge;
+        return summary(tally(outcomes), "surge over, sent");
+      }),
+    };
+  },
 } as const satisfies FaultDefinition<typeof params>;

@@ -27,7 +27,10 @@ export function latencyProblems(mode: string, latency: number | undefined, modeK
 const PROXY = "regulator";
 
 /** A mode of the schema as a proxy degradation. */
-export function regulatorDegrade(mode: "refuse" | "timeout" | "slow", latencyMs: number | undefined): Degrade {
+export function regulatorDegrade(
+  mode: "refuse" | "timeout" | "slow",
+  latencyMs: number | undefined,
+): Degrade {
   return mode === "slow" ? { mode, latencyMs: latencyMs ?? 0 } : { mode };
 }
 

@@ -45,10 +45,14 @@ export const regulatoryPressure = {
       const target = { url: ctx.lab.regulator.url, path: "/health" };
       const answer = await probe(target, 2_000);
       return {
-        proof: proof(true, `${demandText}; regulator endpoint healthy (HTTP ${answer.status ?? answer.error})`, {
-          demand,
-          probe: answer,
-        }),
+        proof: proof(
+          true,
+          `${demandText}; regulator endpoint healthy (HTTP ${answer.status ?? answer.error})`,
+          {
+            demand,
+            probe: answer,
+          },
+        ),
         heal: healOnce(async () => {
           const healed = await proveAnswering(ctx, "regulator", target, "regulator endpoint");
           return proof(healed.tookEffect, `demand lifted; ${healed.summary}`, { ...healed.evidence, demand });

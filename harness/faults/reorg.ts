@@ -1,6 +1,8 @@
 /** The chain drops its last `depth` blocks and replaces them (anvil_reorg): instantaneous. */
 import { z } from "zod";
-import { chain, type FaultDefinition } from "./common.ts";
+import { type BlockInfo, block, head, proveMining, type TxInfo, toHex } from "./chain.ts";
+import { chain, type FaultDefinition, healOnce } from "./common.ts";
+import { proof } from "./context.ts";
 
 export const params = z.strictObject({
   chain,
@@ -15,4 +17,86 @@ export const reorg = {
   systems: ["chains"],
   target: (p) => `reorg:${p.chain}`,
   describe: (p) => `${p.depth}-block reorg on ${p.chain}`,
+  async inject(ctx, p) {
+    const c = p.chain;
+    let top = await head(ctx, c);
+    // anvil cannot reorg past genesis: a young chain gets the blocks first.
+    if (top < p.depth + 1) {
+      await ctx.rpc(c, "anvil_mine", [toHex(p.depth + 1 - top)]);
+      top = await head(ctx, c);
+    }
+    // The chain keeps mining meanwhile: read the blocks again until the head held still, so
+    // that the reorg replaces exactly the blocks read.
+    let heights: number[] = [];
+    let old: BlockInfo[] = [];
+    for (let attempt = 0; attempt < 5; attempt++) {
+      heights = Array.from({ length: p.depth }, (_, i) => top - p.depth + 1 + i);
+      old = await Promise.all(heights.map((n) => block(ctx, c, n, true)));
+      const now = await head(ctx, c);
+      if (now === top) break;
+      top = now;
+    }
+    // The orphaned blocks' transactions go back into the new blocks at the same offsets, as
+    // a real reorg returns them to the mempool: the hashes change, no transaction is lost.
+    const pairs = old.flatMap((b, offset) =>
+      (b.transactions as TxInfo[]).map((tx) => [
+        {
+          from: tx.from,
+          ...(tx.to ? { to: tx.to } : {}),
+          data: tx.input,
+          value: tx.value,
+          gas: tx.gas,
+        },
+        offset,
+      ]),
+    );
+    const signers = new Set((await ctx.rpc<string[]>(c, "eth_accounts")).map((a) => a.toLowerCase()));
+    const foreign = [
+      ...new Set(old.flatMap((b) => (b.transactions as TxInfo[]).map((t) => t.from.toLowerCase()))),
+    ].filter((a) => !signers.has(a));
+    for (const account of foreign) await ctx.rpc(c, "anvil_impersonateAccount", [account]);
+    let reincluded = true;
+    let reincludeError: string | undefined;
+    try {
+      try {
+        await ctx.rpc(c, "anvil_reorg", [p.depth, pairs]);
+      } catch (error) {
+        // A transaction the node cannot replay must not stop the reorg itself.
+        reincluded = false;
+        reincludeError = (error as Error).message;
+        await ctx.rpc(c, "anvil_reorg", [p.depth, []]);
+      }
+    } finally {
+      for (const account of foreign) await ctx.rpc(c, "anvil_stopImpersonatingAccount", [account]);
+    }
+    const fresh = await Promise.all(heights.map((n) => block(ctx, c, n, true)));
+    const replaced = heights.filter((_, i) => fresh[i]!.hash !== old[i]!.hash);
+    const txsBefore = old.reduce((n, b) => n + b.transactions.length, 0);
+    const txsAfter = fresh.reduce((n, b) => n + b.transactions.length, 0);
+    return {
+      proof: proof(
+        replaced.length === p.depth,
+        `${replaced.length} of ${p.depth} blocks replaced on ${c} (block ${top}: ${old.at(-1)!.hash.slice(0, 10)} -> ${fresh.at(-1)!.hash.slice(0, 10)}); ${txsAfter} of ${txsBefore} transactions re-included`,
+        {
+          chain: c,
+          heights,
+          before: old.map((b) => b.hash),
+          after: fresh.map((b) => b.hash),
+          transactionsBefore: txsBefore,
+          transactionsAfter: txsAfter,
+          reincluded,
+          ...(reincludeError ? { reincludeError } : {}),
+        },
+      ),
+      // Nothing to undo: the heal proves the chain goes on from the new blocks.
+      heal: healOnce(async () => {
+        const moving = await proveMining(ctx, c, ctx.lab.chains[c].blockTimeMs * 3 + 3_000);
+        return proof(
+          moving.ok,
+          `${c} goes on after the reorg: head ${moving.from} -> ${moving.to}, probe tx mined in block ${moving.probeMinedIn ?? "none"}`,
+          { chain: c, mining: moving },
+        );
+      }),
+    };
+  },
 } as const satisfies FaultDefinition<typeof params>;

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { duration, formatDuration, positiveDuration } from "../runner/duration.ts";
 import { chain, type FaultDefinition, forText, healOnce, rpcProvider } from "./common.ts";
 import { proof } from "./context.ts";
-import { degradeProxy, probe, proveDegraded, proxyUrl, rpcProbe } from "./network.ts";
+import { degradeProxy, probe, proveAnswering, proveDegraded, proxyUrl, rpcProbe } from "./network.ts";
 
 export const params = z.strictObject({
   chain,

@@ -363,7 +363,7 @@ export async function startLab(config: LabConfig, options: StartLabOptions = {})
       for (const source of sources) source.tick(now);
       keeper
         .tick(now)
-        .catch((error: Error) => step(`keeper: ${error.message}`))
+        .catch((error: Error & { shortMessage?: string }) => step(`keeper: ${error.shortMessage ?? error.message}`))
         .finally(() => {
           ticking = false;
         });

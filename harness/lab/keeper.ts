@@ -16,6 +16,13 @@ export const FEED_PARAMETERS: Record<Pair, { deviation: number; heartbeatSeconds
   "USDC/USD": { deviation: 0.0025, heartbeatSeconds: 86_400 },
 };
 
+/**
+ * Fee caps for the keeper's transactions. EIP-1559 charges the base fee plus the tip, not
+ * the cap, so a high cap costs nothing in calm blocks and keeps the feeds moving through a
+ * gas spike, as an oracle network's transmitters do.
+ */
+const FEES = { maxFeePerGas: 200_000n * 10n ** 9n, maxPriorityFeePerGas: 10n ** 9n, gasLimit: 200_000n };
+
 const FEED_ABI = ["function transmit(int256 answer)", "function updateStatus(bool down)"];
 
 export interface KeeperChain {
@@ -117,7 +124,7 @@ export function createKeeper(
           state.lastPushMs = nowMs;
           state.rounds += 1;
           const answer = BigInt(Math.round(price * 1e8));
-          pushes.push(send(lane, (nonce) => feed.contract.getFunction("transmit")(answer, { nonce })));
+          pushes.push(send(lane, (nonce) => feed.contract.getFunction("transmit")(answer, { nonce, ...FEES })));
         }
       }
       await Promise.all(pushes);
@@ -135,7 +142,7 @@ export function createKeeper(
       const lane = lanes.find((l) => l.chain.name === chain);
       if (!lane?.sequencer) throw new Error(`chain ${chain} has no sequencer uptime feed`);
       const sequencer = lane.sequencer;
-      await send(lane, (nonce) => sequencer.getFunction("updateStatus")(down, { nonce }));
+      await send(lane, (nonce) => sequencer.getFunction("updateStatus")(down, { nonce, ...FEES }));
     },
     status() {
       return lanes.flatMap((lane) =>

@@ -1,6 +1,6 @@
 /**
  * k6's executors for the embedded engine: when VUs run and when iterations start.
- * The schedules are pure functions (`rampingVuSteps`, `arrivalOffsets`) so that tests
+ * The schedules are pure functions (`rampingVuSteps`, `*ArrivalOffsets`) so that tests
  * can check them without a clock; `runScenario` drives them in real time. Every loop is
  * bounded by the schedule's end plus the graceful stop, and by the caller's signal.
  */
@@ -57,34 +57,46 @@ export function vusAt(steps: ReadonlyArray<{ atMs: number; vus: number }>, atMs:
 }
 
 /**
- * Start offsets (ms) of the iterations of an arrival-rate schedule: `rate` per `timeUnit`
- * held, or moved linearly from each stage's start rate to its target. The n-th iteration
- * starts when the integral of the rate reaches n (the first at 0).
+ * Start offsets (ms) of a constant-arrival-rate scenario, as k6 v1 schedules them: one
+ * every `timeUnit/rate`, from 0 through the end itself (so `rate x duration + 1` in all).
  */
-export function* arrivalOffsets(
+export function* constantArrivalOffsets(
+  rate: number,
+  timeUnitMs: number,
+  durationMs: number,
+): Generator<number> {
+  const interval = timeUnitMs / rate;
+  for (let k = 0; k * interval <= durationMs + 1e-9; k++) yield k * interval;
+}
+
+/**
+ * Start offsets (ms) of a ramping-arrival-rate scenario, as k6 v1 schedules them: the rate
+ * moves linearly from each stage's start to its target, and the n-th iteration (n = 1, 2,
+ * ...) starts when the integral of the rate reaches n, through the end of the last stage.
+ */
+export function* rampingArrivalOffsets(
   startRate: number,
   timeUnitMs: number,
   stages: readonly Stage[],
 ): Generator<number> {
   let from = startRate / timeUnitMs;
   let t0 = 0;
-  let done = 0; // iterations started before this stage
+  let n = 1; // the next iteration starts when the integral reaches n
   let area = 0; // integral of the rate up to the stage start
   for (const { durationMs, target } of stages) {
     const to = target / timeUnitMs;
-    const stageArea = ((from + to) / 2) * durationMs;
-    const end = area + stageArea;
-    // Iterations n with area <= n < end fall in this stage (tolerate float error at the end).
-    while (done < end - 1e-9) {
-      const local = done - area;
+    const end = area + ((from + to) / 2) * durationMs;
+    // Iterations with area < n <= end start in this stage (tolerating float error at the end).
+    while (n <= end + 1e-9) {
+      const local = n - area;
       let dt: number;
       if (Math.abs(to - from) < 1e-15) dt = local / from;
       else {
         const a = (to - from) / (2 * durationMs);
         dt = (-from + Math.sqrt(Math.max(0, from * from + 4 * a * local))) / (2 * a);
       }
-      yield t0 + dt;
-      done++;
+      yield t0 + Math.min(durationMs, dt);
+      n++;
     }
     area = end;
     from = to;
@@ -212,10 +224,13 @@ export async function runScenario(config: ScenarioConfig, hooks: ScenarioHooks):
       const steps = rampingVuSteps(config.startVUs ?? 1, stages);
       const maxVus = Math.max(...steps.map((s) => s.vus));
       let active = steps[0]!.vus;
+      // Set by the end timer: a timer may fire a little before performance.now() says the
+      // time has come, so the end is a flag, not a clock reading, for waiting VUs.
+      let ended = false;
       const waiting = new Map<number, () => void>();
       const wake = () => {
         for (const [index, resolve] of waiting) {
-          if (index < active || elapsed() >= endMs || hard.signal.aborted) {
+          if (index < active || ended || hard.signal.aborted) {
             waiting.delete(index);
             resolve();
           }
@@ -227,12 +242,17 @@ export async function runScenario(config: ScenarioConfig, hooks: ScenarioHooks):
           wake();
         }, s.atMs),
       );
-      timers.push(setTimeout(wake, endMs));
+      timers.push(
+        setTimeout(() => {
+          ended = true;
+          wake();
+        }, endMs),
+      );
       hard.signal.addEventListener("abort", wake, { once: true });
       const loop = async (index: number) => {
         const vu = newVu();
         let counted = false;
-        while (elapsed() < endMs && !hard.signal.aborted) {
+        while (!ended && elapsed() < endMs && !hard.signal.aborted) {
           if (index >= active) {
             if (counted) changeVus(-1);
             counted = false;
@@ -257,8 +277,11 @@ export async function runScenario(config: ScenarioConfig, hooks: ScenarioHooks):
         config.executor === "constant-arrival-rate"
           ? [{ durationMs: ms(config.duration, 0), target: config.rate }]
           : stagesOf(config.stages);
-      const startRate = config.executor === "constant-arrival-rate" ? config.rate : (config.startRate ?? 0);
       endMs = stages.reduce((s, st) => s + st.durationMs, 0);
+      const schedule =
+        config.executor === "constant-arrival-rate"
+          ? constantArrivalOffsets(config.rate, timeUnitMs, endMs)
+          : rampingArrivalOffsets(config.startRate ?? 0, timeUnitMs, stages);
       const maxVus = Math.max(config.preAllocatedVUs, config.maxVUs ?? config.preAllocatedVUs);
       const idle: VuHandle[] = [];
       for (let i = 0; i < config.preAllocatedVUs; i++) idle.push(newVu());
@@ -266,8 +289,7 @@ export async function runScenario(config: ScenarioConfig, hooks: ScenarioHooks):
       changeVus(allocated);
       const running = new Set<Promise<void>>();
       const dispatch = async () => {
-        const offsets = arrivalOffsets(startRate, timeUnitMs, stages);
-        let next = offsets.next();
+        let next = schedule.next();
         while (!next.done && !hard.signal.aborted) {
           const wait = next.value - elapsed();
           if (wait > 0.5) {
@@ -291,7 +313,7 @@ export async function runScenario(config: ScenarioConfig, hooks: ScenarioHooks):
             });
             running.add(p);
           }
-          next = offsets.next();
+          next = schedule.next();
         }
         while (running.size > 0) await Promise.race(running);
         changeVus(-allocated);

@@ -2,7 +2,7 @@
  * A loopback stand-in for the ops gateway (`POST /mint`, `POST /redeem`,
  * `GET /redemptions/:id`, `GET /health`) with configurable latency, so that the load
  * tests and the benchmark run without the reference stack. Run it on its own with
- * `node harness/loadgen/testing-target.ts [--latency-ms N] [--settle-after-ms N] [--token T]`;
+ * `node harness/loadgen/testing-target.ts [--latency-ms N] [--status-latency-ms N] [--settle-after-ms N] [--token T]`;
  * it prints `listening on http://127.0.0.1:PORT`.
  */
 import { randomUUID } from "node:crypto";
@@ -32,7 +32,8 @@ export interface TestingTarget {
   close(): Promise<void>;
 }
 
-const MAX_REDEMPTIONS = 500_000;
+// Old entries go first: a stand-in keeps only recent ids, so a long benchmark does not slow it down.
+const MAX_REDEMPTIONS = 20_000;
 
 /** Starts the stand-in gateway on 127.0.0.1 and returns it with its release, `close()`. */
 export async function startTestingTarget(options: TestingTargetOptions = {}): Promise<TestingTarget> {
@@ -141,6 +142,7 @@ if (import.meta.main) {
     options: {
       port: { type: "string", default: "0" },
       "latency-ms": { type: "string", default: "0" },
+      "status-latency-ms": { type: "string", default: "0" },
       "settle-after-ms": { type: "string", default: "0" },
       token: { type: "string" },
     },
@@ -148,6 +150,7 @@ if (import.meta.main) {
   const target = await startTestingTarget({
     port: Number(values.port),
     latencyMs: Number(values["latency-ms"]),
+    statusLatencyMs: Number(values["status-latency-ms"]),
     settleAfterMs: Number(values["settle-after-ms"]),
     ...(values.token === undefined ? {} : { token: values.token }),
   });

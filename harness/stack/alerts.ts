@@ -2,7 +2,7 @@
  * Alerts and actions. A condition is raised once and cleared once (`RECOVERED`); every
  * alert goes to the webhook in the background, so posting never slows detection.
  */
-import { redactDeep } from "../redact.ts";
+import { redact } from "../redact.ts";
 import type { WebhookPoster } from "./webhook.ts";
 
 export type Severity = "critical" | "high" | "medium" | "low";
@@ -28,11 +28,34 @@ export interface Condition {
   details: Record<string, unknown>;
 }
 
+const HASH = /^0x[0-9a-fA-F]{64}$/;
+
+/**
+ * Removes secrets from a JSON-like value: every string goes through `redact()`, except a
+ * bare 32-byte hex value (a transaction hash, an id), which is removed only when it is one
+ * of `keys` (the lab's private keys): redact() cannot tell a hash from a key by its shape.
+ */
+export function scrub<T>(value: T, keys: ReadonlySet<string>): T {
+  const walk = (v: unknown): unknown => {
+    if (typeof v === "string") {
+      if (HASH.test(v)) return keys.has(v.toLowerCase()) ? "0x<redacted-key>" : v;
+      return redact(v);
+    }
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === "object")
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return walk(value) as T;
+}
+
 export interface AlerterOptions {
   poster?: WebhookPoster | undefined;
   /** Holds every alert back this long (to slow detection on purpose in tests). @default 0 */
   delayMs?: number;
   onAlert?: (alert: Alert) => void;
+  /** Private keys that must never leave in an alert (lower case). */
+  keys?: ReadonlySet<string>;
 }
 
 export class Alerter {
@@ -54,14 +77,17 @@ export class Alerter {
     details: Record<string, unknown> = {},
   ): void {
     const send = () => {
-      const alert: Alert = redactDeep({
-        event,
-        severity,
-        system,
-        chain,
-        at: new Date().toISOString(),
-        details,
-      });
+      const alert: Alert = scrub(
+        {
+          event,
+          severity,
+          system,
+          chain,
+          at: new Date().toISOString(),
+          details,
+        },
+        this.#options.keys ?? new Set<string>(),
+      );
       this.history.push(alert);
       if (this.history.length > 1000) this.history.shift();
       this.#options.poster?.post(alert);

@@ -116,7 +116,14 @@ export class ChainClient {
   lastAdvanceMs = Date.now();
   readonly #signers = new Map<string, TxSigner>();
   readonly #waiters = new Map<string, Waiter>();
-  #scannedTo = -1;
+  #scanning = false;
+  readonly #outbox: {
+    raw: string;
+    hash: string;
+    resolve: (receipt: Receipt | undefined) => void;
+    reject: (error: unknown) => void;
+  }[] = [];
+  #outboxScheduled = false;
   /** Outcome of every transaction sent, for the failure rate and gas efficiency. */
   readonly txLog: { atMs: number; ok: boolean; gasUsed: bigint }[] = [];
 
@@ -141,25 +148,31 @@ export class ChainClient {
       if (!previous || head.number > previous.number) this.lastAdvanceMs = head.seenAtMs;
       this.head = head;
     }
-    if (this.#waiters.size > 0) void this.#scan(head.number);
-    else this.#scannedTo = head.number;
+    if (this.#waiters.size > 0) void this.#scan();
   }
 
-  async #scan(to: number): Promise<void> {
-    const from = Math.max(this.#scannedTo + 1, to - 20);
-    if (from > to) return;
-    this.#scannedTo = to;
-    for (let n = from; n <= to; n++) {
-      try {
-        const block = await this.rpc.call<RawBlock | null>("eth_getBlockByNumber", [
-          `0x${n.toString(16)}`,
-          false,
-        ]);
-        for (const hash of block?.transactions ?? []) if (this.#waiters.has(hash)) void this.#settle(hash);
-      } catch {
-        this.#scannedTo = Math.min(this.#scannedTo, n - 1);
-        return;
-      }
+  /** One batch of receipt lookups for every transaction still waiting. */
+  async #scan(): Promise<void> {
+    if (this.#scanning) return;
+    this.#scanning = true;
+    try {
+      const hashes = [...this.#waiters.keys()].slice(0, 1000);
+      const receipts = await this.rpc.batch(
+        hashes.map((h) => ({ method: "eth_getTransactionReceipt", params: [h] })),
+      );
+      receipts.forEach((r, i) => {
+        if (!r || r instanceof RpcError) return;
+        const hash = hashes[i]!;
+        const waiter = this.#waiters.get(hash);
+        if (!waiter) return;
+        this.#waiters.delete(hash);
+        clearTimeout(waiter.timer);
+        waiter.resolve(r as Receipt);
+      });
+    } catch {
+      // The next head tries again.
+    } finally {
+      this.#scanning = false;
     }
   }
 
@@ -185,7 +198,55 @@ export class ChainClient {
       }, timeoutMs);
       this.#waiters.set(hash, { resolve, reject, timer });
       // A receipt mined between the first look and registering the waiter.
-      setTimeout(() => void this.#settle(hash), Math.max(50, this.blockTimeMs));
+      setTimeout(() => void this.#settle(hash), Math.min(250, Math.max(50, this.blockTimeMs)));
+    });
+  }
+
+  /**
+   * Broadcasts a signed transaction in the next JSON-RPC batch (everything submitted in the
+   * same turn of the event loop shares one request, and one more for the receipts); resolves
+   * with the receipt when the chain mined it on arrival.
+   */
+  submit(raw: string, hash: string): Promise<Receipt | undefined> {
+    return new Promise((resolve, reject) => {
+      this.#outbox.push({ raw, hash, resolve, reject });
+      if (!this.#outboxScheduled) {
+        this.#outboxScheduled = true;
+        setImmediate(() => void this.#flushOutbox());
+      }
+    });
+  }
+
+  async #flushOutbox(): Promise<void> {
+    this.#outboxScheduled = false;
+    const items = this.#outbox.splice(0);
+    if (items.length === 0) return;
+    let results: unknown[];
+    try {
+      results = await this.rpc.batch(
+        items.map((i) => ({ method: "eth_sendRawTransaction", params: [i.raw] })),
+      );
+    } catch (error) {
+      for (const i of items) i.reject(error);
+      return;
+    }
+    const sent: typeof items = [];
+    results.forEach((r, n) => {
+      const item = items[n]!;
+      if (r instanceof RpcError && !/already/i.test(r.message)) item.reject(r);
+      else sent.push(item);
+    });
+    let receipts: unknown[] = [];
+    try {
+      receipts = await this.rpc.batch(
+        sent.map((i) => ({ method: "eth_getTransactionReceipt", params: [i.hash] })),
+      );
+    } catch {
+      // Each waits for its receipt on new heads.
+    }
+    sent.forEach((item, n) => {
+      const r = receipts[n];
+      item.resolve(r && !(r instanceof RpcError) ? (r as Receipt) : undefined);
     });
   }
 
@@ -311,27 +372,27 @@ export class TxSigner {
     return { raw, hash: keccak256(raw), nonce };
   }
 
-  /** Broadcasts a signed transaction; "already known" counts as sent. */
-  async sendRaw(raw: string): Promise<void> {
+  /** Broadcasts a signed transaction; "already known" counts as sent. Resolves with the receipt when mined on arrival. */
+  async sendRaw(raw: string, hash = keccak256(raw)): Promise<Receipt | undefined> {
     try {
-      await this.#chain.rpc.call<string>("eth_sendRawTransaction", [raw]);
+      return await this.#chain.submit(raw, hash);
     } catch (error) {
-      const message = (error as Error).message.toLowerCase();
-      if (error instanceof RpcError && message.includes("already")) return;
       // The nonce may or may not be used now: ask the chain before the next send.
       this.resync();
       throw error;
     }
   }
 
-  /** Signs and broadcasts; returns the hash without waiting for the receipt. */
-  async broadcast(options: SendOptions): Promise<{ hash: string; nonce: number }> {
+  /** Signs and broadcasts; returns the hash (and the receipt when mined on arrival). */
+  async broadcast(
+    options: SendOptions,
+  ): Promise<{ hash: string; nonce: number; receipt: Receipt | undefined }> {
     for (let attempt = 0; ; attempt++) {
       const { raw, hash, nonce } = await this.sign(options);
       options.onSigned?.(hash, nonce);
       try {
-        await this.sendRaw(raw);
-        return { hash, nonce };
+        const receipt = await this.sendRaw(raw, hash);
+        return { hash, nonce, receipt };
       } catch (error) {
         // Another process (or this one before a restart) used the nonce: sign again.
         const nonceTaken = error instanceof RpcError && /nonce too low|already imported/i.test(error.message);
@@ -341,8 +402,8 @@ export class TxSigner {
   }
 
   /** Waits for the receipt of a sent transaction; throws TxReverted with the decoded reason. */
-  async confirm(hash: string, options: SendOptions): Promise<Receipt> {
-    const receipt = await this.#chain.waitReceipt(hash, options.timeoutMs ?? 15_000);
+  async confirm(hash: string, options: SendOptions, known?: Receipt): Promise<Receipt> {
+    const receipt = known ?? (await this.#chain.waitReceipt(hash, options.timeoutMs ?? 15_000));
     const ok = receipt.status === "0x1";
     this.#chain.recordTx(ok, BigInt(receipt.gasUsed));
     if (!ok) {
@@ -361,7 +422,7 @@ export class TxSigner {
 
   /** Broadcasts and waits for the receipt; throws TxReverted with the decoded reason. */
   async send(options: SendOptions): Promise<Receipt> {
-    const { hash } = await this.broadcast(options);
-    return this.confirm(hash, options);
+    const { hash, receipt } = await this.broadcast(options);
+    return this.confirm(hash, options, receipt);
   }
 }

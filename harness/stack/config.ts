@@ -231,6 +231,31 @@ export function loadThresholds(path = join(SCENARIOS_DIR, "kpis.yml")): Threshol
   return out;
 }
 
+const SEVERITIES = new Set(["critical", "high", "medium", "low"]);
+
+/** Severity and system per detector event, from the `detectors` of scenarios/kpis.yml. */
+export function loadDetectorMeta(
+  path = join(SCENARIOS_DIR, "kpis.yml"),
+): Record<string, { severity?: "critical" | "high" | "medium" | "low"; system?: string }> {
+  const out: Record<string, { severity?: "critical" | "high" | "medium" | "low"; system?: string }> = {};
+  if (!existsSync(path)) return out;
+  try {
+    const doc = parse(readFileSync(path, "utf8")) as { detectors?: Record<string, Record<string, unknown>> };
+    for (const entry of Object.values(doc?.detectors ?? {})) {
+      const event = entry?.["event"];
+      if (typeof event !== "string") continue;
+      const meta: { severity?: "critical" | "high" | "medium" | "low"; system?: string } = {};
+      const severity = entry["severity"];
+      if (typeof severity === "string" && SEVERITIES.has(severity)) meta.severity = severity as "critical";
+      if (typeof entry["system"] === "string") meta.system = entry["system"];
+      out[event] = meta;
+    }
+  } catch {
+    // Defaults stand.
+  }
+  return out;
+}
+
 /** Tiers of the seed's systems map, used when scenarios/systems-map.yml says nothing. */
 const DEFAULT_TIERS: Record<string, number> = {
   collateral_management: 1,

@@ -60,7 +60,7 @@ export function evaluate(snapshot: Snapshot, thresholds: Thresholds): Condition[
         key: `detect/gas:${chain}`,
         event: "GAS_SPIKE",
         severity: "high",
-        system: "minting_contracts",
+        system: "chains",
         chain,
         details: { baseFeeGwei: round(c.baseFeeGwei), thresholdGwei: thresholds.gasPriceGwei },
       });
@@ -84,7 +84,7 @@ export function evaluate(snapshot: Snapshot, thresholds: Thresholds): Condition[
         key: `detect/halted:${chain}`,
         event: "CHAIN_HALTED",
         severity: "critical",
-        system: "minting_contracts",
+        system: "chains",
         chain,
         details: {},
       });
@@ -94,7 +94,7 @@ export function evaluate(snapshot: Snapshot, thresholds: Thresholds): Condition[
         key: `detect/sequencer:${chain}`,
         event: "SEQUENCER_DOWN",
         severity: "high",
-        system: "minting_contracts",
+        system: "chains",
         chain,
         details: {},
       });

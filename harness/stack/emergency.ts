@@ -52,7 +52,8 @@ export class EmergencyProtocols {
     if (!first) return Promise.resolve();
     return this.#serial(chain, async () => {
       const m = this.#o.monitors.get(chain);
-      if (!m) return;
+      // Every reason may have cleared while this waited its turn.
+      if (!m || (this.pauseReasons.get(chain)?.size ?? 0) === 0) return;
       try {
         let txHash: string | null = null;
         if (!m.state.nonCriticalPaused) {
@@ -88,7 +89,7 @@ export class EmergencyProtocols {
     this.pauseReasons.delete(chain);
     return this.#serial(chain, async () => {
       const m = this.#o.monitors.get(chain);
-      if (!m || (this.pauseReasons.get(chain)?.size ?? 0) > 0) return;
+      if (!m || (this.pauseReasons.get(chain)?.size ?? 0) > 0 || m.state.nonCriticalPaused === false) return;
       try {
         const receipt = await m.chain.signer(this.#o.pauser).send({
           to: m.chain.contracts.vault,

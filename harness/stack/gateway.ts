@@ -31,7 +31,8 @@ export interface GatewayOptions {
   /** How long `POST /redeem` waits for the payment before answering 202. @default 10000 */
   redeemWaitMs?: number;
   health: () => { status: "ok" | "degraded" | "down"; components: Record<string, unknown> };
-  fileReport: (reason: string) => Promise<unknown>;
+  /** Files an emergency report now (POST /reports), within `deadlineMs` when given. */
+  fileReport: (reason: string, deadlineMs?: number) => Promise<unknown>;
 }
 
 export interface Gateway {
@@ -308,9 +309,20 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     if (method === "POST" && path === "/mint") result = await mint(req);
     else if (method === "POST" && path === "/redeem") result = await redeem(req);
     else if (method === "POST" && path === "/reports") {
-      req.resume();
-      const filing = o.fileReport("requested through POST /reports");
-      result = [202, { status: "filing" }];
+      const text = await readBody(req);
+      const body = text.trim() === "" ? {} : parseJson(text);
+      const report = body["report"] ?? "incident_report";
+      if (typeof report !== "string" || !/^[a-z_]{1,40}$/.test(report))
+        throw invalid("report", "a report name like incident_report");
+      const deadline = body["deadline_ms"];
+      if (deadline !== undefined && (typeof deadline !== "number" || !(deadline > 0))) {
+        throw invalid("deadline_ms", "a positive number of milliseconds");
+      }
+      const filing = o.fileReport(
+        `${report} requested through POST /reports`,
+        deadline as number | undefined,
+      );
+      result = [202, { status: "filing", report }];
       void filing.catch(() => undefined);
     } else if (method === "GET" && path.startsWith("/redemptions/")) {
       name = "/redemptions/:id";

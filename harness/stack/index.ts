@@ -8,6 +8,7 @@ import { registerSecret } from "../redact.ts";
 import { type Alert, Alerter, type Condition } from "./alerts.ts";
 import { ChainClient } from "./chain.ts";
 import {
+  loadDetectorMeta,
   loadStackConfig,
   loadThresholds,
   loadTiers,
@@ -90,6 +91,8 @@ export interface RunningStack {
 }
 
 const CRITICAL_REPORT_COOLDOWN_MS = 30_000;
+/** How long an on-chain feed may deviate before it counts (a keeper round and a block). */
+const FEED_DEVIATION_GRACE_MS = 1500;
 
 /** Starts the stack against the lab the environment describes. */
 export async function startStack(env: StackEnv, options: StackOptions = {}): Promise<RunningStack> {
@@ -98,6 +101,7 @@ export async function startStack(env: StackEnv, options: StackOptions = {}): Pro
   registerSecret(config.webhookSecret);
   const thresholds: Thresholds = { ...loadThresholds(), ...options.thresholds };
   const tiers = loadTiers();
+  const detectorMeta = loadDetectorMeta();
   const log = options.log ?? (() => {});
   const dataDir = options.dataDir ?? join(process.cwd(), ".firedrill", "stack");
   const metrics = createMetrics();
@@ -106,7 +110,16 @@ export async function startStack(env: StackEnv, options: StackOptions = {}): Pro
     secret: config.webhookSecret,
     onGiveUp: (_body, reason) => log(`webhook: gave up a delivery (${reason})`),
   });
+  const keys = new Set(
+    Object.values(config.lab.accounts)
+      .flatMap((a: unknown) => (Array.isArray(a) ? a : [a]))
+      .map((a) => (a as { privateKey?: unknown })?.privateKey)
+      .filter((k): k is string => typeof k === "string")
+      .map((k) => k.toLowerCase()),
+  );
+  for (const key of keys) registerSecret(key);
   const alerter = new Alerter({
+    keys,
     poster,
     delayMs: options.detectionDelayMs ?? 0,
     onAlert: (a) => {
@@ -161,6 +174,7 @@ export async function startStack(env: StackEnv, options: StackOptions = {}): Pro
   const status = (): StackStatus => buildStatus();
   const reporter = new ComplianceReporter({
     regulatorUrl: config.regulatorUrl,
+    keys,
     dir: join(dataDir, "reports"),
     alerter,
     deadlineMs: options.reportDeadlineMs ?? 10_000,
@@ -197,7 +211,9 @@ export async function startStack(env: StackEnv, options: StackOptions = {}): Pro
   });
 
   let lastConsensus: Consensus[] = [];
+  let running = true;
   let ready = false;
+  const feedDeviationSince = new Map<string, number>();
   const startedAt = Date.now();
   const lastReportAt = new Map<string, number>();
   let backlog = 0;
@@ -219,6 +235,7 @@ export async function startStack(env: StackEnv, options: StackOptions = {}): Pro
   });
 
   function tick(): void {
+    if (!running) return;
     if (!ready) {
       ready =
         (monitors.every((m) => m.state.lastReadMs > 0) && aggregator.polls > 0) ||
@@ -252,7 +269,18 @@ export async function startStack(env: StackEnv, options: StackOptions = {}): Pro
       crossChainSyncLagSeconds:
         advances.length > 1 ? (Math.max(...advances) - Math.min(...advances)) / 1000 : 0,
     };
-    const { raised, cleared } = alerter.reconcile("detect/", evaluate(snapshot, thresholds));
+    // An on-chain feed lags a market jump by up to a keeper round: only a deviation that
+    // outlasts that is an incident (and a reason to stop minting at the feed's price).
+    const raw = evaluate(snapshot, thresholds).map((c) => ({ ...c, ...detectorMeta[c.event] }));
+    const rawKeys = new Set(raw.map((c) => c.key));
+    for (const key of feedDeviationSince.keys()) if (!rawKeys.has(key)) feedDeviationSince.delete(key);
+    const conditions = raw.filter((c) => {
+      if (!c.key.startsWith("detect/oracle-deviation:feed:")) return true;
+      const first = feedDeviationSince.get(c.key) ?? now;
+      feedDeviationSince.set(c.key, first);
+      return now - first >= FEED_DEVIATION_GRACE_MS || alerter.isActive(c.key);
+    });
+    const { raised, cleared } = alerter.reconcile("detect/", conditions);
     for (const c of raised) {
       const [kind, rest = ""] = c.key.slice("detect/".length).split(/:(.*)/s);
       if (kind === "collateral" && c.chain) {
@@ -377,11 +405,21 @@ export async function startStack(env: StackEnv, options: StackOptions = {}): Pro
           mintChain,
         },
       ),
+      component("reserve_monitoring", alerter.isActive("detect/synclag") ? "degraded" : "ok", {
+        syncLagAlert: alerter.isActive("detect/synclag"),
+      }),
       component(
-        "reserve_monitoring",
-        monitors.some((m) => m.activeProvider !== "primary" || m.state.halted) ? "degraded" : "ok",
-        { providers: Object.fromEntries(monitors.map((m) => [m.chain.name, m.activeProvider])) },
+        "rpc_providers",
+        monitors.some((m) => m.health.every((h) => !h.ok))
+          ? "down"
+          : monitors.some((m) => m.activeProvider !== "primary")
+            ? "degraded"
+            : "ok",
+        { active: Object.fromEntries(monitors.map((m) => [m.chain.name, m.activeProvider])) },
       ),
+      component("chains", monitors.some((m) => m.state.halted) ? "degraded" : "ok", {
+        halted: monitors.filter((m) => m.state.halted).map((m) => m.chain.name),
+      }),
       component("compliance_tools", lastFiling && !lastFiling.filed ? "degraded" : "ok", {
         filings: reporter.filings.length,
       }),
@@ -419,7 +457,6 @@ export async function startStack(env: StackEnv, options: StackOptions = {}): Pro
   }
 
   // Oracle polling loop.
-  let running = true;
   let oracleTimer: NodeJS.Timeout | undefined;
   let wakeOracle: (() => void) | undefined;
   const oraclePollMs = options.pollMs ?? 100;
@@ -449,15 +486,18 @@ export async function startStack(env: StackEnv, options: StackOptions = {}): Pro
       const s = status();
       return { status: s.status, components: s.components };
     },
-    fileReport: (reason) =>
-      reporter.file({
-        event: "REPORT_REQUESTED",
-        severity: "high",
-        system: "compliance_tools",
-        chain: null,
-        at: new Date().toISOString(),
-        details: { reason },
-      }),
+    fileReport: (reason, deadlineMs) =>
+      reporter.file(
+        {
+          event: "REPORT_REQUESTED",
+          severity: "high",
+          system: "compliance_tools",
+          chain: null,
+          at: new Date().toISOString(),
+          details: { reason },
+        },
+        deadlineMs,
+      ),
   });
   gatewayRef = gateway;
   for (const m of monitors) m.start();

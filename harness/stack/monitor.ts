@@ -191,7 +191,7 @@ export class CollateralMonitor {
           depth++;
         }
       }
-      this.#options.alerter.emit("REORG_DETECTED", "high", "reserve_monitoring", this.chain.name, {
+      this.#options.alerter.emit("REORG_DETECTED", "high", "chains", this.chain.name, {
         block: head.number,
         newHash: head.hash,
         replacedBlocks: depth,
@@ -241,7 +241,7 @@ export class CollateralMonitor {
         unknown,
         unknown,
         { [0]: bigint } | undefined,
-        { answer: bigint; startedAt: bigint } | undefined,
+        { roundId: bigint; answer: bigint; startedAt: bigint } | undefined,
       ];
       this.state.collateralRatio = ratio[0] === MaxUint256 ? Number.POSITIVE_INFINITY : wad(ratio[0]);
       this.state.collateralValueUsd = wad(value[0]);
@@ -253,7 +253,10 @@ export class CollateralMonitor {
         const down = sequencer.answer !== 0n;
         const grace = this.#options.sequencerGraceSeconds ?? 60;
         this.state.sequencerDown = down;
-        this.state.sequencerUnavailable = down || Number(sequencer.startedAt) + grace > head.timestampSec;
+        // The grace period follows a recovery; a feed that never reported an outage (first round) has none.
+        const recovered = sequencer.roundId > 1n;
+        this.state.sequencerUnavailable =
+          down || (recovered && Number(sequencer.startedAt) + grace > head.timestampSec);
       }
       this.state.lastReadMs = Date.now();
       this.state.readError = undefined;
@@ -310,7 +313,7 @@ export class CollateralMonitor {
       if (primary.ok && primary.goodStreak >= 3 && (primary.head ?? 0) >= best - 1) {
         const from = rpc.activeProvider.name;
         rpc.active = PRIMARY;
-        this.#options.alerter.emit("RPC_FAILBACK", "low", "collateral_management", this.chain.name, {
+        this.#options.alerter.emit("RPC_FAILBACK", "low", "rpc_providers", this.chain.name, {
           from,
           to: rpc.activeProvider.name,
         });
@@ -342,7 +345,7 @@ export class CollateralMonitor {
           key: `rpc-all:${this.chain.name}`,
           event: "RPC_ALL_PROVIDERS_DOWN",
           severity: "critical",
-          system: "collateral_management",
+          system: "rpc_providers",
           chain: this.chain.name,
           details: { reason },
         });
@@ -358,12 +361,12 @@ export class CollateralMonitor {
         key: `rpc:${this.chain.name}`,
         event: "RPC_FAILOVER",
         severity: "high",
-        system: "collateral_management",
+        system: "rpc_providers",
         chain: this.chain.name,
         details,
       });
       if (!raised)
-        this.#options.alerter.emit("RPC_FAILOVER", "high", "collateral_management", this.chain.name, details);
+        this.#options.alerter.emit("RPC_FAILOVER", "high", "rpc_providers", this.chain.name, details);
       this.#options.onUpdate();
     } finally {
       this.#switching = false;

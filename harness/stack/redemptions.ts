@@ -6,7 +6,7 @@
  * repeat that the vault refuses with AlreadyProcessed counts as paid, never as a loss.
  */
 
-import { type ChainClient, TxReverted, VAULT } from "./chain.ts";
+import { type ChainClient, type SendOptions, TxReverted, VAULT } from "./chain.ts";
 import type { Account } from "./config.ts";
 import type { StackMetrics } from "./metrics.ts";
 import type { Redemption, RedemptionQueue } from "./queue.ts";
@@ -41,6 +41,9 @@ export class RedemptionEngine {
   #wake: (() => void) | undefined;
   #loops: Promise<void>[] = [];
   #unsubscribe: (() => void) | undefined;
+  readonly #inFlight = new Set<string>();
+  readonly #confirming = new Set<Promise<void>>();
+  #open = true;
   lastError: string | undefined;
 
   constructor(options: EngineOptions) {
@@ -58,6 +61,7 @@ export class RedemptionEngine {
     this.#unsubscribe?.();
     this.#wake?.();
     await Promise.allSettled(this.#loops);
+    this.#open = false;
   }
 
   async #idle(ms: number): Promise<void> {
@@ -78,27 +82,47 @@ export class RedemptionEngine {
   async #loop(chainName: string): Promise<void> {
     const chain = this.#o.chains.get(chainName)!;
     const idleMs = this.#o.idleMs ?? 100;
+    const batchSize = this.#o.batchSize ?? 64;
+    const maxInFlight = batchSize * 4;
     while (this.#running) {
-      const batch = this.#o.queue.open(chainName, this.#o.batchSize ?? 64);
-      if (batch.length === 0 || !(this.#o.canSend?.(chainName) ?? true)) {
+      if (!(this.#o.canSend?.(chainName) ?? true)) {
+        await this.#idle(idleMs);
+        continue;
+      }
+      if (this.#inFlight.size >= maxInFlight) {
+        await this.#idle(idleMs);
+        continue;
+      }
+      const batch = this.#o.queue
+        .open(chainName, batchSize + this.#inFlight.size)
+        .filter((r) => !this.#inFlight.has(r.id))
+        .slice(0, batchSize);
+      if (batch.length === 0) {
         await this.#idle(idleMs);
         continue;
       }
       const window = this.#o.batchWindowMs?.(chainName) ?? 0;
-      if (window > 0 && batch.length < (this.#o.batchSize ?? 64)) {
+      if (window > 0 && batch.length < batchSize) {
         await this.#idle(window);
       }
       try {
-        await this.#process(chain, batch);
+        const sent = await this.#dispatch(chain, batch);
         this.lastError = undefined;
+        if (sent === 0) await this.#idle(idleMs);
       } catch (error) {
         this.lastError = (error as Error).message;
         await this.#idle(Math.max(idleMs, 250));
       }
     }
+    await Promise.allSettled([...this.#confirming]);
   }
 
-  async #process(chain: ChainClient, batch: Redemption[]): Promise<void> {
+  /**
+   * Reconciles, signs (consecutive nonces, so the chain keeps the queue's order), records
+   * and broadcasts one batch; confirmation runs in the background while the next batch goes
+   * out. Returns how many were broadcast.
+   */
+  async #dispatch(chain: ChainClient, batch: Redemption[]): Promise<number> {
     const { queue } = this.#o;
     const signer = chain.signer(this.#o.operator);
     // Rows left `sending` by an earlier attempt (or an earlier process): ask the vault first.
@@ -115,7 +139,7 @@ export class RedemptionEngine {
           const pending = await chain.rpc
             .call<{ blockNumber: string | null } | null>("eth_getTransactionByHash", [r.txHash])
             .catch(() => null);
-          // Still in the mempool: leave it for the next pass instead of racing it.
+          // Still in the mempool: leave it for a later pass instead of racing it.
           if (
             pending &&
             pending.blockNumber === null &&
@@ -129,11 +153,8 @@ export class RedemptionEngine {
       toSend.push(r);
     }
     if (settled.length > 0) this.#settle(settled, batch);
-    if (toSend.length === 0) {
-      if (settled.length === 0) await this.#idle(this.#o.idleMs ?? 100);
-      return;
-    }
-    const txs = [];
+    if (toSend.length === 0) return 0;
+    const txs: { r: Redemption; options: SendOptions; signed: { raw: string; hash: string } }[] = [];
     for (const r of toSend) {
       const data = VAULT.encodeFunctionData("redeem", [r.id, r.holder, r.payTo, BigInt(r.amountWei)]);
       const options = {
@@ -145,34 +166,47 @@ export class RedemptionEngine {
       txs.push({ r, options, signed: await signer.sign(options) });
     }
     queue.markSending(txs.map((t) => ({ id: t.r.id, txHash: t.signed.hash })));
-    const outcomes = await Promise.all(
-      txs.map(async (t) => {
+    for (const t of txs) this.#inFlight.add(t.r.id);
+    // Submitted in one turn, the batch goes out as one JSON-RPC request (see ChainClient.submit).
+    // Not awaited here: the next batch is signed while this one is mined; nonces keep the order.
+    const sends = txs.map((t) =>
+      signer.sendRaw(t.signed.raw, t.signed.hash).then(
+        (receipt) => ({ receipt, error: undefined as unknown }),
+        (error: unknown) => ({ receipt: undefined, error }),
+      ),
+    );
+    const confirming = Promise.all(
+      txs.map(async (t, i): Promise<Settlement | undefined> => {
         try {
-          await signer.sendRaw(t.signed.raw);
-          await signer.confirm(t.signed.hash, t.options);
-          return { id: t.r.id, outcome: "paid" as const, txHash: t.signed.hash };
+          const sent = await sends[i]!;
+          if (sent.error !== undefined) throw sent.error;
+          await signer.confirm(t.signed.hash, t.options, sent.receipt);
+          return { id: t.r.id, outcome: "paid", txHash: t.signed.hash };
         } catch (error) {
           if (error instanceof TxReverted) {
             if (error.reason.startsWith("AlreadyProcessed"))
-              return { id: t.r.id, outcome: "paid" as const, txHash: null };
-            if (PERMANENT.test(error.reason))
-              return { id: t.r.id, outcome: "failed" as const, error: error.reason };
-            return { id: t.r.id, outcome: "queued" as const, error: error.reason };
+              return { id: t.r.id, outcome: "paid", txHash: null };
+            if (PERMANENT.test(error.reason)) return { id: t.r.id, outcome: "failed", error: error.reason };
+            return { id: t.r.id, outcome: "queued", error: error.reason };
           }
-          if (error instanceof RpcError)
-            return { id: t.r.id, outcome: "queued" as const, error: error.message };
+          if (error instanceof RpcError) return { id: t.r.id, outcome: "queued", error: error.message };
           // Not mined in time or the provider failed: stays `sending`, reconciled next pass.
           return undefined;
         }
       }),
-    );
-    const done = outcomes.filter((o) => o !== undefined);
-    if (done.length > 0) this.#settle(done, toSend);
-    if (done.some((o) => o.outcome === "queued")) {
-      // A failed send left a nonce gap or a revert: resync and give the chain a moment.
-      signer.resync();
-      await this.#idle(1000);
-    }
+    ).then(async (outcomes) => {
+      const done = outcomes.filter((o) => o !== undefined);
+      if (done.length > 0 && this.#open) this.#settle(done, toSend);
+      if (outcomes.some((o) => o === undefined || o.outcome === "queued")) {
+        // A failed send may leave a nonce gap: ask the chain, and give it a moment.
+        signer.resync();
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      for (const t of txs) this.#inFlight.delete(t.r.id);
+    });
+    const tracked = confirming.finally(() => this.#confirming.delete(tracked));
+    this.#confirming.add(tracked);
+    return txs.length;
   }
 
   #settle(entries: readonly Settlement[], rows: Redemption[]): void {

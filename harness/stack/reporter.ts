@@ -8,8 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { redactDeep } from "../redact.ts";
-import type { Alert, Alerter } from "./alerts.ts";
+import { type Alert, type Alerter, scrub } from "./alerts.ts";
 
 export interface EmergencyReport {
   incident_id: string;
@@ -31,6 +30,8 @@ export interface ReporterOptions {
   deadlineMs?: number;
   /** Per attempt, ms. @default 2000 */
   attemptTimeoutMs?: number;
+  /** Private keys that must never appear in a report (lower case). */
+  keys?: ReadonlySet<string>;
   /** Gathers the report's snapshot sections. */
   snapshot: () => Pick<
     EmergencyReport,
@@ -100,26 +101,33 @@ export class ComplianceReporter {
   }
 
   /** Builds and files a report for `trigger` in the background; returns the filing's promise. */
-  file(trigger: Alert): Promise<FilingResult> {
-    const p = this.#file(trigger).finally(() => this.#inFlight.delete(p));
+  file(trigger: Alert, deadlineMs?: number): Promise<FilingResult> {
+    const p = this.#file(trigger, deadlineMs).finally(() => this.#inFlight.delete(p));
     this.#inFlight.add(p);
     return p;
   }
 
-  async #file(trigger: Alert): Promise<FilingResult> {
+  async #file(trigger: Alert, requestedDeadlineMs?: number): Promise<FilingResult> {
     const { alerter, regulatorUrl, dir } = this.#options;
-    const deadlineMs = this.#options.deadlineMs ?? 10_000;
+    // Leave room to write the manual submission before a demanded deadline.
+    const deadlineMs = Math.min(
+      this.#options.deadlineMs ?? 10_000,
+      requestedDeadlineMs === undefined ? Number.POSITIVE_INFINITY : Math.max(100, requestedDeadlineMs * 0.8),
+    );
     const attemptTimeoutMs = this.#options.attemptTimeoutMs ?? 2000;
     const id = `INC-${new Date().toISOString().replace(/[-:]/g, "").slice(0, 15)}-${randomUUID().slice(0, 8)}`;
-    const report: EmergencyReport = redactDeep({
-      incident_id: id,
-      timestamp: new Date().toISOString(),
-      trigger: { event: trigger.event, chain: trigger.chain, details: trigger.details },
-      ...this.#options.snapshot(),
-      timeline: alerter.history
-        .slice(-50)
-        .map((a) => ({ at: a.at, event: a.event, chain: a.chain, severity: a.severity })),
-    });
+    const report: EmergencyReport = scrub(
+      {
+        incident_id: id,
+        timestamp: new Date().toISOString(),
+        trigger: { event: trigger.event, chain: trigger.chain, details: trigger.details },
+        ...this.#options.snapshot(),
+        timeline: alerter.history
+          .slice(-50)
+          .map((a) => ({ at: a.at, event: a.event, chain: a.chain, severity: a.severity })),
+      },
+      this.#options.keys ?? new Set<string>(),
+    );
     const body = JSON.stringify(report, null, 2);
     const backupPath = join(dir, "backup", `${id}.json`);
     writeAtomic(backupPath, body);

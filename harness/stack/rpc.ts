@@ -59,6 +59,48 @@ export async function jsonRpc<T>(
   return reply.result as T;
 }
 
+/** One JSON-RPC batch: results in call order, each a value or an RpcError. */
+export async function jsonRpcBatch(
+  url: string,
+  calls: readonly { method: string; params: unknown[] }[],
+  timeoutMs: number,
+  label = "provider",
+): Promise<(unknown | RpcError)[]> {
+  const first = nextId;
+  nextId += calls.length;
+  let replies: {
+    id: number;
+    result?: unknown;
+    error?: { code?: number; message?: string; data?: unknown };
+  }[];
+  try {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(
+        calls.map((c, i) => ({ jsonrpc: "2.0", id: first + i, method: c.method, params: c.params })),
+      ),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (!response.ok) {
+      await response.arrayBuffer().catch(() => undefined);
+      throw new ProviderError(label, `HTTP ${response.status}`);
+    }
+    replies = (await response.json()) as typeof replies;
+    if (!Array.isArray(replies)) throw new ProviderError(label, "batch answered with a single reply");
+  } catch (error) {
+    if (error instanceof ProviderError) throw error;
+    const e = error as Error;
+    throw new ProviderError(label, e.name === "TimeoutError" ? `timeout after ${timeoutMs} ms` : e.message);
+  }
+  const byId = new Map(replies.map((r) => [r.id, r]));
+  return calls.map((c, i) => {
+    const reply = byId.get(first + i);
+    if (!reply) return new RpcError(c.method, { message: "no reply in batch" });
+    return reply.error ? new RpcError(c.method, reply.error) : reply.result;
+  });
+}
+
 export interface Provider {
   name: ProviderName;
   url: string;
@@ -91,6 +133,26 @@ export class FailoverRpc {
       const provider = this.providers[index]!;
       try {
         return await jsonRpc<T>(provider.url, method, params, this.timeoutMs, provider.name);
+      } catch (error) {
+        if (!(error instanceof ProviderError)) throw error;
+        last = error;
+        if (i === 0) this.onProviderFailure?.(provider, error);
+      }
+    }
+    throw last;
+  }
+
+  /** A batch through the active provider, then the others while the failure is the provider's. */
+  async batch(
+    calls: readonly { method: string; params: unknown[] }[],
+    timeoutMs = this.timeoutMs * 4,
+  ): Promise<(unknown | RpcError)[]> {
+    let last: unknown;
+    const start = this.active;
+    for (let i = 0; i < this.providers.length; i++) {
+      const provider = this.providers[(start + i) % this.providers.length]!;
+      try {
+        return await jsonRpcBatch(provider.url, calls, timeoutMs, provider.name);
       } catch (error) {
         if (!(error instanceof ProviderError)) throw error;
         last = error;

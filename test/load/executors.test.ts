@@ -1,13 +1,22 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { expect } from "chai";
 import {
-  arrivalOffsets,
+  constantArrivalOffsets,
+  rampingArrivalOffsets,
   rampingVuSteps,
   runScenario,
   type ScenarioHooks,
   sleep,
   vusAt,
 } from "../../harness/loadgen/executors.ts";
+import { findK6 } from "../../harness/loadgen/k6.ts";
 import type { ScenarioConfig } from "../../harness/loadgen/profile.ts";
+
+const run = promisify(execFile);
 
 interface Trace {
   starts: Array<{ vu: number; atMs: number }>;
@@ -88,32 +97,76 @@ describe("load executors", function () {
       expect(2 * vusAt(half, 150_000)).to.equal(100);
     });
 
-    it("constant arrival rate starts rate x duration iterations evenly spaced", () => {
-      const offsets = [...arrivalOffsets(10, 1000, [{ durationMs: 2000, target: 10 }])];
-      expect(offsets).to.have.length(20);
+    it("constant arrival rate starts one every timeUnit/rate, from 0 through the end (as k6 v1)", () => {
+      const offsets = [...constantArrivalOffsets(10, 1000, 2000)];
+      expect(offsets).to.have.length(21);
       expect(offsets[0]).to.equal(0);
       expect(offsets[1]).to.be.closeTo(100, 1e-9);
-      expect(offsets[19]).to.be.closeTo(1900, 1e-9);
+      expect(offsets[20]).to.be.closeTo(2000, 1e-9);
     });
 
-    it("ramping arrival rate starts the integral of the rate, densest where the rate is highest", () => {
-      const offsets = [...arrivalOffsets(0, 1000, [{ durationMs: 2000, target: 10 }])];
+    it("ramping arrival rate starts the n-th iteration when the integral of the rate reaches n", () => {
+      const offsets = [...rampingArrivalOffsets(0, 1000, [{ durationMs: 2000, target: 10 }])];
       expect(offsets).to.have.length(10); // area of the ramp: 2 s * 10/s / 2
-      // N(t) = 10 t^2 / 4 (t in s): the 5th start is at sqrt(2) s.
-      expect(offsets[5]).to.be.closeTo(Math.sqrt(2) * 1000, 1e-6);
+      // N(t) = 10 t^2 / 4 (t in s): the 1st start is at sqrt(0.4) s, the 5th at sqrt(2) s.
+      expect(offsets[0]).to.be.closeTo(Math.sqrt(0.4) * 1000, 1e-6);
+      expect(offsets[4]).to.be.closeTo(Math.sqrt(2) * 1000, 1e-6);
+      expect(offsets[9]).to.be.closeTo(2000, 1e-6);
       const down = [
-        ...arrivalOffsets(20, 1000, [
+        ...rampingArrivalOffsets(20, 1000, [
           { durationMs: 1000, target: 0 },
           { durationMs: 1000, target: 0 },
+          { durationMs: 1000, target: 10 },
         ]),
       ];
-      expect(down).to.have.length(10);
-      expect(down.every((o) => o < 1000)).to.equal(true);
+      expect(down).to.have.length(15);
+      expect(down.filter((o) => o > 1000 && o < 2000)).to.deep.equal([]);
     });
 
     it("per timeUnit: 60 per minute is one a second", () => {
-      const offsets = [...arrivalOffsets(60, 60_000, [{ durationMs: 3000, target: 60 }])];
-      expect(offsets).to.deep.equal([0, 1000, 2000]);
+      const offsets = [...constantArrivalOffsets(60, 60_000, 3000)];
+      expect(offsets).to.deep.equal([0, 1000, 2000, 3000]);
+    });
+
+    it("real k6 starts as many arrival-rate iterations as these schedules", async function () {
+      const bin = findK6();
+      if (bin === undefined) {
+        console.log("      (skipped: k6 not found on PATH, K6_BIN or .tools/bin/k6)");
+        this.skip();
+      }
+      const script = `
+export const options = {
+  scenarios: {
+    c: { executor: "constant-arrival-rate", rate: 30, timeUnit: "1s", duration: "2s", preAllocatedVUs: 2 },
+    r: { executor: "ramping-arrival-rate", startRate: 20, timeUnit: "1s", preAllocatedVUs: 2,
+         stages: [{ duration: "1s", target: 0 }, { duration: "500ms", target: 0 }, { duration: "1s", target: 7 }] },
+  },
+  thresholds: { "iterations{scenario:c}": ["count>=0"], "iterations{scenario:r}": ["count>=0"] },
+};
+export default function () {}
+export function handleSummary(d) {
+  return { stdout: JSON.stringify([d.metrics["iterations{scenario:c}"].values.count, d.metrics["iterations{scenario:r}"].values.count]) };
+}`;
+      const dir = mkdtempSync(join(tmpdir(), "fd-arrival-"));
+      try {
+        writeFileSync(join(dir, "a.js"), script);
+        const { stdout } = await run(bin!, ["run", "--quiet", join(dir, "a.js")], {
+          env: { ...process.env, K6_NO_USAGE_REPORT: "true" },
+        });
+        const ours = [
+          [...constantArrivalOffsets(30, 1000, 2000)].length,
+          [
+            ...rampingArrivalOffsets(20, 1000, [
+              { durationMs: 1000, target: 0 },
+              { durationMs: 500, target: 0 },
+              { durationMs: 1000, target: 7 },
+            ]),
+          ].length,
+        ];
+        expect(JSON.parse(stdout)).to.deep.equal(ours);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 
@@ -161,7 +214,7 @@ describe("load executors", function () {
         },
         5,
       );
-      expect(result.iterations).to.equal(50);
+      expect(result.iterations).to.equal(51);
       expect(result.dropped).to.equal(0);
       expect(t.starts.at(-1)!.atMs).to.be.within(960, 1200);
     });
@@ -180,7 +233,7 @@ describe("load executors", function () {
         },
         200,
       );
-      expect(result.iterations + result.dropped).to.equal(20);
+      expect(result.iterations + result.dropped).to.equal(21);
       expect(result.dropped).to.be.greaterThan(10);
       expect(result.peakVus).to.equal(2);
     });

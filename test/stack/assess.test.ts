@@ -46,7 +46,11 @@ describe("firedrill assess", function () {
     lab.sources[2]!.prices = { "ETH/USD": 3300, "USDC/USD": 1 };
     try {
       const { text } = await run(["--json"]);
-      const result = JSON.parse(text) as { severity: string; conditions: { event: string }[]; alertText: string };
+      const result = JSON.parse(text) as {
+        severity: string;
+        conditions: { event: string }[];
+        alertText: string;
+      };
       expect(result.severity).to.equal("critical");
       expect(result.conditions.map((c) => c.event)).to.include("ORACLE_DEVIATION");
       expect(result.alertText).to.include("INCIDENT ALERT - CRITICAL");

@@ -255,8 +255,10 @@ const CHAIN_IDS: Record<string, number> = { ethereum: 1, polygon: 137, arbitrum:
 export interface TestLabOptions {
   chains?: string[];
   blockTimeMs?: number;
-  /** Seconds between feed updates after which the feed is stale, lab ms. @default 60000 */
+  /** Feed heartbeat, lab ms. @default 60000 */
   heartbeatMs?: number;
+  /** lab.json timeFactor (the sequencer grace period is 3600 s divided by it). @default 60 */
+  timeFactor?: number;
 }
 
 /** Starts a small lab; `close()` stops all of it. */
@@ -302,7 +304,7 @@ export async function startTestLab(options: TestLabOptions = {}): Promise<TestLa
     const lab = {
       version: 1,
       seed: 42,
-      timeFactor: 60,
+      timeFactor: options.timeFactor ?? 60,
       startedAt: new Date().toISOString(),
       chains: Object.fromEntries(
         chains.map((c) => [

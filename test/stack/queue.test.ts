@@ -2,7 +2,12 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { bodyHashOf, type RedemptionRequest, RedemptionQueue, redemptionIdOf } from "../../harness/stack/queue.ts";
+import {
+  bodyHashOf,
+  RedemptionQueue,
+  type RedemptionRequest,
+  redemptionIdOf,
+} from "../../harness/stack/queue.ts";
 
 function request(key: string, amount = "1.00"): RedemptionRequest {
   const holder = "0x000000000000000000000000000000000000dEaD";
@@ -44,7 +49,10 @@ describe("stack redemption queue", () => {
   it("returns the stored redemption for a replayed key and a conflict for a different body", async () => {
     const q = new RedemptionQueue(join(dir, "q.sqlite"));
     const first = await q.accept(request("same"));
-    const [replay, conflict] = await Promise.all([q.accept(request("same")), q.accept(request("same", "2.00"))]);
+    const [replay, conflict] = await Promise.all([
+      q.accept(request("same")),
+      q.accept(request("same", "2.00")),
+    ]);
     expect(first.kind).to.equal("created");
     expect(replay.kind).to.equal("existing");
     expect(conflict.kind).to.equal("conflict");
@@ -56,7 +64,10 @@ describe("stack redemption queue", () => {
     const q = new RedemptionQueue(join(dir, "q.sqlite"));
     await Promise.all([q.accept(request("a")), q.accept(request("b")), q.accept(request("c"))]);
     const [a, b, c] = q.open("ethereum", 10);
-    q.markSending([{ id: a!.id, txHash: "0x01" }, { id: b!.id, txHash: "0x02" }]);
+    q.markSending([
+      { id: a!.id, txHash: "0x01" },
+      { id: b!.id, txHash: "0x02" },
+    ]);
     expect(q.get(a!.id)?.status).to.equal("sending");
     q.settle([
       { id: a!.id, outcome: "paid", txHash: "0x01" },

@@ -1,0 +1,164 @@
+import { expect } from "chai";
+import { oracleOutage } from "../../harness/faults/oracle_outage.ts";
+import { regulatorOutage } from "../../harness/faults/regulator_outage.ts";
+import { regulatoryPressure } from "../../harness/faults/regulatory_pressure.ts";
+import { rpcLatency } from "../../harness/faults/rpc_latency.ts";
+import { rpcOutage } from "../../harness/faults/rpc_outage.ts";
+import { findToxiproxyServer } from "../../harness/lab/toxiproxy.ts";
+import {
+  expectProof,
+  expectSteady,
+  type FaultLab,
+  faultContext,
+  healLeftovers,
+  healTwice,
+  startFaultLab,
+  track,
+} from "./support.ts";
+
+for (const server of ["embedded", "real"] as const)
+  describe(`network faults (${server} Toxiproxy)`, function () {
+    this.timeout(30_000);
+    let lab: FaultLab;
+
+    before(async function () {
+      if (server === "real" && !findToxiproxyServer()) {
+        console.log("    skipped: no toxiproxy-server on PATH, at TOXIPROXY_BIN or in .tools/bin");
+        this.skip();
+      }
+      lab = await startFaultLab({ toxiproxy: { server } });
+      expect(lab.info.toxiproxy.kind).to.equal(server);
+    });
+    after(async () => {
+      await lab?.down();
+    });
+    afterEach(async () => {
+      await healLeftovers();
+      await expectSteady(lab.info);
+    });
+
+    it("oracle_outage refuse: the source's proxy refuses, then answers again", async () => {
+      const ctx = faultContext(lab.info);
+      const injected = track(
+        await oracleOutage.inject(ctx, {
+          ...oracleOutage.params.parse({ source: "chainlink" }),
+          at: 0,
+          for: 10_000,
+        }),
+      );
+      expectProof(injected.proof);
+      expect(injected.proof.evidence["probe"]).to.include({ ok: false });
+      expect((injected.proof.evidence["probe"] as { error: string }).error).to.not.equal("TIMEOUT");
+      const healed = await healTwice(injected);
+      expect(healed.evidence["probe"]).to.include({ ok: true, status: 200 });
+    });
+
+    it("oracle_outage timeout: requests to the source hang with no answer", async () => {
+      const ctx = faultContext(lab.info);
+      const injected = track(
+        await oracleOutage.inject(ctx, {
+          ...oracleOutage.params.parse({ source: "pyth", mode: "timeout" }),
+          at: 0,
+        }),
+      );
+      expectProof(injected.proof);
+      expect(injected.proof.evidence["probe"]).to.include({ ok: false, error: "TIMEOUT" });
+      await healTwice(injected);
+    });
+
+    it("rpc_outage: one provider refuses while the node goes on", async () => {
+      const ctx = faultContext(lab.info);
+      const injected = track(
+        await rpcOutage.inject(ctx, {
+          ...rpcOutage.params.parse({ chain: "polygon", provider: "primary" }),
+          at: 0,
+        }),
+      );
+      expectProof(injected.proof);
+      expect(injected.proof.evidence["nodeHead"]).to.be.a("number");
+      // The other providers of the chain still answer.
+      const secondary = await fetch(lab.info.chains.polygon.rpc.secondary, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] }),
+      });
+      expect(secondary.status).to.equal(200);
+      await healTwice(injected);
+    });
+
+    it("rpc_latency: answers come no sooner than latency - jitter, and fast again after the heal", async () => {
+      const ctx = faultContext(lab.info);
+      const injected = track(
+        await rpcLatency.inject(ctx, {
+          ...rpcLatency.params.parse({
+            chain: "ethereum",
+            provider: "secondary",
+            latency: "300ms",
+            jitter: "50ms",
+          }),
+          at: 0,
+        }),
+      );
+      expectProof(injected.proof);
+      const probe = injected.proof.evidence["probe"] as { ms: number };
+      expect(probe.ms).to.be.at.least(240);
+      const healed = await healTwice(injected);
+      expect((healed.evidence["probe"] as { ms: number }).ms).to.be.below(150);
+    });
+
+    it("regulator_outage slow and refuse", async () => {
+      const ctx = faultContext(lab.info);
+      const slow = track(
+        await regulatorOutage.inject(ctx, {
+          ...regulatorOutage.params.parse({ mode: "slow", latency: "250ms" }),
+          at: 0,
+        }),
+      );
+      expectProof(slow.proof);
+      expect((slow.proof.evidence["probe"] as { ms: number }).ms).to.be.at.least(237);
+      await healTwice(slow);
+      const refuse = track(await regulatorOutage.inject(ctx, { ...regulatorOutage.params.parse({}), at: 0 }));
+      expectProof(refuse.proof);
+      await healTwice(refuse);
+    });
+
+    it("regulatory_pressure records the demand and its deadline while the endpoint times out", async () => {
+      const logs: string[] = [];
+      const ctx = faultContext(lab.info, { logs });
+      const before = Date.now();
+      const injected = track(
+        await regulatoryPressure.inject(ctx, {
+          ...regulatoryPressure.params.parse({ deadline: "60s", degrade: "timeout" }),
+          at: 0,
+          for: 30_000,
+        }),
+      );
+      expectProof(injected.proof);
+      const demand = injected.proof.evidence["demand"] as {
+        demandedAt: string;
+        deadlineAt: string;
+        report: string;
+      };
+      expect(demand.report).to.equal("incident_report");
+      const demandedAt = Date.parse(demand.demandedAt);
+      expect(demandedAt).to.be.within(before, Date.now());
+      expect(Date.parse(demand.deadlineAt) - demandedAt).to.equal(60_000);
+      expect(injected.proof.evidence["probe"]).to.include({ error: "TIMEOUT" });
+      expect(logs.join("\n")).to.include("demanded");
+      const healed = await healTwice(injected);
+      expect(healed.evidence["demand"]).to.deep.equal(demand);
+    });
+
+    it("regulatory_pressure with a healthy endpoint is still a demand", async () => {
+      const ctx = faultContext(lab.info);
+      const injected = track(
+        await regulatoryPressure.inject(ctx, {
+          ...regulatoryPressure.params.parse({ deadline: "5s", degrade: "none", report: "reserve_report" }),
+          at: 0,
+        }),
+      );
+      expectProof(injected.proof);
+      expect(injected.proof.evidence["probe"]).to.include({ ok: true, status: 200 });
+      await healTwice(injected);
+    });
+  });

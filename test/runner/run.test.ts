@@ -1,0 +1,212 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as chai from "chai";
+import { firedrillChai } from "../../harness/assert/index.ts";
+import { isAlive, ROOT, readLabInfo } from "../../harness/lab/index.ts";
+import type { Journal } from "../../harness/runner/journal.ts";
+
+chai.use(firedrillChai as never);
+const { expect } = chai;
+
+const BIN = join(ROOT, "harness", "bin", "firedrill.mjs");
+const FIXTURES = join(ROOT, "test", "fixtures");
+const SHORT = join(FIXTURES, "scenarios", "short-rpc-outage.yml");
+const MULTI = join(FIXTURES, "scenarios", "short-multi-fault.yml");
+
+interface Cli {
+  child: ChildProcess;
+  output: () => string;
+  exit: Promise<number | null>;
+}
+
+function cli(args: string[], env: NodeJS.ProcessEnv = process.env): Cli {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"], env });
+  let text = "";
+  child.stdout?.on("data", (d) => {
+    text += d;
+  });
+  child.stderr?.on("data", (d) => {
+    text += d;
+  });
+  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return { child, output: () => text, exit };
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function journals(dir: string): Journal[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".journal.json"))
+    .sort()
+    .map((f) => JSON.parse(readFileSync(join(dir, f), "utf8")) as Journal);
+}
+
+async function getJson<T>(url: string): Promise<T> {
+  return (await (await fetch(url)).json()) as T;
+}
+
+async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
+  return ((await response.json()) as { result: unknown }).result;
+}
+
+describe("firedrill run", function () {
+  this.timeout(240_000);
+  let work: string;
+  let labDir: string;
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), "firedrill-run-"));
+    labDir = join(work, "lab");
+    const up = cli(["lab", "up", "--detach", "--dir", labDir]);
+    expect(await up.exit, up.output()).to.equal(0);
+  });
+
+  after(async () => {
+    const down = cli(["lab", "down", "--dir", labDir]);
+    await down.exit;
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  /** Everything a healed lab shows: no toxic, every proxy enabled, chains mining, market and feeds live. */
+  async function expectHealed(): Promise<void> {
+    const info = readLabInfo(join(labDir, "lab.json"));
+    const proxies = await getJson<Record<string, { enabled: boolean; toxics: unknown[] }>>(`${info.toxiproxy.url}/proxies`);
+    for (const [name, proxy] of Object.entries(proxies)) {
+      expect(proxy.enabled, `${name} enabled`).to.equal(true);
+      expect(proxy.toxics, `${name} toxics`).to.deep.equal([]);
+    }
+    const state = await getJson<{ shocked: string[]; sources: Record<string, { kind: string }>; keeper: { paused: boolean }[] }>(
+      `${info.control}/state`,
+    );
+    expect(state.shocked, "market shocks").to.deep.equal([]);
+    for (const [name, mode] of Object.entries(state.sources)) expect(mode.kind, `source ${name}`).to.equal("live");
+    expect(state.keeper.filter((k) => k.paused), "paused feeds").to.deep.equal([]);
+    for (const [name, chain] of Object.entries(info.chains)) {
+      const before = Number(await rpc(chain.nodeUrl, "eth_blockNumber"));
+      await until(`${name} mining`, async () => Number(await rpc(chain.nodeUrl, "eth_blockNumber")) > before, 5000);
+      const block = (await rpc(chain.nodeUrl, "eth_getBlockByNumber", ["latest", false])) as { baseFeePerGas: string };
+      expect(Number(BigInt(block.baseFeePerGas)) / 1e9, `${name} base fee gwei`).to.be.lessThan(100);
+    }
+    const pids = join(labDir, "pids");
+    const stacks = readdirSync(pids).filter((f) => f.startsWith("stack") || f.startsWith("sut"));
+    expect(stacks, "SUT pid files").to.deep.equal([]);
+  }
+
+  it("drills a scenario against the reference stack, passes, and writes journal and JUnit", async () => {
+    const dir = join(work, "pass");
+    const junit = join(dir, "junit.xml");
+    const run = cli(["run", SHORT, "--lab-dir", labDir, "--journal-dir", dir, "--junit", junit, "--seed", "7"]);
+    expect(await run.exit, run.output()).to.equal(0);
+    expect(run.output()).to.match(/short-rpc-outage \(seed 7\): COMPLETED/);
+    const [journal] = journals(dir);
+    expect(journal!.status).to.equal("completed");
+    expect(journal!.seed).to.equal(7);
+    expect(journal).to.meetRto();
+    expect(journal).to.detectWithin("3s");
+    expect(journal!.faults[0]!.proof!.ok).to.equal(true);
+    expect(journal!.timeline.some((e) => e.kind === "alert.received" && e.name === "RPC_FAILOVER")).to.equal(true);
+    expect(journal!.invariants.filter((i) => !i.passed)).to.deep.equal([]);
+    const xml = readFileSync(junit, "utf8");
+    expect(xml).to.include("<testsuite");
+    expect((xml.match(/<testcase /g) ?? []).length).to.equal(journal!.verdicts.length);
+    await expectHealed();
+  });
+
+  it("fails a verdict with exit 1 and the reason when detection is slowed past the scenario's limit", async () => {
+    const dir = join(work, "slow");
+    const run = cli(["run", SHORT, "--lab-dir", labDir, "--journal-dir", dir, "--detection-delay-ms", "3500"]);
+    expect(await run.exit, run.output()).to.equal(1);
+    expect(run.output()).to.match(/FAIL {2}detection within 3s: .*over the limit of 3s/);
+    const [journal] = journals(dir);
+    expect(journal!.status).to.equal("failed");
+    expect(journal).not.to.detectWithin("3s");
+    await expectHealed();
+  });
+
+  it("drills a foreign stack started with --sut, written to the contract only", async () => {
+    const dir = join(work, "foreign");
+    const sut = `"${process.execPath}" ${join(FIXTURES, "sut", "poll-monitor.mjs")}`;
+    const run = cli(["run", SHORT, "--lab-dir", labDir, "--journal-dir", dir, "--sut", sut]);
+    expect(await run.exit, run.output()).to.equal(0);
+    const [journal] = journals(dir);
+    expect(journal!.versions.stack.name).to.not.equal("firedrill reference stack");
+    expect(journal).to.detectWithin("3s");
+    await expectHealed();
+  });
+
+  it("exits 3 with the output of a --sut command that exits early, and writes no journal", async () => {
+    const dir = join(work, "early");
+    const sut = `"${process.execPath}" ${join(FIXTURES, "sut", "poll-monitor.mjs")}`;
+    const run = cli(["run", SHORT, "--lab-dir", labDir, "--journal-dir", dir, "--sut", sut], {
+      ...process.env,
+      POLL_MONITOR_EXIT_EARLY: "1",
+    });
+    expect(await run.exit, run.output()).to.equal(3);
+    expect(run.output()).to.include("system under test: exited before it was healthy (code 4");
+    expect(run.output()).to.include("refusing to start");
+    expect(journals(dir)).to.deep.equal([]);
+  });
+
+  // SIGINT at many points across a run: after each event kind the runner reports, and at
+  // fixed delays. Every time, every fault is healed, no process is left, and the journal
+  // says `interrupted`.
+  const points: { label: string; after: RegExp | number }[] = [
+    { label: "while the SUT starts", after: /system under test:/ },
+    { label: "at the first probe", after: /probe\.ok/ },
+    { label: "right after the first injection", after: /fault\.injected/ },
+    { label: "right after the first proof", after: /fault\.proof/ },
+    { label: "after the gas spike", after: /base fee on ethereum/ },
+    { label: "during the USDC shock", after: /USDC/ },
+    { label: "after the feed froze", after: /oracle_stale|feed/ },
+    { label: "after the first alert", after: /alert\.received/ },
+    { label: "after detection", after: /phase\.reached\s+detection/ },
+    { label: "after the first heal", after: /fault\.healed/ },
+    { label: "at once", after: 0 },
+    { label: "at 0.5 s", after: 500 },
+    { label: "at 1.0 s", after: 1000 },
+    { label: "at 1.5 s", after: 1500 },
+    { label: "at 2.0 s", after: 2000 },
+    { label: "at 2.5 s", after: 2500 },
+    { label: "at 3.0 s", after: 3000 },
+    { label: "at 3.5 s", after: 3500 },
+    { label: "at 4.0 s", after: 4000 },
+    { label: "at 4.5 s", after: 4500 },
+    { label: "at 5.0 s", after: 5000 },
+    { label: "at 5.5 s", after: 5500 },
+    { label: "at 6.5 s", after: 6500 },
+  ];
+  for (const [i, point] of points.entries()) {
+    it(`heals everything when interrupted ${point.label}`, async () => {
+      const dir = join(work, `int-${i}`);
+      const run = cli(["run", MULTI, "--lab-dir", labDir, "--journal-dir", dir]);
+      // The runner's signal handlers are in place once it announces the scenario.
+      await until("the run to start", () => /short-multi-fault: tier/.test(run.output()));
+      if (typeof point.after === "number") await new Promise((r) => setTimeout(r, point.after as number));
+      else await until(`${point.after}`, () => (point.after as RegExp).test(run.output()));
+      run.child.kill("SIGINT");
+      const code = await run.exit;
+      expect(code, run.output()).to.be.oneOf([0, 1, 130]);
+      if (code === 130) {
+        const [journal] = journals(dir);
+        expect(journal?.status, run.output()).to.equal("interrupted");
+      }
+      expect(isAlive(run.child.pid!)).to.equal(false);
+      await expectHealed();
+    });
+  }
+});
