@@ -19,7 +19,8 @@ const VERBS: Record<string, { summary: string; load: () => Promise<{ command: Co
     load: () => import("./runner/drill-command.ts"),
   },
   run: {
-    summary: "run <scenario.yml...> [--junit FILE] [--sut CMD | --sut-url URL]: drill scenarios, gate on verdicts",
+    summary:
+      "run <scenario.yml...> [--junit FILE] [--sut CMD | --sut-url URL]: drill scenarios, gate on verdicts",
     load: () => import("./runner/run-command.ts"),
   },
   lab: {

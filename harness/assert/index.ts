@@ -13,7 +13,6 @@ import { formatDuration, parseDuration } from "../runner/duration.ts";
 import type { Journal } from "../runner/journal.ts";
 
 declare global {
-  // biome-ignore lint/style/noNamespace: chai's own typing is a global namespace
   namespace Chai {
     interface Assertion {
       /** Recovered within the RTO of the tightest system it touched (blast radius). */
@@ -28,7 +27,14 @@ declare global {
   }
 }
 
-type ChaiStatic = { Assertion: { addMethod(name: string, fn: (this: Chai.AssertionStatic & { _obj: unknown }, ...args: never[]) => void): void } };
+type ChaiStatic = {
+  Assertion: {
+    addMethod(
+      name: string,
+      fn: (this: Chai.AssertionStatic & { _obj: unknown }, ...args: never[]) => void,
+    ): void;
+  };
+};
 
 function journalOf(value: unknown): Journal {
   const j = value as Partial<Journal> | null;
@@ -85,7 +91,9 @@ export function firedrillChai(chai: ChaiStatic): void {
 
   Assertion.addMethod("loseNoRedemptions", function () {
     const j = journalOf(this._obj);
-    const relevant = j.invariants.filter((i) => i.name === "no accepted redemption lost" || i.name === "no redemption paid twice");
+    const relevant = j.invariants.filter(
+      (i) => i.name === "no accepted redemption lost" || i.name === "no redemption paid twice",
+    );
     const failed = relevant.filter((i) => !i.passed);
     this.assert(
       relevant.length > 0 && failed.length === 0,

@@ -4,13 +4,17 @@
  *
  * anvil (1.7) cannot re-enter its start-up "mixed" mode (a block per transaction plus a
  * block per interval) over JSON-RPC: `evm_setAutomine(true)` switches to automine alone,
- * `evm_setIntervalMining(s)` to interval mining alone, in whole seconds. A heal therefore
- * restores interval mining at the chain's block time rounded up to a whole second, which
- * keeps the head advancing and mines every transaction on the next block.
+ * `evm_setIntervalMining(s)` to interval mining alone, in whole seconds. When the lab owns
+ * its chains' mining (its control API has `POST /mining` and reports `mining` in
+ * `/state`), the faults go through it and a heal restores mixed mining exactly. Otherwise
+ * they use the node: a heal restores interval mining at the chain's block time rounded up
+ * to a whole second, which keeps the head advancing and mines every transaction on the
+ * next block.
  */
 import type { Chain } from "./common.ts";
 import { poll } from "./common.ts";
 import type { FaultContext } from "./context.ts";
+import { labState } from "./network.ts";
 
 export interface BlockInfo {
   number: number;
@@ -133,22 +137,76 @@ export function restoredIntervalSeconds(blockTimeMs: number): number {
   return Math.max(1, Math.ceil(blockTimeMs / 1000));
 }
 
+/** How a chain mines, as the lab or the node reports it. */
+export interface MiningState {
+  mode: "mixed" | "interval" | "automine" | "halted";
+  /** Interval of the blocks, ms (mixed and interval). */
+  blockTimeMs?: number | undefined;
+  /** Who mines the interval blocks: the lab's clock, or anvil itself. */
+  by: "lab" | "node";
+}
+
+/** The lab's mining state for `chain`, when the lab owns its chains' mining. */
+async function labMining(ctx: FaultContext, chain: Chain): Promise<MiningState | undefined> {
+  const state = (await labState(ctx)) as {
+    mining?: Record<string, { mode: MiningState["mode"]; blockTimeMs?: number }>;
+  };
+  const mining = state.mining?.[chain];
+  return mining ? { mode: mining.mode, blockTimeMs: mining.blockTimeMs, by: "lab" } : undefined;
+}
+
+/** How `chain` mines now. */
+export async function miningState(ctx: FaultContext, chain: Chain): Promise<MiningState> {
+  const lab = await labMining(ctx, chain);
+  if (lab) return lab;
+  const seconds = await ctx.rpc<number | null>(chain, "anvil_getIntervalMining");
+  const automine = await ctx.rpc<boolean>(chain, "anvil_getAutomine");
+  // anvil reports neither automine nor an interval in mixed mode, as when halted: the
+  // difference only shows in blocks.
+  if (seconds) return { mode: "interval", blockTimeMs: seconds * 1000, by: "node" };
+  return { mode: automine ? "automine" : "halted", by: "node" };
+}
+
 /** Stops every block: no interval blocks, no block per transaction. */
-export async function stopMining(ctx: FaultContext, chain: Chain): Promise<void> {
-  await ctx.rpc(chain, "evm_setAutomine", [false]);
-  await ctx.rpc(chain, "evm_setIntervalMining", [0]);
+export async function stopMining(ctx: FaultContext, chain: Chain): Promise<MiningState> {
+  if (await labMining(ctx, chain)) {
+    await ctx.control("/mining", { chain, mode: "halted" });
+  } else {
+    await ctx.rpc(chain, "evm_setAutomine", [false]);
+    await ctx.rpc(chain, "evm_setIntervalMining", [0]);
+  }
+  return miningState(ctx, chain);
 }
 
-/** Mines on an interval of `seconds` only: transactions wait for the next block. */
-export async function intervalMining(ctx: FaultContext, chain: Chain, seconds: number): Promise<void> {
-  await ctx.rpc(chain, "evm_setIntervalMining", [Math.max(1, Math.round(seconds))]);
+/**
+ * Mines a block every `blockTimeMs` only: transactions wait for the next block. Through
+ * the node, the interval is rounded up to whole seconds. Returns the interval set, ms.
+ */
+export async function intervalMining(ctx: FaultContext, chain: Chain, blockTimeMs: number): Promise<number> {
+  if (await labMining(ctx, chain)) {
+    const ms = Math.max(100, Math.round(blockTimeMs));
+    await ctx.control("/mining", { chain, mode: "interval", blockTimeMs: ms });
+    return ms;
+  }
+  const seconds = restoredIntervalSeconds(blockTimeMs);
+  await ctx.rpc(chain, "evm_setIntervalMining", [seconds]);
+  return seconds * 1000;
 }
 
-/** Restores the chain's mining as closely as anvil allows (see the module comment). */
-export async function restoreMining(ctx: FaultContext, chain: Chain): Promise<{ intervalSeconds: number }> {
-  const intervalSeconds = restoredIntervalSeconds(ctx.lab.chains[chain].blockTimeMs);
-  await intervalMining(ctx, chain, intervalSeconds);
-  return { intervalSeconds };
+/** Restores the chain's mining as closely as the lab allows (see the module comment). */
+export async function restoreMining(
+  ctx: FaultContext,
+  chain: Chain,
+): Promise<MiningState & { blockTimeMs: number }> {
+  if (await labMining(ctx, chain)) {
+    await ctx.control("/mining", { chain, mode: "mixed" });
+  } else {
+    await ctx.rpc(chain, "evm_setIntervalMining", [
+      restoredIntervalSeconds(ctx.lab.chains[chain].blockTimeMs),
+    ]);
+  }
+  const state = await miningState(ctx, chain);
+  return { ...state, blockTimeMs: state.blockTimeMs ?? ctx.lab.chains[chain].blockTimeMs };
 }
 
 /** Evidence that a chain mines again: the head advances twice and a probe transaction is mined. */

@@ -42,7 +42,9 @@ export const chainHalt = {
     const useFeed = c === "arbitrum" && p.sequencer_feed !== false && feed !== undefined;
     // The feed is flipped while the chain still mines: its update is a transaction too.
     const sequencerDown = useFeed ? await setSequencer(ctx, c, feed, true) : undefined;
-    await stopMining(ctx, c);
+    const stopped = await stopMining(ctx, c);
+    // A block already on its way when mining stopped may still land: start watching after it.
+    await sleep(100, ctx.signal);
     const from = await head(ctx, c);
     const probeTx = await sendProbeTx(ctx, c);
     // Three block times with no block, and a transaction left pending, make a halt.
@@ -64,15 +66,16 @@ export const chainHalt = {
           probeTx,
           probeMined: mined ?? null,
           sequencerDown,
+          miningState: stopped,
         },
       ),
       heal: healOnce(async () => {
         const mining = await restoreMining(ctx, c);
-        const moving = await proveMining(ctx, c, mining.intervalSeconds * 3000 + 2_000);
+        const moving = await proveMining(ctx, c, mining.blockTimeMs * 3 + 2_000);
         const sequencerUp = useFeed ? await setSequencer(ctx, c, feed, false) : undefined;
         return proof(
           moving.ok && sequencerUp !== false,
-          `${c} mines again: head ${moving.from} -> ${moving.to}, probe tx mined in block ${moving.probeMinedIn ?? "none"}; blocks every ${mining.intervalSeconds} s${useFeed ? `; sequencer uptime feed reports ${sequencerUp ? "up" : "still down"}` : ""}`,
+          `${c} mines again: head ${moving.from} -> ${moving.to}, probe tx mined in block ${moving.probeMinedIn ?? "none"}; ${mining.mode} mining, blocks every ${mining.blockTimeMs} ms${useFeed ? `; sequencer uptime feed reports ${sequencerUp ? "up" : "still down"}` : ""}`,
           { chain: c, ...mining, mining: moving, sequencerUp },
         );
       }),

@@ -6,10 +6,10 @@ import {
   fillerAccount,
   head,
   intervalMining,
+  miningState,
   nextBlock,
   poolSize,
   proveMining,
-  restoredIntervalSeconds,
   restoreMining,
   toHex,
 } from "./chain.ts";
@@ -56,11 +56,7 @@ export const congestion = {
     const before = await block(ctx, c, "latest");
     // Transactions must wait for a block for the mempool to back up, so mining goes to
     // interval only: at block_time (anvil counts whole seconds) or the chain's own, rounded up.
-    const intervalS =
-      p.block_time === undefined
-        ? restoredIntervalSeconds(ctx.lab.chains[c].blockTimeMs)
-        : Math.max(1, Math.ceil(p.block_time / 1000));
-    await intervalMining(ctx, c, intervalS);
+    const intervalMs = await intervalMining(ctx, c, p.block_time ?? ctx.lab.chains[c].blockTimeMs);
     if (p.gas_limit !== undefined) await ctx.rpc(c, "evm_setBlockGasLimit", [toHex(p.gas_limit)]);
     const applied = await head(ctx, c);
 
@@ -109,14 +105,14 @@ export const congestion = {
       }
     })();
     const appliedMs = Date.now();
-    const first = await nextBlock(ctx, c, applied, Math.min(intervalS * 1000 + 1_500, 4_000));
+    const first = await nextBlock(ctx, c, applied, Math.min(intervalMs + 1_500, 4_000));
     const firstAfterMs = first ? Date.now() - appliedMs : undefined;
     sampling.abort();
     await sampler;
-    const modeSeconds = await ctx.rpc<number | null>(c, "anvil_getIntervalMining");
+    const mining = await miningState(ctx, c);
     const gasLimit = (first ?? (await block(ctx, c, "pending"))).gasLimit;
     const checks = {
-      interval: modeSeconds === intervalS,
+      interval: mining.mode === "interval" && mining.blockTimeMs === intervalMs,
       gasLimit: p.gas_limit === undefined || gasLimit === p.gas_limit,
       flood: p.flood === undefined || (flood.sent > 0 && pool.pending > 0),
     };
@@ -124,11 +120,11 @@ export const congestion = {
     return {
       proof: proof(
         tookEffect,
-        `${c}: mining every ${modeSeconds ?? "?"} s (next block ${first ? `${first.number} after ${firstAfterMs} ms` : "not yet"}), gas limit ${gasLimit} (${before.gasLimit} before), up to ${pool.pending} pending txs, ${flood.sent} filler txs sent`,
+        `${c}: ${mining.mode} mining every ${mining.blockTimeMs ?? "?"} ms (next block ${first ? `${first.number} after ${firstAfterMs} ms` : "not yet"}), gas limit ${gasLimit} (${before.gasLimit} before), up to ${pool.pending} pending txs, ${flood.sent} filler txs sent`,
         {
           chain: c,
-          intervalSeconds: intervalS,
-          nodeIntervalSeconds: modeSeconds,
+          intervalMs,
+          miningState: mining,
           nextBlock: first?.number,
           nextBlockAfterMs: firstAfterMs,
           gasLimit,
@@ -144,18 +140,18 @@ export const congestion = {
         // Fillers still waiting leave the pool; what was mined stays, as on a real chain.
         await ctx.rpc(c, "anvil_removePoolTransactions", [filler]);
         if (p.gas_limit !== undefined) await ctx.rpc(c, "evm_setBlockGasLimit", [toHex(before.gasLimit)]);
-        const mining = await restoreMining(ctx, c);
-        const moving = await proveMining(ctx, c, mining.intervalSeconds * 3000 + 2_000);
+        const restored = await restoreMining(ctx, c);
+        const moving = await proveMining(ctx, c, restored.blockTimeMs * 3 + 2_000);
         const next = await block(ctx, c, moving.to);
         const gasBack = next.gasLimit === before.gasLimit;
         return proof(
           gasBack && moving.ok,
-          `${c}: gas limit ${next.gasLimit} again, blocks ${moving.from} -> ${moving.to}, probe tx mined in ${moving.probeMinedIn ?? "none"}; mining every ${mining.intervalSeconds} s (${flood.sent} filler txs were sent)`,
+          `${c}: gas limit ${next.gasLimit} again, blocks ${moving.from} -> ${moving.to}, probe tx mined in ${moving.probeMinedIn ?? "none"}; ${restored.mode} mining every ${restored.blockTimeMs} ms (${flood.sent} filler txs were sent)`,
           {
             chain: c,
             gasLimit: next.gasLimit,
             gasLimitBefore: before.gasLimit,
-            ...mining,
+            miningState: restored,
             mining: moving,
             flood: { ...flood },
           },

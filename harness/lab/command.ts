@@ -230,7 +230,12 @@ export async function checkLab(info: LabInfo): Promise<Check[]> {
       }),
     );
   }
-  checks.push(timed("regulator", async () => (await getJson(`${info.regulator.url}/health`), "ok")));
+  checks.push(
+    timed("regulator", async () => {
+      await getJson(`${info.regulator.url}/health`);
+      return "ok";
+    }),
+  );
   checks.push(
     timed("toxiproxy", async () => {
       const proxies = (await getJson(`${info.toxiproxy.url}/proxies`)) as Record<

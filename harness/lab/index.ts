@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join, resolve } from "node:path";
 import { labError, releaseAll } from "../errors.ts";
 import { seededRandom } from "../random.ts";
+import { registerSecret } from "../redact.ts";
 import { type Chain, rpcCall, startAnvil } from "./anvil.ts";
 import { CHAIN_NAMES, type ChainName, type LabConfig } from "./config.ts";
 import { type ChainContracts, deployStack, type LabAccounts, labAccounts } from "./deploy.ts";
@@ -171,9 +172,20 @@ function readPid(file: string): number {
   }
 }
 
-/** True when a process with this pid exists. */
+/**
+ * True when a process with this pid runs. A zombie does not count: an orphan killed by a
+ * sweep waits for its new parent to reap it, and where that parent is not an init that
+ * reaps, `kill(pid, 0)` would still succeed.
+ */
 export function isAlive(pid: number): boolean {
   if (pid <= 0) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2).charAt(0);
+    return state !== "Z" && state !== "X";
+  } catch {
+    // No /proc (not Linux), or no such process: ask the kernel.
+  }
   try {
     process.kill(pid, 0);
     return true;
@@ -286,6 +298,7 @@ export async function startLab(config: LabConfig, options: StartLabOptions = {})
 
   const releases: Array<() => unknown> = [];
   const accounts = labAccounts();
+  registerLabKeys(accounts);
   const random = seededRandom(config.seed);
   let clock: NodeJS.Timeout | undefined;
   try {
@@ -363,7 +376,9 @@ export async function startLab(config: LabConfig, options: StartLabOptions = {})
       for (const source of sources) source.tick(now);
       keeper
         .tick(now)
-        .catch((error: Error & { shortMessage?: string }) => step(`keeper: ${error.shortMessage ?? error.message}`))
+        .catch((error: Error & { shortMessage?: string }) =>
+          step(`keeper: ${error.shortMessage ?? error.message}`),
+        )
         .finally(() => {
           ticking = false;
         });
@@ -453,7 +468,22 @@ export async function startLab(config: LabConfig, options: StartLabOptions = {})
 export function readLabInfo(file: string): LabInfo {
   if (!existsSync(file))
     throw labError("lab", `no lab is up (${file} does not exist); run \`firedrill lab up\``);
-  return JSON.parse(readFileSync(file, "utf8")) as LabInfo;
+  const info = JSON.parse(readFileSync(file, "utf8")) as LabInfo;
+  registerLabKeys(info.accounts);
+  return info;
+}
+
+/** Every private key of the lab's accounts, so that none is ever printed. */
+function registerLabKeys(accounts: LabAccounts): void {
+  const all = [
+    accounts.deployer,
+    accounts.operator,
+    accounts.guardian,
+    accounts.keeper,
+    accounts.treasury,
+    ...accounts.users,
+  ];
+  for (const account of all) registerSecret(account.privateKey);
 }
 
 /** The SUT environment of DESIGN.md for a lab (without the webhook, token and port a runner adds). */

@@ -124,7 +124,9 @@ export function createKeeper(
           state.lastPushMs = nowMs;
           state.rounds += 1;
           const answer = BigInt(Math.round(price * 1e8));
-          pushes.push(send(lane, (nonce) => feed.contract.getFunction("transmit")(answer, { nonce, ...FEES })));
+          pushes.push(
+            send(lane, (nonce) => feed.contract.getFunction("transmit")(answer, { nonce, ...FEES })),
+          );
         }
       }
       await Promise.all(pushes);

@@ -54,12 +54,14 @@ function parse(args: string[], usage: string) {
 function wholeNumber(name: string, text: string | undefined, max = 2 ** 32 - 1): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > max) throw usageError(`--${name}: expected a whole number from 0 to ${max}, got "${text}"`);
+  if (!Number.isInteger(n) || n < 0 || n > max)
+    throw usageError(`--${name}: expected a whole number from 0 to ${max}, got "${text}"`);
   return n;
 }
 
 function sutChoice(values: ReturnType<typeof parse>["values"]): SutChoice {
-  if (values.sut !== undefined && values["sut-url"] !== undefined) throw usageError("--sut and --sut-url exclude each other");
+  if (values.sut !== undefined && values["sut-url"] !== undefined)
+    throw usageError("--sut and --sut-url exclude each other");
   if (values.sut !== undefined) {
     if (values.sut.trim() === "") throw usageError("--sut: the command is empty");
     return { kind: "command", command: values.sut };
@@ -73,7 +75,10 @@ function sutChoice(values: ReturnType<typeof parse>["values"]): SutChoice {
     }
     return { kind: "url", url: url.toString() };
   }
-  return { kind: "reference", detectionDelayMs: wholeNumber("detection-delay-ms", values["detection-delay-ms"], 600_000) };
+  return {
+    kind: "reference",
+    detectionDelayMs: wholeNumber("detection-delay-ms", values["detection-delay-ms"], 600_000),
+  };
 }
 
 /** One line per timeline event: what a CI log shows. On a terminal, phases also show against the RTO. */
@@ -102,7 +107,13 @@ function verdictLines(journal: Journal): string[] {
 }
 
 /** Runs scenarios one after another; stops early only when interrupted. */
-async function runAll(scenarios: Scenario[], map: SystemsMap, values: ReturnType<typeof parse>["values"], io: Io, seed?: number): Promise<number> {
+async function runAll(
+  scenarios: Scenario[],
+  map: SystemsMap,
+  values: ReturnType<typeof parse>["values"],
+  io: Io,
+  seed?: number,
+): Promise<number> {
   const sut = sutChoice(values);
   const journalDir = resolve(values["journal-dir"] ?? join(ROOT, "reports"));
   const interrupt = new AbortController();
@@ -111,7 +122,9 @@ async function runAll(scenarios: Scenario[], map: SystemsMap, values: ReturnType
   const onSignal = (signal: NodeJS.Signals) => {
     signals += 1;
     if (signals === 1) {
-      io.err(`firedrill: ${signal}: healing every fault and stopping (again to skip waiting; the healing always runs)`);
+      io.err(
+        `firedrill: ${signal}: healing every fault and stopping (again to skip waiting; the healing always runs)`,
+      );
       interrupt.abort();
     } else {
       io.err(`firedrill: ${signal} again: skipping every wait; still healing`);
@@ -125,7 +138,9 @@ async function runAll(scenarios: Scenario[], map: SystemsMap, values: ReturnType
   try {
     for (const scenario of scenarios) {
       if (interrupt.signal.aborted) break;
-      io.err(`firedrill: ${scenario.name}: tier ${scenario.tier}, RTO ${formatDuration(scenario.rtoMs)} (${scenario.blastRadius.length} systems in the blast radius)`);
+      io.err(
+        `firedrill: ${scenario.name}: tier ${scenario.tier}, RTO ${formatDuration(scenario.rtoMs)} (${scenario.blastRadius.length} systems in the blast radius)`,
+      );
       const result = await runScenario(scenario, map, {
         seed,
         journalDir,
@@ -169,14 +184,20 @@ export async function command(args: string[], io: Io): Promise<number> {
   const seed = wholeNumber("seed", values.seed);
   // Everything is validated before anything starts.
   const files = positionals.flatMap((p) =>
-    p.endsWith(".yml") || p.endsWith(".yaml") ? [p] : readdirSync(p).filter((f) => /\.ya?ml$/.test(f) && !/^(systems-map|kpis)\.ya?ml$/.test(f)).map((f) => join(p, f)),
+    p.endsWith(".yml") || p.endsWith(".yaml")
+      ? [p]
+      : readdirSync(p)
+          .filter((f) => /\.ya?ml$/.test(f) && !/^(systems-map|kpis)\.ya?ml$/.test(f))
+          .map((f) => join(p, f)),
   );
   const map = loadSystemsMap(values.map ?? defaultMapPath(files[0]));
   const scenarios = files.map((file) => loadScenario(file, map));
   sutChoice(values);
   if (values["dry-run"]) {
     for (const s of scenarios) {
-      io.out(`${s.name}: valid; tier ${s.tier}, RTO ${formatDuration(s.rtoMs)}, ${s.faults.length} faults: ${s.faults.map((f) => f.type).join(", ")}`);
+      io.out(
+        `${s.name}: valid; tier ${s.tier}, RTO ${formatDuration(s.rtoMs)}, ${s.faults.length} faults: ${s.faults.map((f) => f.type).join(", ")}`,
+      );
     }
     return 0;
   }
@@ -208,6 +229,8 @@ export async function drillCommand(args: string[], io: Io): Promise<number> {
     .filter((s) => tier === undefined || s.tier === tier);
   if (candidates.length === 0) throw usageError(`no shipped scenario has tier ${tier}`);
   const pick = candidates[seededRandom(seed).fork("drill").int(candidates.length)]!;
-  io.out(`firedrill drill: seed ${seed} picked ${pick.name} (tier ${pick.tier}); replay with \`firedrill drill --seed ${seed}${tier === undefined ? "" : ` --tier ${tier}`}\``);
+  io.out(
+    `firedrill drill: seed ${seed} picked ${pick.name} (tier ${pick.tier}); replay with \`firedrill drill --seed ${seed}${tier === undefined ? "" : ` --tier ${tier}`}\``,
+  );
   return runAll([pick], map, values, io, seed);
 }

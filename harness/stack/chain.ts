@@ -403,7 +403,14 @@ export class TxSigner {
 
   /** Waits for the receipt of a sent transaction; throws TxReverted with the decoded reason. */
   async confirm(hash: string, options: SendOptions, known?: Receipt): Promise<Receipt> {
-    const receipt = known ?? (await this.#chain.waitReceipt(hash, options.timeoutMs ?? 15_000));
+    let receipt: Receipt;
+    try {
+      receipt = known ?? (await this.#chain.waitReceipt(hash, options.timeoutMs ?? 15_000));
+    } catch (error) {
+      // Not mined in time counts as a failed transaction (congestion, a halted chain).
+      this.#chain.recordTx(false, 0n);
+      throw error;
+    }
     const ok = receipt.status === "0x1";
     this.#chain.recordTx(ok, BigInt(receipt.gasUsed));
     if (!ok) {

@@ -234,20 +234,27 @@ export function loadThresholds(path = join(SCENARIOS_DIR, "kpis.yml")): Threshol
 const SEVERITIES = new Set(["critical", "high", "medium", "low"]);
 
 /** Severity and system per detector event, from the `detectors` of scenarios/kpis.yml. */
-export function loadDetectorMeta(
-  path = join(SCENARIOS_DIR, "kpis.yml"),
-): Record<string, { severity?: "critical" | "high" | "medium" | "low"; system?: string }> {
-  const out: Record<string, { severity?: "critical" | "high" | "medium" | "low"; system?: string }> = {};
+export interface DetectorMeta {
+  severity?: "critical" | "high" | "medium" | "low";
+  system?: string;
+  /** Playbook steps to run when it fires (pause_non_critical, activate_secondary_oracles, ...). */
+  actions?: string[];
+}
+
+export function loadDetectorMeta(path = join(SCENARIOS_DIR, "kpis.yml")): Record<string, DetectorMeta> {
+  const out: Record<string, DetectorMeta> = {};
   if (!existsSync(path)) return out;
   try {
     const doc = parse(readFileSync(path, "utf8")) as { detectors?: Record<string, Record<string, unknown>> };
     for (const entry of Object.values(doc?.detectors ?? {})) {
       const event = entry?.["event"];
       if (typeof event !== "string") continue;
-      const meta: { severity?: "critical" | "high" | "medium" | "low"; system?: string } = {};
+      const meta: DetectorMeta = {};
       const severity = entry["severity"];
       if (typeof severity === "string" && SEVERITIES.has(severity)) meta.severity = severity as "critical";
       if (typeof entry["system"] === "string") meta.system = entry["system"];
+      const actions = entry["actions"];
+      if (Array.isArray(actions)) meta.actions = actions.filter((a): a is string => typeof a === "string");
       out[event] = meta;
     }
   } catch {

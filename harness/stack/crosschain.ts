@@ -46,7 +46,8 @@ export interface CrossChainOptions {
 export class CrossChainManager {
   readonly #o: CrossChainOptions;
   readonly #batchWaiters = new Map<string, Promise<void>>();
-  #preferred: string | undefined;
+  readonly #forced = new Map<string, Set<string>>();
+  readonly #forcedBatching = new Map<string, Set<string>>();
 
   constructor(options: CrossChainOptions) {
     this.#o = options;
@@ -69,6 +70,7 @@ export class CrossChainManager {
     if (state.sequencerUnavailable)
       out.push(state.sequencerDown ? "sequencer down" : "sequencer grace period");
     if (m.health.every((h) => !h.ok)) out.push("no provider answers");
+    for (const reason of this.#forced.get(chain.name) ?? []) out.push(`failover: ${reason}`);
     return out;
   }
 
@@ -79,57 +81,70 @@ export class CrossChainManager {
 
   /** Whether transactions on `chain` are being batched (gas spike). */
   batching(chain: string): boolean {
-    return this.#o.alerter.isActive(`batching:${chain}`);
+    return this.#o.alerter.isActive(`batching:${chain}`) || this.#forcedBatching.has(chain);
   }
 
-  /** Re-evaluates routing and batching; posts CROSS_CHAIN_FAILOVER / TX_BATCHING_ENABLED / RECOVERED. */
+  /** Takes `chain` out of (or back into) the mint rotation for `reason` (a playbook action). */
+  force(chain: string, reason: string, out: boolean): void {
+    const reasons = this.#forced.get(chain) ?? new Set<string>();
+    if (out) reasons.add(reason);
+    else reasons.delete(reason);
+    if (reasons.size > 0) this.#forced.set(chain, reasons);
+    else this.#forced.delete(chain);
+  }
+
+  /** Turns batching on (or off) for `chain` for `reason` (a playbook action). */
+  forceBatching(chain: string, reason: string, on: boolean): void {
+    const reasons = this.#forcedBatching.get(chain) ?? new Set<string>();
+    if (on) reasons.add(reason);
+    else reasons.delete(reason);
+    if (reasons.size > 0) this.#forcedBatching.set(chain, reasons);
+    else this.#forcedBatching.delete(chain);
+  }
+
+  /**
+   * Re-evaluates routing and batching. Every chain that drops out of the mint rotation
+   * posts CROSS_CHAIN_FAILOVER (from it to the chain that takes its mints), and RECOVERED
+   * when it is back; TX_BATCHING_ENABLED while its gas is above the threshold.
+   */
   update(): void {
     const { alerter, monitors, thresholds } = this.#o;
-    for (const m of monitors) {
+    const healthy = monitors.filter((m) => this.problems(m).length === 0).map((m) => m.chain.name);
+    for (const [index, m] of monitors.entries()) {
+      const name = m.chain.name;
       const gwei = m.chain.head ? Number(m.chain.head.baseFeeWei) / 1e9 : 0;
-      const key = `batching:${m.chain.name}`;
-      if (gwei > thresholds.gasPriceGwei) {
+      const batchKey = `batching:${name}`;
+      const batching = gwei > thresholds.gasPriceGwei || this.#forcedBatching.has(name);
+      if (batching) {
         alerter.raise({
-          key,
+          key: batchKey,
           event: "TX_BATCHING_ENABLED",
           severity: "medium",
           system: "minting_contracts",
-          chain: m.chain.name,
-          details: { baseFeeGwei: Math.round(gwei), windowMs: this.#o.batchWindowMs ?? 250 },
+          chain: name,
+          details: {
+            baseFeeGwei: Math.round(gwei),
+            windowMs: this.#o.batchWindowMs ?? 250,
+            reasons: [...(this.#forcedBatching.get(name) ?? ["gas above threshold"])],
+          },
         });
-      } else alerter.clear(key);
+      } else alerter.clear(batchKey);
+      // Before its first head a chain is unknown, not failed.
+      const problems = this.problems(m).filter((p) => p !== "no head yet");
+      const key = `crosschain:${name}`;
+      if (problems.length > 0) {
+        const order = [...monitors.slice(index + 1), ...monitors.slice(0, index)].map((x) => x.chain.name);
+        const to = order.find((c) => healthy.includes(c)) ?? null;
+        alerter.raise({
+          key,
+          event: "CROSS_CHAIN_FAILOVER",
+          severity: to ? "high" : "critical",
+          system: "minting_contracts",
+          chain: name,
+          details: { from: name, to, reasons: problems },
+        });
+      } else alerter.clear(key, { to: name });
     }
-    const preferred = this.preferred();
-    if (preferred === this.#preferred) return;
-    const previous = this.#preferred;
-    this.#preferred = preferred;
-    if (preferred === this.primary) {
-      alerter.clear("crosschain", { to: preferred });
-      return;
-    }
-    const primaryMonitor = monitors[0]!;
-    const details = {
-      from: previous ?? this.primary,
-      to: preferred ?? null,
-      reasons: this.problems(primaryMonitor),
-    };
-    if (preferred === undefined && previous === undefined) return;
-    const raised = alerter.raise({
-      key: "crosschain",
-      event: "CROSS_CHAIN_FAILOVER",
-      severity: preferred ? "high" : "critical",
-      system: "minting_contracts",
-      chain: preferred ?? null,
-      details,
-    });
-    if (!raised)
-      alerter.emit(
-        "CROSS_CHAIN_FAILOVER",
-        preferred ? "high" : "critical",
-        "minting_contracts",
-        preferred ?? null,
-        details,
-      );
   }
 
   async #batchWindow(chain: string): Promise<void> {
@@ -167,7 +182,7 @@ export class CrossChainManager {
       };
       try {
         const receipt = await chain.signer(this.#o.operator).send(options);
-        if (skipped.length > 0 && chain.name !== this.primary && !this.#o.alerter.isActive("crosschain")) {
+        if (skipped.length > 0 && !this.#o.alerter.isActive(`crosschain:${skipped[0]!.chain}`)) {
           this.#o.alerter.emit("CROSS_CHAIN_FAILOVER", "high", "minting_contracts", chain.name, {
             from: skipped[0]!.chain,
             to: chain.name,

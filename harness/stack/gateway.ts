@@ -339,7 +339,13 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
 
   const server = createServer((req, res) => {
     const started = process.hrtime.bigint();
-    let name = "unknown";
+    // The route template, never the raw path: ids and keys stay out of metric labels.
+    const path = (req.url ?? "/").split("?")[0]!.replace(/\/+$/, "") || "/";
+    let name = path.startsWith("/redemptions/")
+      ? "/redemptions/:id"
+      : ["/mint", "/redeem", "/reports", "/health", "/metrics"].includes(path)
+        ? path
+        : "unmatched";
     route(req, res)
       .then((n) => {
         name = n;

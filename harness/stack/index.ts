@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import { registerSecret } from "../redact.ts";
 import { type Alert, Alerter, type Condition } from "./alerts.ts";
+import { incidentAlert } from "./assess.ts";
 import { ChainClient } from "./chain.ts";
 import {
   loadDetectorMeta,
@@ -271,7 +272,11 @@ export async function startStack(env: StackEnv, options: StackOptions = {}): Pro
     };
     // An on-chain feed lags a market jump by up to a keeper round: only a deviation that
     // outlasts that is an incident (and a reason to stop minting at the feed's price).
-    const raw = evaluate(snapshot, thresholds).map((c) => ({ ...c, ...detectorMeta[c.event] }));
+    const raw = evaluate(snapshot, thresholds).map((c) => ({
+      ...c,
+      ...(detectorMeta[c.event]?.severity ? { severity: detectorMeta[c.event]!.severity! } : {}),
+      ...(detectorMeta[c.event]?.system ? { system: detectorMeta[c.event]!.system! } : {}),
+    }));
     const rawKeys = new Set(raw.map((c) => c.key));
     for (const key of feedDeviationSince.keys()) if (!rawKeys.has(key)) feedDeviationSince.delete(key);
     const conditions = raw.filter((c) => {
@@ -283,11 +288,14 @@ export async function startStack(env: StackEnv, options: StackOptions = {}): Pro
     const { raised, cleared } = alerter.reconcile("detect/", conditions);
     for (const c of raised) {
       const [kind, rest = ""] = c.key.slice("detect/".length).split(/:(.*)/s);
+      // Built-in safety steps; where kpis.yml names the same step, the playbook runs it once.
+      const playbook = new Set(detectorMeta[c.event]?.actions ?? []);
       if (kind === "collateral" && c.chain) {
+        // A mint would leave the vault further under water: stop minting while it lasts.
         void emergency.pause(c.chain, "collateral");
-        void emergency.rebalance(c.chain, c.event);
+        if (!playbook.has("emergency_rebalance")) void emergency.rebalance(c.chain, c.event);
       } else if (kind === "backlog") {
-        void emergency.pause(crosschain.primary, "backlog");
+        if (!playbook.has("pause_non_critical")) void emergency.pause(crosschain.primary, "backlog");
       } else if (
         (kind === "oracle-deviation" || kind === "oracle-stale") &&
         rest.startsWith("feed:") &&
@@ -296,9 +304,11 @@ export async function startStack(env: StackEnv, options: StackOptions = {}): Pro
         // The vault prices mints with this feed: stop minting on that chain until it is sound.
         void emergency.pause(c.chain, `feed:${c.key}`);
       }
+      runPlaybook(c);
       if (c.severity === "critical") fileReport(conditionAlert(c));
     }
     for (const key of cleared) {
+      undoPlaybook(key);
       const [kind, rest = ""] = key.slice("detect/".length).split(/:(.*)/s);
       if (kind === "collateral") void emergency.release(rest, "collateral");
       else if (kind === "backlog") void emergency.release(crosschain.primary, "backlog");
@@ -326,6 +336,37 @@ export async function startStack(env: StackEnv, options: StackOptions = {}): Pro
     } else if (off.length === 0) alerter.clear("oracle-secondary");
     crosschain.update();
     updateMetrics(snapshot);
+  }
+
+  /** The playbook steps scenarios/kpis.yml names for a detector, run when its condition is raised. */
+  function runPlaybook(c: Condition): void {
+    const actions = new Set(detectorMeta[c.event]?.actions ?? []);
+    const chain = c.chain ?? crosschain.primary;
+    if (actions.has("pause_non_critical")) void emergency.pause(chain, c.key);
+    if (actions.has("emergency_rebalance") && c.chain) void emergency.rebalance(c.chain, c.event);
+    if (actions.has("activate_secondary_oracles")) aggregator.secondaryForced.add(c.key);
+    if (actions.has("batch_transactions")) crosschain.forceBatching(chain, c.key, true);
+    if (actions.has("cross_chain_failover")) crosschain.force(chain, c.key, true);
+    if (actions.has("notify")) {
+      const s = status();
+      alerter.emit("TEAM_NOTIFIED", "low", "reporting_systems", c.chain, {
+        about: c.event,
+        alert: incidentAlert(new Date().toISOString(), c.severity, [c], recommendedActions(s), {
+          status: s.status,
+          components: s.components,
+        }),
+      });
+    }
+  }
+
+  /** Undoes what `runPlaybook` started for a condition that cleared. */
+  function undoPlaybook(key: string): void {
+    for (const chain of byName.keys()) {
+      void emergency.release(chain, key);
+      crosschain.forceBatching(chain, key, false);
+      crosschain.force(chain, key, false);
+    }
+    aggregator.secondaryForced.delete(key);
   }
 
   function updateMetrics(snapshot: Snapshot): void {

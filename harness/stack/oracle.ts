@@ -60,6 +60,8 @@ export class OracleAggregator {
   #primaryChain: string | undefined;
   /** Completed polls of every source. */
   polls = 0;
+  /** Reasons the primary source is set aside even while it looks healthy (a playbook action). */
+  readonly secondaryForced = new Set<string>();
 
   constructor(sources: readonly { name: string; url: string }[], options: AggregatorOptions) {
     this.sources = sources.map((s) => ({
@@ -188,7 +190,7 @@ export class OracleAggregator {
         }
       }
       const primaryName = this.sources[0]?.name;
-      const primary = good.find((g) => g.name === primaryName);
+      const primary = this.secondaryForced.size > 0 ? undefined : good.find((g) => g.name === primaryName);
       const secondaries = good.filter((g) => g.name !== primaryName);
       consensus.push({
         pair,

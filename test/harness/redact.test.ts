@@ -20,6 +20,18 @@ describe("redact", () => {
     expect(JSON.stringify(out)).not.to.include("webhook-secret-value");
   });
 
+  it("redacts a key by value once registered, wherever it appears", () => {
+    const key = `0x${"cd".repeat(32)}`;
+    registerSecret(key);
+    expect(redact(`signing with ${key} now`)).not.to.include(key);
+    expect(redact(`{"privateKey":"0x${"ef".repeat(32)}"}`)).not.to.include("ef".repeat(32));
+  });
+
+  it("keeps transaction hashes and redemption ids readable", () => {
+    const hash = `0x${"12".repeat(32)}`;
+    expect(redact(`redemption ${hash} paid in tx ${hash}`)).to.equal(`redemption ${hash} paid in tx ${hash}`);
+  });
+
   it("keeps ordinary addresses and hashes shorter than a key", () => {
     const address = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
     expect(redact(address)).to.equal(address);

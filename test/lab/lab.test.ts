@@ -58,12 +58,17 @@ async function until(
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** Every child a test started, so that a failed assertion never leaves one running. */
+const children = new Set<ChildProcess>();
+
 function startCli(args: string[]): {
   child: ChildProcess;
   output: () => string;
   exit: Promise<number | null>;
 } {
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  children.add(child);
+  child.once("exit", () => children.delete(child));
   let text = "";
   child.stdout?.on("data", (d) => {
     text += d;
@@ -77,6 +82,14 @@ function startCli(args: string[]): {
 
 describe("lab", function () {
   this.timeout(60_000);
+
+  afterEach(async () => {
+    for (const child of children) {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+    }
+  });
 
   describe("in process", () => {
     let lab: Lab | undefined;

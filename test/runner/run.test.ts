@@ -34,7 +34,11 @@ function cli(args: string[], env: NodeJS.ProcessEnv = process.env): Cli {
   return { child, output: () => text, exit };
 }
 
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+async function until(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;
@@ -85,21 +89,35 @@ describe("firedrill run", function () {
   /** Everything a healed lab shows: no toxic, every proxy enabled, chains mining, market and feeds live. */
   async function expectHealed(): Promise<void> {
     const info = readLabInfo(join(labDir, "lab.json"));
-    const proxies = await getJson<Record<string, { enabled: boolean; toxics: unknown[] }>>(`${info.toxiproxy.url}/proxies`);
+    const proxies = await getJson<Record<string, { enabled: boolean; toxics: unknown[] }>>(
+      `${info.toxiproxy.url}/proxies`,
+    );
     for (const [name, proxy] of Object.entries(proxies)) {
       expect(proxy.enabled, `${name} enabled`).to.equal(true);
       expect(proxy.toxics, `${name} toxics`).to.deep.equal([]);
     }
-    const state = await getJson<{ shocked: string[]; sources: Record<string, { kind: string }>; keeper: { paused: boolean }[] }>(
-      `${info.control}/state`,
-    );
+    const state = await getJson<{
+      shocked: string[];
+      sources: Record<string, { kind: string }>;
+      keeper: { paused: boolean }[];
+    }>(`${info.control}/state`);
     expect(state.shocked, "market shocks").to.deep.equal([]);
-    for (const [name, mode] of Object.entries(state.sources)) expect(mode.kind, `source ${name}`).to.equal("live");
-    expect(state.keeper.filter((k) => k.paused), "paused feeds").to.deep.equal([]);
+    for (const [name, mode] of Object.entries(state.sources))
+      expect(mode.kind, `source ${name}`).to.equal("live");
+    expect(
+      state.keeper.filter((k) => k.paused),
+      "paused feeds",
+    ).to.deep.equal([]);
     for (const [name, chain] of Object.entries(info.chains)) {
       const before = Number(await rpc(chain.nodeUrl, "eth_blockNumber"));
-      await until(`${name} mining`, async () => Number(await rpc(chain.nodeUrl, "eth_blockNumber")) > before, 5000);
-      const block = (await rpc(chain.nodeUrl, "eth_getBlockByNumber", ["latest", false])) as { baseFeePerGas: string };
+      await until(
+        `${name} mining`,
+        async () => Number(await rpc(chain.nodeUrl, "eth_blockNumber")) > before,
+        5000,
+      );
+      const block = (await rpc(chain.nodeUrl, "eth_getBlockByNumber", ["latest", false])) as {
+        baseFeePerGas: string;
+      };
       expect(Number(BigInt(block.baseFeePerGas)) / 1e9, `${name} base fee gwei`).to.be.lessThan(100);
     }
     const pids = join(labDir, "pids");
@@ -110,7 +128,18 @@ describe("firedrill run", function () {
   it("drills a scenario against the reference stack, passes, and writes journal and JUnit", async () => {
     const dir = join(work, "pass");
     const junit = join(dir, "junit.xml");
-    const run = cli(["run", SHORT, "--lab-dir", labDir, "--journal-dir", dir, "--junit", junit, "--seed", "7"]);
+    const run = cli([
+      "run",
+      SHORT,
+      "--lab-dir",
+      labDir,
+      "--journal-dir",
+      dir,
+      "--junit",
+      junit,
+      "--seed",
+      "7",
+    ]);
     expect(await run.exit, run.output()).to.equal(0);
     expect(run.output()).to.match(/short-rpc-outage \(seed 7\): COMPLETED/);
     const [journal] = journals(dir);
@@ -119,7 +148,9 @@ describe("firedrill run", function () {
     expect(journal).to.meetRto();
     expect(journal).to.detectWithin("3s");
     expect(journal!.faults[0]!.proof!.ok).to.equal(true);
-    expect(journal!.timeline.some((e) => e.kind === "alert.received" && e.name === "RPC_FAILOVER")).to.equal(true);
+    expect(journal!.timeline.some((e) => e.kind === "alert.received" && e.name === "RPC_FAILOVER")).to.equal(
+      true,
+    );
     expect(journal!.invariants.filter((i) => !i.passed)).to.deep.equal([]);
     const xml = readFileSync(junit, "utf8");
     expect(xml).to.include("<testsuite");
@@ -129,7 +160,16 @@ describe("firedrill run", function () {
 
   it("fails a verdict with exit 1 and the reason when detection is slowed past the scenario's limit", async () => {
     const dir = join(work, "slow");
-    const run = cli(["run", SHORT, "--lab-dir", labDir, "--journal-dir", dir, "--detection-delay-ms", "3500"]);
+    const run = cli([
+      "run",
+      SHORT,
+      "--lab-dir",
+      labDir,
+      "--journal-dir",
+      dir,
+      "--detection-delay-ms",
+      "3500",
+    ]);
     expect(await run.exit, run.output()).to.equal(1);
     expect(run.output()).to.match(/FAIL {2}detection within 3s: .*over the limit of 3s/);
     const [journal] = journals(dir);

@@ -1,6 +1,12 @@
 import { expect } from "chai";
 import { type RunningStack, startStack } from "../../harness/stack/index.ts";
-import { startTestLab, type TestLab, until } from "./fixture.ts";
+import {
+  type FreezableProvider,
+  startFreezableProvider,
+  startTestLab,
+  type TestLab,
+  until,
+} from "./fixture.ts";
 
 describe("stack collateral monitor: provider failover", function () {
   this.timeout(60_000);
@@ -79,5 +85,54 @@ describe("stack collateral monitor: provider failover", function () {
     expect(
       lab.receiver.alerts.filter((a) => a.receivedAtMs >= since && a.event === "RPC_FAILOVER"),
     ).to.deep.equal([]);
+  });
+
+  it("detects a reorg of the chain it watches", async () => {
+    const since = Date.now();
+    await lab.rpc("ethereum", "anvil_reorg", [3, []]);
+    const alert = await lab.receiver.waitFor(
+      (a) => a.event === "REORG_DETECTED" && a.receivedAtMs >= since,
+      5000,
+    );
+    expect(alert.chain).to.equal("ethereum");
+    expect(alert.details["replacedBlocks"] as number).to.be.greaterThan(0);
+  });
+});
+
+describe("stack collateral monitor: a provider stuck on an old head", function () {
+  this.timeout(60_000);
+  let lab: TestLab;
+  let stack: RunningStack;
+  let stuck: FreezableProvider;
+
+  before(async () => {
+    lab = await startTestLab({ chains: ["ethereum"], blockTimeMs: 500 });
+    stuck = await startFreezableProvider(lab.chains[0]!.chain.url);
+    stack = await startStack(
+      { ...lab.env, FIREDRILL_RPC_ETHEREUM_PRIMARY: stuck.url },
+      { dataDir: `${lab.dir}/stack` },
+    );
+    await until(() => stack.status().chains["ethereum"]?.collateralRatio !== undefined, 10_000, "first read");
+  });
+
+  after(async () => {
+    await stack?.close();
+    await stuck?.close();
+    await lab?.close();
+  });
+
+  it("fails over when the primary's head stops while another provider's advances", async () => {
+    const since = Date.now();
+    stuck.freeze(true);
+    const alert = await lab.receiver.waitFor(
+      (a) => a.event === "RPC_FAILOVER" && a.receivedAtMs >= since,
+      5000,
+    );
+    expect(alert.details["reason"]).to.match(/head stuck/);
+    expect(alert.details).to.include({ from: "primary", to: "secondary" });
+    // Halted is for a chain that stopped, not for one provider that did.
+    expect(lab.receiver.alerts.some((a) => a.event === "CHAIN_HALTED")).to.equal(false);
+    stuck.freeze(false);
+    await lab.receiver.waitFor((a) => a.event === "RPC_FAILBACK" && a.receivedAtMs >= since, 10_000);
   });
 });

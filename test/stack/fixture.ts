@@ -427,3 +427,52 @@ export function pushFeed(
 export function alertsSince(lab: TestLab, sinceMs: number): ReceivedAlert[] {
   return lab.receiver.alerts.filter((a) => a.receivedAtMs >= sinceMs);
 }
+
+/** An HTTP JSON-RPC forwarder whose head a test can freeze (a provider stuck on an old block). */
+export interface FreezableProvider {
+  url: string;
+  freeze(frozen: boolean): void;
+  close(): Promise<void>;
+}
+
+export async function startFreezableProvider(targetUrl: string): Promise<FreezableProvider> {
+  let frozen = false;
+  const cache = new Map<string, unknown>();
+  const { server, url } = await listen((req, res) => {
+    let body = "";
+    req.on("data", (c) => {
+      body += c;
+    });
+    req.on("end", () => {
+      void (async () => {
+        const call = JSON.parse(body) as { id?: unknown; method?: string; params?: unknown[] };
+        const headCall =
+          !Array.isArray(call) &&
+          (call.method === "eth_blockNumber" ||
+            (call.method === "eth_getBlockByNumber" && call.params?.[0] === "latest"));
+        const key = `${call.method}`;
+        if (frozen && headCall && cache.has(key)) {
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(JSON.stringify({ jsonrpc: "2.0", id: call.id, result: cache.get(key) }));
+          return;
+        }
+        const upstream = await fetch(targetUrl, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body,
+        });
+        const text = await upstream.text();
+        if (headCall && !frozen) cache.set(key, (JSON.parse(text) as { result: unknown }).result);
+        res.writeHead(upstream.status, { "content-type": "application/json" });
+        res.end(text);
+      })().catch(() => res.writeHead(502).end());
+    });
+  });
+  return {
+    url,
+    freeze(f) {
+      frozen = f;
+    },
+    close: () => closeServer(server),
+  };
+}

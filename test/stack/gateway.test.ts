@@ -70,6 +70,20 @@ describe("stack gateway", function () {
     provider.destroy();
   });
 
+  it("replays a mint posted again with its key instead of minting twice", async () => {
+    const recipient = lab.accounts.users[3]!.address;
+    const key = { "idempotency-key": `mint-${Date.now()}` };
+    const first = await post("/mint", { amount: "5.00", recipient }, key);
+    const body = (await first.json()) as Record<string, unknown>;
+    expect(first.status).to.equal(200);
+    const again = await post("/mint", { amount: "5.00", recipient }, key);
+    expect(again.status).to.equal(200);
+    expect(again.headers.get("idempotent-replayed")).to.equal("true");
+    expect(((await again.json()) as Record<string, unknown>)["tx_hash"]).to.equal(body["tx_hash"]);
+    const other = await post("/mint", { amount: "6.00", recipient }, key);
+    expect(other.status).to.equal(409);
+  });
+
   it("answers 409 to a replayed key with a different body", async () => {
     const holder = lab.accounts.users[2]!.address;
     const key = { "idempotency-key": `conflict-${Date.now()}` };
