@@ -1,14 +1,60 @@
 /** The chain drops its last `depth` blocks and replaces them (anvil_reorg): instantaneous. */
 import { z } from "zod";
 import { type BlockInfo, block, head, proveMining, type TxInfo, toHex } from "./chain.ts";
-import { chain, type FaultDefinition, healOnce } from "./common.ts";
-import { proof } from "./context.ts";
+import { type Chain, chain, type FaultDefinition, healOnce, sleep } from "./common.ts";
+import { type FaultContext, proof } from "./context.ts";
 
 export const params = z.strictObject({
   chain,
   /** Blocks replaced. */
   depth: z.int().min(1).max(256),
 });
+
+/** Reads the last `depth` blocks and reorgs them, re-including their transactions. */
+async function reorgOnce(ctx: FaultContext, c: Chain, depth: number) {
+  let top = await head(ctx, c);
+  // The chain keeps mining meanwhile: read the blocks again until the head held still, so
+  // that the reorg replaces exactly the blocks read.
+  let heights: number[] = [];
+  let old: BlockInfo[] = [];
+  for (let attempt = 0; attempt < 5; attempt++) {
+    heights = Array.from({ length: depth }, (_, i) => top - depth + 1 + i).filter((n) => n > 0);
+    old = await Promise.all(heights.map((n) => block(ctx, c, n, true)));
+    const now = await head(ctx, c);
+    if (now === top) break;
+    top = now;
+  }
+  // The orphaned blocks' transactions go back into the new blocks at the same offsets, as
+  // a real reorg returns them to the mempool: the hashes change, no transaction is lost.
+  const pairs = old.flatMap((b, offset) =>
+    (b.transactions as TxInfo[]).map((tx) => [
+      { from: tx.from, ...(tx.to ? { to: tx.to } : {}), data: tx.input, value: tx.value, gas: tx.gas },
+      offset,
+    ]),
+  );
+  const signers = new Set((await ctx.rpc<string[]>(c, "eth_accounts")).map((a) => a.toLowerCase()));
+  const foreign = [
+    ...new Set(old.flatMap((b) => (b.transactions as TxInfo[]).map((t) => t.from.toLowerCase()))),
+  ].filter((a) => !signers.has(a));
+  for (const account of foreign) await ctx.rpc(c, "anvil_impersonateAccount", [account]);
+  let reincluded = true;
+  let reincludeError: string | undefined;
+  try {
+    try {
+      await ctx.rpc(c, "anvil_reorg", [depth, pairs]);
+    } catch (error) {
+      const message = (error as Error).message;
+      if (/Required data unavailable|must not exceed/i.test(message)) throw error;
+      // A transaction the node cannot replay must not stop the reorg itself.
+      reincluded = false;
+      reincludeError = message;
+      await ctx.rpc(c, "anvil_reorg", [depth, []]);
+    }
+  } finally {
+    for (const account of foreign) await ctx.rpc(c, "anvil_stopImpersonatingAccount", [account]);
+  }
+  return { top, heights, old, reincluded, reincludeError };
+}
 
 export const reorg = {
   type: "reorg",
@@ -19,56 +65,21 @@ export const reorg = {
   describe: (p) => `${p.depth}-block reorg on ${p.chain}`,
   async inject(ctx, p) {
     const c = p.chain;
-    let top = await head(ctx, c);
-    // anvil cannot reorg past genesis: a young chain gets the blocks first.
-    if (top < p.depth + 1) {
-      await ctx.rpc(c, "anvil_mine", [toHex(p.depth + 1 - top)]);
-      top = await head(ctx, c);
-    }
-    // The chain keeps mining meanwhile: read the blocks again until the head held still, so
-    // that the reorg replaces exactly the blocks read.
-    let heights: number[] = [];
-    let old: BlockInfo[] = [];
-    for (let attempt = 0; attempt < 5; attempt++) {
-      heights = Array.from({ length: p.depth }, (_, i) => top - p.depth + 1 + i);
-      old = await Promise.all(heights.map((n) => block(ctx, c, n, true)));
-      const now = await head(ctx, c);
-      if (now === top) break;
-      top = now;
-    }
-    // The orphaned blocks' transactions go back into the new blocks at the same offsets, as
-    // a real reorg returns them to the mempool: the hashes change, no transaction is lost.
-    const pairs = old.flatMap((b, offset) =>
-      (b.transactions as TxInfo[]).map((tx) => [
-        {
-          from: tx.from,
-          ...(tx.to ? { to: tx.to } : {}),
-          data: tx.input,
-          value: tx.value,
-          gas: tx.gas,
-        },
-        offset,
-      ]),
-    );
-    const signers = new Set((await ctx.rpc<string[]>(c, "eth_accounts")).map((a) => a.toLowerCase()));
-    const foreign = [
-      ...new Set(old.flatMap((b) => (b.transactions as TxInfo[]).map((t) => t.from.toLowerCase()))),
-    ].filter((a) => !signers.has(a));
-    for (const account of foreign) await ctx.rpc(c, "anvil_impersonateAccount", [account]);
-    let reincluded = true;
-    let reincludeError: string | undefined;
+    let minedFirst = 0;
+    let done: Awaited<ReturnType<typeof reorgOnce>>;
     try {
-      try {
-        await ctx.rpc(c, "anvil_reorg", [p.depth, pairs]);
-      } catch (error) {
-        // A transaction the node cannot replay must not stop the reorg itself.
-        reincluded = false;
-        reincludeError = (error as Error).message;
-        await ctx.rpc(c, "anvil_reorg", [p.depth, []]);
-      }
-    } finally {
-      for (const account of foreign) await ctx.rpc(c, "anvil_stopImpersonatingAccount", [account]);
+      done = await reorgOnce(ctx, c, p.depth);
+    } catch (error) {
+      // anvil keeps no state for blocks before a loaded deployment (nor before genesis): on
+      // a young chain, mine past them first, then reorg.
+      if (!/Required data unavailable|must not exceed/i.test((error as Error).message)) throw error;
+      minedFirst = p.depth + 1;
+      await ctx.rpc(c, "anvil_mine", [toHex(minedFirst)]);
+      // A reorg is only seen by who saw the blocks it replaces: let monitors read the new head.
+      await sleep(Math.max(1_000, 2 * ctx.lab.chains[c].blockTimeMs), ctx.signal);
+      done = await reorgOnce(ctx, c, p.depth);
     }
+    const { top, heights, old, reincluded, reincludeError } = done;
     const fresh = await Promise.all(heights.map((n) => block(ctx, c, n, true)));
     const replaced = heights.filter((_, i) => fresh[i]!.hash !== old[i]!.hash);
     const txsBefore = old.reduce((n, b) => n + b.transactions.length, 0);
@@ -86,6 +97,7 @@ export const reorg = {
           transactionsAfter: txsAfter,
           reincluded,
           ...(reincludeError ? { reincludeError } : {}),
+          ...(minedFirst ? { minedFirst } : {}),
         },
       ),
       // Nothing to undo: the heal proves the chain goes on from the new blocks.

@@ -23,6 +23,7 @@ import {
   sutEnvironment,
   sweepLab,
 } from "./index.ts";
+import { findResidue } from "./residue.ts";
 
 const USAGE = `usage: firedrill lab up [--config lab.yml] [--dir DIR] [--detach] [--json]
        firedrill lab status [--dir DIR] [--json]
@@ -267,6 +268,15 @@ async function status(dir: string, json: boolean, io: Io): Promise<number> {
   if (!isAlive(info.pid))
     throw labError("lab", `the lab's process ${info.pid} is gone; run \`firedrill lab down\` to sweep`);
   const checks = await checkLab(info);
+  // A fault left behind is a failing component too: the lab is not as it started.
+  const residue = await findResidue(info).catch((error: Error) => [
+    `could not look for leftover faults: ${error.message}`,
+  ]);
+  checks.push({
+    component: "no leftover fault",
+    ok: residue.length === 0,
+    detail: residue.length === 0 ? "none" : residue.join("; "),
+  });
   if (json) io.out(JSON.stringify({ pid: info.pid, startedAt: info.startedAt, checks }, null, 2));
   else {
     const width = Math.max(...checks.map((c) => c.component.length));

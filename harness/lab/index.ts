@@ -16,6 +16,7 @@ import { type ChainContracts, deployStack, type LabAccounts, labAccounts } from 
 import { type JsonServer, serveJson } from "./http.ts";
 import { createKeeper, type Keeper } from "./keeper.ts";
 import { createMarket, type Market, PAIRS, type Pair } from "./market.ts";
+import { type MiningControl, type MiningMode, startMining } from "./mining.ts";
 import {
   type PriceSource,
   SOURCE_NAMES,
@@ -198,17 +199,21 @@ interface ControlTargets {
   market: Market;
   sources: PriceSource[];
   keeper: Keeper;
+  mining: MiningControl;
+  /** Each chain's configured block time, ms: `POST /mining {mode: "mixed"}` restores it. */
+  blockTimes: Record<string, number>;
 }
 
 /** The harness-only control API: market faults, source modes, the keeper, the sequencer. */
 function startControl(targets: ControlTargets, port: number): Promise<JsonServer> {
-  const { market, sources, keeper } = targets;
+  const { market, sources, keeper, mining, blockTimes } = targets;
   const pairOf = (value: unknown): Pair | undefined => PAIRS.find((p) => p === value);
   const state = () => ({
     prices: Object.fromEntries(PAIRS.map((p) => [p, market.price(p)])),
     shocked: PAIRS.filter((p) => market.shocked(p)),
     sources: Object.fromEntries(sources.map((s) => [s.name, s.mode()])),
     keeper: keeper.status(),
+    mining: mining.state(),
   });
   return serveJson(
     "lab control",
@@ -253,6 +258,31 @@ function startControl(targets: ControlTargets, port: number): Promise<JsonServer
           chain: typeof chain === "string" ? chain : undefined,
           pair: pairOf(pair),
         });
+        return { status: 200, body: state() };
+      },
+      "POST /mining": async ({ body }) => {
+        const { chain, mode, blockTimeMs } = (body ?? {}) as {
+          chain?: unknown;
+          mode?: unknown;
+          blockTimeMs?: unknown;
+        };
+        const configured = typeof chain === "string" ? blockTimes[chain] : undefined;
+        if (configured === undefined) return { status: 404, body: { error: `no chain ${String(chain)}` } };
+        const ms = typeof blockTimeMs === "number" && blockTimeMs >= 100 ? blockTimeMs : undefined;
+        let next: MiningMode | undefined;
+        if (mode === "halted") next = { mode };
+        else if (mode === "mixed") next = { mode, blockTimeMs: ms ?? configured };
+        else if (mode === "interval" && ms !== undefined) next = { mode, blockTimeMs: ms };
+        if (!next) {
+          return {
+            status: 400,
+            body: {
+              error:
+                'expected {chain, mode: "mixed"|"halted"} or {chain, mode: "interval", blockTimeMs: >=100}',
+            },
+          };
+        }
+        await mining.set(chain as string, next);
         return { status: 200, body: state() };
       },
       "POST /sequencer": async ({ body }) => {
@@ -385,7 +415,16 @@ export async function startLab(config: LabConfig, options: StartLabOptions = {})
     }, TICK_MS);
     releases.push(() => clearInterval(clock));
 
-    const control = await startControl({ market, sources, keeper }, config.ports.control);
+    const mining = await startMining(
+      CHAIN_NAMES.map((name) => ({
+        name,
+        url: chainByName.get(name)!.url,
+        blockTimeMs: config.chains[name].block_time,
+      })),
+    );
+    releases.push(() => mining.close());
+    const blockTimes = Object.fromEntries(CHAIN_NAMES.map((name) => [name, config.chains[name].block_time]));
+    const control = await startControl({ market, sources, keeper, mining, blockTimes }, config.ports.control);
     releases.push(() => control.close());
 
     // Every endpoint the system under test sees goes through Toxiproxy.

@@ -82,14 +82,15 @@ function sutChoice(values: ReturnType<typeof parse>["values"]): SutChoice {
 }
 
 /** One line per timeline event: what a CI log shows. On a terminal, phases also show against the RTO. */
-function progress(io: Io, scenario: Scenario): (event: TimelineEvent) => void {
+function progress(
+  io: Io,
+  scenario: Scenario,
+): (event: TimelineEvent, context: { beforeInjection: boolean }) => void {
   const tty = process.stderr.isTTY === true;
   const rto = formatDuration(scenario.rtoMs);
-  return (event) => {
-    if (event.kind === "probe.ok" && event.t_ms < 0) return;
-    const t = event.t_ms >= 0 ? `+${(event.t_ms / 1000).toFixed(2)}s` : `${(event.t_ms / 1000).toFixed(2)}s`;
-    const tag = event.kind.padEnd(14);
-    const line = `${t.padStart(9)}  ${tag}  ${event.summary}`;
+  return (event, { beforeInjection }) => {
+    const t = beforeInjection ? "setup" : `+${(event.t_ms / 1000).toFixed(2)}s`;
+    const line = `${t.padStart(9)}  ${event.kind.padEnd(14)}  ${event.summary}`;
     io.err(tty && event.kind === "phase.reached" ? `\x1b[1m${line}  (RTO ${rto})\x1b[0m` : line);
   };
 }

@@ -54,7 +54,7 @@ export interface RunOptions {
   /** Second interruption: also skip every wait (never the healing). */
   hurry?: AbortSignal;
   /** Every timeline event as it happens (progress view, tests). */
-  onEvent?: (event: TimelineEvent) => void;
+  onEvent?: (event: TimelineEvent, context: { beforeInjection: boolean }) => void;
   /** Lines about the run's machinery (lab up, SUT up). */
   onLog?: (line: string) => void;
   /** Folder for this run's scratch data (SUT data dir). */
@@ -130,7 +130,7 @@ export async function runScenario(
       t_ms: atMs - (t0 ?? startedAt.getTime()),
     };
     timeline.push(full);
-    options.onEvent?.(full);
+    options.onEvent?.(full, { beforeInjection: t0 === undefined || atMs < t0 });
   };
 
   const interrupt = new AbortController();
@@ -307,6 +307,8 @@ export async function runScenario(
       if (!injected) return;
       active.delete(index);
       const proof = await injected.heal();
+      // A fault that drives the gateway (redemption_run) reports every accepted id when it ends.
+      for (const id of acceptedIds(proof)) if (!accepted.some((a) => a.id === id)) accepted.push({ id });
       faultRecords[index]!.healed_at = new Date().toISOString();
       emit({
         kind: "fault.healed",
@@ -322,10 +324,9 @@ export async function runScenario(
       (async () => {
         await sleep(fault.at, interrupt.signal);
         if (interrupt.signal.aborted || aborted) return;
-        const definition = faultDefinition(fault.type) as unknown as {
-          inject(ctx: FaultContext, fault: Fault): Promise<Injected>;
-        };
-        const injected = await definition.inject(ctx, fault);
+        const definition = faultDefinition(fault.type);
+        if (!definition) throw new FiredrillError("FD209", `unknown fault type ${fault.type}`);
+        const injected = await definition.inject(ctx, fault as never);
         active.set(index, injected);
         faultRecords[index]!.injected_at = new Date().toISOString();
         faultRecords[index]!.proof = {
@@ -625,8 +626,10 @@ async function recordProbes(
   const results = await Promise.all(probes.map((probe) => checkProbe(probe, target)));
   results.forEach((result, i) => {
     const name = probeName(probes[i]!);
-    if (state.get(name) === result.ok) return;
+    const before = state.get(name);
     state.set(name, result.ok);
+    // Only changes are news: the first observation repeats what the steady state showed.
+    if (before === undefined || before === result.ok) return;
     emit({ kind: result.ok ? "probe.ok" : "probe.failed", name, summary: `${name}: ${result.detail}` });
   });
 }

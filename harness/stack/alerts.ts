@@ -39,7 +39,16 @@ export function scrub<T>(value: T, keys: ReadonlySet<string>): T {
   const walk = (v: unknown): unknown => {
     if (typeof v === "string") {
       if (HASH.test(v)) return keys.has(v.toLowerCase()) ? "0x<redacted-key>" : v;
-      return redact(v);
+      let out = redact(v);
+      const lower = out.toLowerCase();
+      for (const key of keys) {
+        let at = lower.lastIndexOf(key);
+        while (at >= 0) {
+          out = `${out.slice(0, at)}0x<redacted-key>${out.slice(at + key.length)}`;
+          at = at === 0 ? -1 : lower.lastIndexOf(key, at - 1);
+        }
+      }
+      return out;
     }
     if (Array.isArray(v)) return v.map(walk);
     if (v && typeof v === "object")

@@ -148,11 +148,16 @@ function send(
   res.end(text);
 }
 
+/** Status names of the API: queued, sending, settled (paid on chain), failed. */
+function publicStatus(r: Redemption): string {
+  return r.status === "paid" ? "settled" : r.status;
+}
+
 function view(r: Redemption): Record<string, unknown> {
   return {
     id: r.id,
     idempotency_key: r.idempotencyKey,
-    status: r.status,
+    status: publicStatus(r),
     chain: r.chain,
     holder: r.holder,
     pay_to: r.payTo,

@@ -564,13 +564,18 @@ export async function startStack(env: StackEnv, options: StackOptions = {}): Pro
         for (const m of monitors) m.stop();
         await engine.stop();
         await gateway.close();
+        // A supervisor kills after a few seconds: whatever is unfinished is durable or retried.
+        let timer: NodeJS.Timeout | undefined;
         await Promise.race([
           Promise.all([reporter.settle(), emergency.settle()]),
-          new Promise((r) => setTimeout(r, 3000)),
+          new Promise((r) => {
+            timer = setTimeout(r, 1000);
+          }),
         ]);
+        clearTimeout(timer);
         await oracleLoop.catch(() => undefined);
         alerter.close();
-        await poster.close(2000);
+        await poster.close(1000);
         for (const c of chains) c.close();
         queue.close();
       })();

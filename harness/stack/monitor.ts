@@ -74,6 +74,8 @@ export class CollateralMonitor {
   #feedDecimals = new Map<string, number>();
   #lastStandbyMs = 0;
   #switching = false;
+  /** Wall-clock ms of the last two head advances. */
+  readonly #advances: number[] = [];
 
   constructor(chain: ChainClient, options: MonitorOptions) {
     this.chain = chain;
@@ -170,6 +172,10 @@ export class CollateralMonitor {
     const previous = this.chain.head;
     const isNew = !previous || head.number !== previous.number || head.hash !== previous.hash;
     if (isNew) {
+      if (!previous || head.number > previous.number) {
+        this.#advances.push(head.seenAtMs);
+        if (this.#advances.length > 2) this.#advances.shift();
+      }
       this.#checkReorg(head);
       this.chain.observeHead(head);
       await this.#readState(head);
@@ -208,7 +214,12 @@ export class CollateralMonitor {
       this.chain.lastAdvanceMs,
       ...this.health.filter((h) => h.ok).map((h) => h.lastAdvanceMs),
     );
-    const halted = now - lastAdvance > haltAfterMs;
+    const stalled = now - lastAdvance > haltAfterMs;
+    // Once halted, a chain counts as back after two blocks at a normal pace, so that a chain
+    // crawling at a block every 12 s does not flap between halted and recovered.
+    const [before, last] = this.#advances;
+    const normalPace = before !== undefined && last !== undefined && last - before <= haltAfterMs;
+    const halted = stalled || (this.state.halted && !normalPace);
     if (halted !== this.state.halted) {
       this.state.halted = halted;
       this.#options.onUpdate();

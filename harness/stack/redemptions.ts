@@ -83,7 +83,7 @@ export class RedemptionEngine {
     const chain = this.#o.chains.get(chainName)!;
     const idleMs = this.#o.idleMs ?? 100;
     const batchSize = this.#o.batchSize ?? 64;
-    const maxInFlight = batchSize * 4;
+    const maxInFlight = Math.max(256, batchSize * 4);
     while (this.#running) {
       if (!(this.#o.canSend?.(chainName) ?? true)) {
         await this.#idle(idleMs);

@@ -203,4 +203,14 @@ describe("chain faults (JSON-RPC)", function () {
     expect(injected.proof.evidence["reincluded"]).to.equal(true);
     await healTwice(injected);
   });
+  it("reorg deeper than the chain's own history mines past the loaded deployment first", async () => {
+    const ctx = faultContext(lab.info);
+    const injected = track(
+      await reorg.inject(ctx, { ...reorg.params.parse({ chain: "ethereum", depth: 120 }), at: 0 }),
+    );
+    expectProof(injected.proof);
+    expect(injected.proof.evidence["minedFirst"]).to.equal(121);
+    expect(injected.proof.evidence["heights"]).to.have.length(120);
+    await healTwice(injected);
+  });
 });

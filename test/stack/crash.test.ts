@@ -141,7 +141,7 @@ describe("stack redemption queue survives SIGKILL", function () {
             ),
           ),
         );
-        return states.every((s) => s === "paid");
+        return states.every((s) => s === "settled");
       },
       60_000,
       "every accepted redemption paid",
@@ -159,7 +159,7 @@ describe("stack redemption queue survives SIGKILL", function () {
             ),
           ),
         );
-        return states.every((s) => s === "paid");
+        return states.every((s) => s === "settled");
       },
       60_000,
       "every redemption paid",

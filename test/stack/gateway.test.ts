@@ -66,7 +66,7 @@ describe("stack gateway", function () {
     expect(usdcAfter - usdcBefore).to.equal(500n * 10n ** 6n);
     expect(fdBefore - fdAfter).to.equal(500n * 10n ** 18n);
     const status = await fetch(`${base}/redemptions/${ja["id"]}`, { headers: auth });
-    expect(((await status.json()) as Record<string, unknown>)["status"]).to.equal("paid");
+    expect(((await status.json()) as Record<string, unknown>)["status"]).to.equal("settled");
     provider.destroy();
   });
 
