@@ -281,6 +281,7 @@ export async function runScenario(
 
     // Faults on their schedule.
     t0 = Date.now();
+    let firstApplied = false;
     const ctx: FaultContext = {
       lab,
       rpc: (chain, method, params) =>
@@ -326,16 +327,28 @@ export async function runScenario(
         if (interrupt.signal.aborted || aborted) return;
         const definition = faultDefinition(fault.type);
         if (!definition) throw new FiredrillError("FD209", `unknown fault type ${fault.type}`);
+        // The fault is in effect from the moment it is applied; its proof may take a block to come.
+        const appliedAt = Date.now();
+        // Phases count from the first injection itself, not from the start of the schedule.
+        if (!firstApplied) {
+          firstApplied = true;
+          t0 = appliedAt;
+        }
         const injected = await definition.inject(ctx, fault as never);
         active.set(index, injected);
-        faultRecords[index]!.injected_at = new Date().toISOString();
+        faultRecords[index]!.injected_at = new Date(appliedAt).toISOString();
         faultRecords[index]!.proof = {
           ok: injected.proof.tookEffect,
           at: injected.proof.at,
           summary: injected.proof.summary,
           observed: injected.proof.evidence,
         };
-        emit({ kind: "fault.injected", fault: index, summary: `${faultRecords[index]!.description}` });
+        emit({
+          kind: "fault.injected",
+          atMs: appliedAt,
+          fault: index,
+          summary: `${faultRecords[index]!.description}`,
+        });
         emit({
           kind: "fault.proof",
           fault: index,

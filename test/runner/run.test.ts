@@ -139,7 +139,7 @@ describe("firedrill run", function () {
 
   it("drills a foreign stack started with --sut, written to the contract only", async () => {
     const dir = join(work, "foreign");
-    const sut = `"${process.execPath}" ${join(FIXTURES, "sut", "poll-monitor.mjs")}`;
+    const sut = `"${process.execPath}" ${join(ROOT, "harness", "stack", "example-sut.mjs")}`;
     const run = cli(["run", SHORT, "--lab-dir", labDir, "--journal-dir", dir, "--sut", sut]);
     expect(await run.exit, run.output()).to.equal(0);
     const [journal] = journals(dir);
@@ -150,10 +150,10 @@ describe("firedrill run", function () {
 
   it("exits 3 with the output of a --sut command that exits early, and writes no journal", async () => {
     const dir = join(work, "early");
-    const sut = `"${process.execPath}" ${join(FIXTURES, "sut", "poll-monitor.mjs")}`;
+    const sut = `"${process.execPath}" ${join(ROOT, "harness", "stack", "example-sut.mjs")}`;
     const run = cli(["run", SHORT, "--lab-dir", labDir, "--journal-dir", dir, "--sut", sut], {
       ...process.env,
-      POLL_MONITOR_EXIT_EARLY: "1",
+      EXAMPLE_SUT_EXIT_EARLY: "1",
     });
     expect(await run.exit, run.output()).to.equal(3);
     expect(run.output()).to.include("system under test: exited before it was healthy (code 4");
