@@ -6,7 +6,7 @@
 // need to read; so 32-byte hex values are redacted where a key-like name introduces them,
 // and every key firedrill itself knows (the lab's accounts) is registered by value.
 const KEYED_SECRET =
-  /((?:private[_-]?key|secret|mnemonic|passphrase|password|api[_-]?key|token|signer[_-]?key)["']?\s*[:=]\s*["']?)(0x[0-9a-fA-F]{64}|[^"'\s,;}&]{8,})/gi;
+  /((?:private[_-]?key|secret|mnemonic|passphrase|password|api[_-]?key|token|signer[_-]?key|\bkey|\bpk)["']?\s*[:=]\s*["']?)(0x[0-9a-fA-F]{64}|[^"'\s,;}&]{8,})/gi;
 const BARE_KEY_PREFIX = /\b(PRIVATE_KEY|_KEY|SECRET)=0x[0-9a-fA-F]{64}\b/g;
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^/\s:@]+)(:[^/\s@]*)?@/gi;
 const BEARER = /\b(Bearer\s+)[A-Za-z0-9._~+/=-]+/g;

@@ -5,8 +5,10 @@ import { formatDuration } from "../runner/duration.ts";
 import { chain, type FaultDefinition, forText, healOnce, poll, sleep } from "./common.ts";
 import { type FaultProof, proof } from "./context.ts";
 
-/** Requests in flight at once, at most: the surge is bounded even when the gateway stalls. */
+/** Requests in flight at once by default: the surge is bounded even when the gateway stalls. */
 export const MAX_IN_FLIGHT = 32;
+/** The most holders a scenario may have redeeming at once (each is one open connection). */
+export const MAX_CONCURRENCY = 5000;
 /** How long one request may take, ms (the gateway holds a redeem up to 10 s for settlement). */
 export const REQUEST_TIMEOUT_MS = 20_000;
 /** Pace of the surge when the fault has no `for`: requests per second. */
@@ -46,6 +48,8 @@ export const params = z.strictObject({
   requests: z.int().min(1).max(100_000),
   /** fdUSD per request. @default 100 */
   amount: z.number().gt(0).max(1_000_000).default(100),
+  /** Holders redeeming at once: requests in flight at most. A bank run is thousands. @default 32 */
+  concurrency: z.int().min(1).max(MAX_CONCURRENCY).default(MAX_IN_FLIGHT),
 });
 
 export const redemptionRun = {
@@ -111,7 +115,7 @@ export const redemptionRun = {
       for (let index = 0; index < p.requests && !stopped.aborted; index++) {
         const dueMs = startedMs + index * spacingMs;
         if (dueMs > Date.now()) await sleep(dueMs - Date.now(), stopped);
-        while (inFlight.size >= MAX_IN_FLIGHT && !stopped.aborted) await Promise.race(inFlight);
+        while (inFlight.size >= p.concurrency && !stopped.aborted) await Promise.race(inFlight);
         if (stopped.aborted) break;
         const request: Promise<void> = send(index).finally(() => inFlight.delete(request));
         inFlight.add(request);

@@ -20,6 +20,30 @@ export const params = z.strictObject({
   latency: positiveDuration.optional(),
 });
 
+/**
+ * Delivers the demand to the system under test: `POST /reports` on its gateway with the
+ * report kind and the deadline, as a regulator's request reaches an operator.
+ */
+async function deliverDemand(
+  ctx: Parameters<(typeof regulatoryPressure)["inject"]>[0],
+  report: string,
+  deadlineMs: number,
+): Promise<{ delivered: boolean; status: number | string }> {
+  if (!ctx.gateway) return { delivered: false, status: "no gateway" };
+  try {
+    const response = await fetch(`${ctx.gateway.url}/reports`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${ctx.gateway.token}` },
+      body: JSON.stringify({ report, deadline_ms: deadlineMs }),
+      signal: AbortSignal.timeout(5_000),
+    });
+    await response.body?.cancel();
+    return { delivered: response.ok, status: response.status };
+  } catch (error) {
+    return { delivered: false, status: (error as Error).message };
+  }
+}
+
 export const regulatoryPressure = {
   type: "regulatory_pressure",
   params,
@@ -44,14 +68,12 @@ export const regulatoryPressure = {
     if (p.degrade === "none") {
       const target = { url: ctx.lab.regulator.url, path: "/health" };
       const answer = await probe(target, 2_000);
+      const delivery = await deliverDemand(ctx, p.report, p.deadline);
       return {
         proof: proof(
-          true,
-          `${demandText}; regulator endpoint healthy (HTTP ${answer.status ?? answer.error})`,
-          {
-            demand,
-            probe: answer,
-          },
+          delivery.delivered,
+          `${demandText}; demand delivered to the stack: ${delivery.delivered ? "yes" : "no"} (${delivery.status}); regulator endpoint healthy (HTTP ${answer.status ?? answer.error})`,
+          { demand, delivery, probe: answer },
         ),
         heal: healOnce(async () => {
           const healed = await proveAnswering(ctx, "regulator", target, "regulator endpoint");
@@ -60,11 +82,14 @@ export const regulatoryPressure = {
       };
     }
     const degraded = await degradeRegulator(ctx, regulatorDegrade(p.degrade, p.latency));
+    // The regulator is degraded first, so that the stack's filing meets the degraded endpoint.
+    const delivery = await deliverDemand(ctx, p.report, p.deadline);
     return {
-      proof: proof(degraded.proof.tookEffect, `${demandText}; ${degraded.proof.summary}`, {
-        ...degraded.proof.evidence,
-        demand,
-      }),
+      proof: proof(
+        degraded.proof.tookEffect && delivery.delivered,
+        `${demandText}; demand delivered to the stack: ${delivery.delivered ? "yes" : "no"} (${delivery.status}); ${degraded.proof.summary}`,
+        { ...degraded.proof.evidence, demand, delivery },
+      ),
       heal: healOnce(async () => {
         const healed = await degraded.heal();
         return proof(healed.tookEffect, `demand lifted; ${healed.summary}`, { ...healed.evidence, demand });

@@ -68,6 +68,8 @@ export interface DeployOptions {
   withSequencerFeed: boolean;
   /** USDC (6 decimals) the treasury deposits into the vault. */
   initialCollateralUsdc: bigint;
+  /** ETH (wei) the treasury deposits into the vault, so that an ETH crash moves the ratio. @default 0n */
+  initialCollateralEth?: bigint;
   /** fdUSD (18 decimals) minted through the operator, split evenly across the users. */
   initialSupply: bigint;
 }
@@ -208,7 +210,7 @@ async function sign(
   sender: Sender,
   fees: FeeFields,
   what: string,
-  tx: { to?: string; data: string; gasLimit: bigint },
+  tx: { to?: string; data: string; gasLimit: bigint; value?: bigint },
 ): Promise<Step> {
   const raw = await sender.wallet.signTransaction({
     type: 2,
@@ -219,7 +221,7 @@ async function sign(
     gasLimit: tx.gasLimit,
     to: tx.to ?? null,
     data: tx.data,
-    value: 0n,
+    value: tx.value ?? 0n,
   });
   // The hash of a signed transaction is keccak256 of its raw bytes.
   return { what, raw, hash: keccak256(raw) };
@@ -306,7 +308,10 @@ export async function deployStack(
   const usdcPrice = toUnits(options.usdcUsd, FEED_DECIMALS);
   const ethPrice = toUnits(options.ethUsd, FEED_DECIMALS);
   if (options.initialSupply > 0n) {
-    const valueWad = (options.initialCollateralUsdc * 10n ** 12n * usdcPrice) / 10n ** BigInt(FEED_DECIMALS);
+    const eth = options.initialCollateralEth ?? 0n;
+    const valueWad =
+      (options.initialCollateralUsdc * 10n ** 12n * usdcPrice + eth * ethPrice) /
+      10n ** BigInt(FEED_DECIMALS);
     const ratio = (valueWad * 10n ** 18n) / options.initialSupply;
     if (ratio < minRatio) {
       throw labError(
@@ -420,6 +425,16 @@ export async function deployStack(
       await call(treasury, "deposit collateral", art.vault, vault.address, "depositCollateral", [
         options.initialCollateralUsdc,
       ]),
+    );
+  }
+  if ((options.initialCollateralEth ?? 0n) > 0n) {
+    phase2.push(
+      await sign(treasury, fees, "deposit ETH collateral", {
+        to: vault.address,
+        data: art.vault.iface.encodeFunctionData("depositEth", []),
+        gasLimit: CALL_GAS,
+        value: options.initialCollateralEth ?? 0n,
+      }),
     );
   }
   for (const sender of userSenders) {

@@ -98,7 +98,11 @@ function deployKey(chainId: number, config: LabConfig, options: object): string 
     const file = join(artifacts, `${name}.sol`, `${name}.json`);
     if (existsSync(file)) hash.update(readFileSync(file));
   }
-  hash.update(JSON.stringify({ chainId, options, market: config.market }));
+  hash.update(
+    JSON.stringify({ chainId, options, market: config.market }, (_, v) =>
+      typeof v === "bigint" ? v.toString() : v,
+    ),
+  );
   return hash.digest("hex").slice(0, 16);
 }
 
@@ -117,15 +121,14 @@ async function deployChain(
     // The vault refuses to mint on a price older than the slowest feed's heartbeat, in lab time.
     maxPriceAgeSeconds: Math.ceil((86_400 / config.time_factor) * 1.5),
     withSequencerFeed: name === "arbitrum",
-    initialCollateralUsdc: 1_100_000n * 10n ** 6n,
+    // A fiat-backed coin with an ETH sleeve: 800k USDC and 300k USD of ETH behind 1M fdUSD
+    // (ratio 1.10), so that both a USDC depeg and an ETH crash move the collateral ratio.
+    initialCollateralUsdc: 800_000n * 10n ** 6n,
+    initialCollateralEth: (300_000n * 10n ** 18n) / BigInt(Math.round(config.market.eth_usd)),
     initialSupply: 1_000_000n * 10n ** 18n,
   };
   const forked = config.chains[name].fork !== undefined;
-  const key = deployKey(chain.chainId, config, {
-    ...options,
-    initialCollateralUsdc: "1.1e12",
-    initialSupply: "1e24",
-  });
+  const key = deployKey(chain.chainId, config, options);
   const stateFile = join(cacheDir, `${name}-${key}.state`);
   const addressFile = join(cacheDir, `${name}-${key}.json`);
   if (!forked && existsSync(stateFile) && existsSync(addressFile)) {

@@ -444,10 +444,15 @@ export async function runScenario(
     if (error instanceof StopRun) status = error.status;
     else if (interrupt.signal.aborted && !aborted) status = "interrupted";
     else {
-      // The lab or the SUT could not be brought up: nothing was drilled, no journal.
-      if (t0 === undefined && error instanceof FiredrillError) {
+      // Nothing was injected yet (the lab or the SUT could not be brought up): nothing was
+      // drilled, so there is no journal; the error itself says what went wrong.
+      if (t0 === undefined) {
         await releaseAll(releases).catch((e: Error) => log(`teardown: ${e.message}`));
-        throw error;
+        throw error instanceof FiredrillError
+          ? error
+          : new FiredrillError("FD300", `setting up the drill: ${(error as Error).message}`, {
+              cause: error,
+            });
       }
       status = "failed";
       notes.push(`the run failed: ${redact((error as Error).message)}`);

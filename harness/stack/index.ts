@@ -432,11 +432,10 @@ export async function startStack(env: StackEnv, options: StackOptions = {}): Pro
       }),
       component(
         "redemption_engine",
-        primaryChain.state.halted || primaryChain.state.paused
-          ? "down"
-          : pending > thresholds.redemptionBacklog
-            ? "degraded"
-            : "ok",
+        // Redemptions are still accepted and stored while the chain cannot pay them: degraded, not down.
+        primaryChain.state.halted || primaryChain.state.paused || pending > thresholds.redemptionBacklog
+          ? "degraded"
+          : "ok",
         { pending, lastError: engine.lastError ?? null },
       ),
       component(

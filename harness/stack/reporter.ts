@@ -30,6 +30,12 @@ export interface ReporterOptions {
   deadlineMs?: number;
   /** Per attempt, ms. @default 2000 */
   attemptTimeoutMs?: number;
+  /**
+   * After a fallback, how long the reporter keeps trying to file the same report, ms: the
+   * manual submission covers the deadline, and the regulator still gets the filing once its
+   * endpoint is back. @default 1800000 (30 min)
+   */
+  refileForMs?: number;
   /** Private keys that must never appear in a report (lower case). */
   keys?: ReadonlySet<string>;
   /** Gathers the report's snapshot sections. */
@@ -93,6 +99,8 @@ export class ComplianceReporter {
   readonly #options: ReporterOptions;
   readonly filings: FilingResult[] = [];
   #inFlight = new Set<Promise<FilingResult>>();
+  #refiling = new Set<Promise<void>>();
+  #closed = new AbortController();
 
   constructor(options: ReporterOptions) {
     this.#options = options;
@@ -183,11 +191,64 @@ export class ComplianceReporter {
       manualSubmission: manualPath,
       backup: backupPath,
     });
+    if (regulatorUrl) {
+      const refile = this.#refile(id, body, trigger, manualPath).finally(() => this.#refiling.delete(refile));
+      this.#refiling.add(refile);
+    }
     return result;
   }
 
-  /** Waits for the filings under way. */
+  /** Keeps filing a report that fell back until the regulator takes it (same idempotency key). */
+  async #refile(id: string, body: string, trigger: Alert, manualPath: string): Promise<void> {
+    const { alerter, regulatorUrl } = this.#options;
+    const until = Date.now() + (this.#options.refileForMs ?? 30 * 60_000);
+    const stop = this.#closed.signal;
+    let delay = 500;
+    let attempts = 0;
+    while (!stop.aborted && Date.now() < until) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        stop.addEventListener(
+          "abort",
+          () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          { once: true },
+        );
+      });
+      if (stop.aborted) return;
+      attempts++;
+      try {
+        const response = await fetch(regulatorUrl, {
+          method: "POST",
+          headers: { "content-type": "application/json", "idempotency-key": id },
+          body,
+          signal: AbortSignal.any([stop, AbortSignal.timeout(this.#options.attemptTimeoutMs ?? 2000)]),
+        });
+        const text = await response.text().catch(() => "");
+        if (response.ok) {
+          alerter.emit("REPORT_FILED", "medium", "compliance_tools", trigger.chain, {
+            incidentId: id,
+            trigger: trigger.event,
+            afterFallback: true,
+            attempts,
+            manualSubmission: manualPath,
+            receipt: text.slice(0, 200),
+          });
+          return;
+        }
+      } catch {
+        // Still down: try again later.
+      }
+      delay = Math.min(delay * 2, 5000);
+    }
+  }
+
+  /** Waits for the filings under way, and stops refiling reports that fell back. */
   async settle(): Promise<void> {
     await Promise.allSettled([...this.#inFlight]);
+    this.#closed.abort();
+    await Promise.allSettled([...this.#refiling]);
   }
 }

@@ -3,6 +3,7 @@ import { latestRound } from "../../harness/faults/chain.ts";
 import { collateralShock } from "../../harness/faults/collateral_shock.ts";
 import { oracleDeviation } from "../../harness/faults/oracle_deviation.ts";
 import { oracleStale } from "../../harness/faults/oracle_stale.ts";
+import { expectNear } from "../near.ts";
 import {
   expectProof,
   expectSteady,
@@ -45,11 +46,11 @@ describe("market and oracle faults", function () {
       }),
     );
     expectProof(injected.proof);
-    expect(injected.proof.evidence["market"]).to.be.closeTo(0.8774, 1e-9);
-    expect((await price("redstone", "USDC-USD")).price).to.be.closeTo(0.8774, 0.002);
+    expectNear(injected.proof.evidence["market"], 0.8774, 1e-9);
+    expectNear((await price("redstone", "USDC-USD")).price, 0.8774, 0.002);
     const healed = await healTwice(injected);
-    expect(healed.evidence["market"] as number).to.be.closeTo(1, 0.01);
-    expect((await price("redstone", "USDC-USD")).price).to.be.closeTo(1, 0.01);
+    expectNear(healed.evidence["market"] as number, 1, 0.01);
+    expectNear((await price("redstone", "USDC-USD")).price, 1, 0.01);
   });
 
   it("collateral_shock moves ETH down over a duration, with seeded noise, until healed", async () => {
@@ -63,7 +64,7 @@ describe("market and oracle faults", function () {
     );
     expectProof(injected.proof);
     const from = injected.proof.evidence["from"] as number;
-    expect(injected.proof.evidence["to"]).to.be.closeTo(from * 0.57, 1e-6);
+    expectNear(injected.proof.evidence["to"], from * 0.57, 1e-6);
     expect(injected.proof.evidence["market"] as number).to.be.below(from);
     await healTwice(injected);
   });
@@ -77,9 +78,9 @@ describe("market and oracle faults", function () {
       }),
     );
     expectProof(injected.proof);
-    expect(injected.proof.evidence["deviation"] as number).to.be.closeTo(-0.02, 0.002);
+    expectNear(injected.proof.evidence["deviation"] as number, -0.02, 0.002);
     const others = (await price("chainlink")).price;
-    expect((await price("pyth")).price / others - 1).to.be.closeTo(-0.02, 0.003);
+    expectNear((await price("pyth")).price / others - 1, -0.02, 0.003);
     const healed = await healTwice(injected);
     expect(Math.abs(healed.evidence["deviation"] as number)).to.be.below(0.0015);
   });

@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { expect } from "chai";
 import { oracleOutage } from "../../harness/faults/oracle_outage.ts";
 import { regulatorOutage } from "../../harness/faults/regulator_outage.ts";
@@ -15,6 +17,35 @@ import {
   startFaultLab,
   track,
 } from "./support.ts";
+
+/** A stand-in for the SUT's gateway that records report demands. */
+async function demandRecorder(): Promise<{
+  gateway: { url: string; token: string };
+  demands: { auth?: string; body: unknown }[];
+  close(): Promise<void>;
+}> {
+  const demands: { auth?: string; body: unknown }[] = [];
+  const server = createServer((req, res) => {
+    let text = "";
+    req.on("data", (d) => {
+      text += d;
+    });
+    req.on("end", () => {
+      if (req.method === "POST" && req.url === "/reports") {
+        const auth = req.headers.authorization;
+        demands.push({ ...(auth ? { auth } : {}), body: JSON.parse(text) });
+        res.writeHead(202, { "content-type": "application/json" }).end("{}");
+      } else res.writeHead(404).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    gateway: { url: `http://127.0.0.1:${port}`, token: "demand-test-token" },
+    demands,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
 
 for (const server of ["embedded", "real"] as const)
   describe(`network faults (${server} Toxiproxy)`, function () {
@@ -122,9 +153,11 @@ for (const server of ["embedded", "real"] as const)
       await healTwice(refuse);
     });
 
-    it("regulatory_pressure records the demand and its deadline while the endpoint times out", async () => {
+    it("regulatory_pressure delivers the demand to the stack and records its deadline while the endpoint times out", async () => {
       const logs: string[] = [];
-      const ctx = faultContext(lab.info, { logs });
+      const recorder = await demandRecorder();
+      after(() => recorder.close());
+      const ctx = faultContext(lab.info, { logs, gateway: recorder.gateway });
       const before = Date.now();
       const injected = track(
         await regulatoryPressure.inject(ctx, {
@@ -145,12 +178,17 @@ for (const server of ["embedded", "real"] as const)
       expect(Date.parse(demand.deadlineAt) - demandedAt).to.equal(60_000);
       expect(injected.proof.evidence["probe"]).to.include({ error: "TIMEOUT" });
       expect(logs.join("\n")).to.include("demanded");
+      expect(recorder.demands).to.deep.equal([
+        { auth: "Bearer demand-test-token", body: { report: "incident_report", deadline_ms: 60_000 } },
+      ]);
       const healed = await healTwice(injected);
       expect(healed.evidence["demand"]).to.deep.equal(demand);
     });
 
     it("regulatory_pressure with a healthy endpoint is still a demand", async () => {
-      const ctx = faultContext(lab.info);
+      const recorder = await demandRecorder();
+      after(() => recorder.close());
+      const ctx = faultContext(lab.info, { gateway: recorder.gateway });
       const injected = track(
         await regulatoryPressure.inject(ctx, {
           ...regulatoryPressure.params.parse({ deadline: "5s", degrade: "none", report: "reserve_report" }),
@@ -159,6 +197,7 @@ for (const server of ["embedded", "real"] as const)
       );
       expectProof(injected.proof);
       expect(injected.proof.evidence["probe"]).to.include({ ok: true, status: 200 });
+      expect(recorder.demands).to.have.length(1);
       await healTwice(injected);
     });
   });

@@ -15,6 +15,7 @@ import {
 } from "../../harness/loadgen/executors.ts";
 import { findK6 } from "../../harness/loadgen/k6.ts";
 import type { ScenarioConfig } from "../../harness/loadgen/profile.ts";
+import { expectNear } from "../near.ts";
 
 const run = promisify(execFile);
 
@@ -101,17 +102,17 @@ describe("load executors", function () {
       const offsets = [...constantArrivalOffsets(10, 1000, 2000)];
       expect(offsets).to.have.length(21);
       expect(offsets[0]).to.equal(0);
-      expect(offsets[1]).to.be.closeTo(100, 1e-9);
-      expect(offsets[20]).to.be.closeTo(2000, 1e-9);
+      expectNear(offsets[1], 100, 1e-9);
+      expectNear(offsets[20], 2000, 1e-9);
     });
 
     it("ramping arrival rate starts the n-th iteration when the integral of the rate reaches n", () => {
       const offsets = [...rampingArrivalOffsets(0, 1000, [{ durationMs: 2000, target: 10 }])];
       expect(offsets).to.have.length(10); // area of the ramp: 2 s * 10/s / 2
       // N(t) = 10 t^2 / 4 (t in s): the 1st start is at sqrt(0.4) s, the 5th at sqrt(2) s.
-      expect(offsets[0]).to.be.closeTo(Math.sqrt(0.4) * 1000, 1e-6);
-      expect(offsets[4]).to.be.closeTo(Math.sqrt(2) * 1000, 1e-6);
-      expect(offsets[9]).to.be.closeTo(2000, 1e-6);
+      expectNear(offsets[0], Math.sqrt(0.4) * 1000, 1e-6);
+      expectNear(offsets[4], Math.sqrt(2) * 1000, 1e-6);
+      expectNear(offsets[9], 2000, 1e-6);
       const down = [
         ...rampingArrivalOffsets(20, 1000, [
           { durationMs: 1000, target: 0 },
