@@ -29,12 +29,16 @@ const settlementTime = new Trend("redemption_settlement_time", true);
 const redemptionsFailed = new Counter("redemptions_failed");
 const settlementTimeouts = new Counter("redemption_settlement_timeouts");
 
+const LAB_USER = "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc";
+
 export function setup() {
   const res = http.get(`${BASE_URL}/health`, { tags: { name: "GET /health" } });
   if (res.status === 0) exec.test.abort(`target ${BASE_URL} does not answer: ${res.error}`);
+  // The lab's first user: it holds fdUSD and has approved the vault, so its redemptions can
+  // be paid; mints go to it too, so a long run never drains it.
   return {
-    recipient: __ENV.RECIPIENT || request.recipient || "0x70997970C51812dc3A010C7d01b50e20d17dc79C",
-    holder: __ENV.HOLDER || request.holder || "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+    recipient: __ENV.RECIPIENT || request.recipient || LAB_USER,
+    holder: __ENV.HOLDER || request.holder || LAB_USER,
   };
 }
 

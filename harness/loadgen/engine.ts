@@ -46,8 +46,12 @@ export interface EmbeddedResult {
   abortedBy?: "signal" | "threshold" | "deadline";
 }
 
-const DEFAULT_RECIPIENT = "0x70997970C51812dc3A010C7d01b50e20d17dc79C";
-const DEFAULT_HOLDER = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
+/**
+ * The lab's first user, as in load/mint-redeem.js: it holds fdUSD and has approved the
+ * vault, so its redemptions can be paid; mints go to it too, so a long run never drains it.
+ */
+const DEFAULT_RECIPIENT = "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc";
+const DEFAULT_HOLDER = DEFAULT_RECIPIENT;
 
 interface Response {
   status: number;

@@ -24,7 +24,7 @@ import { defaultMapPath, loadSystemsMap, type SystemsMap } from "./systems-map.t
 
 const RUN_USAGE = `usage: firedrill run <scenario.yml...> [--seed N] [--junit FILE] [--summary FILE] [--journal-dir DIR]
                      [--sut "<command>" | --sut-url URL] [--lab-dir DIR] [--map FILE] [--dry-run]
-                     [--detection-delay-ms N]`;
+                     [--detection-delay-ms N] [--gateway-delay-ms N]`;
 const DRILL_USAGE = `usage: firedrill drill [--seed N] [--tier N] [--junit FILE] [--journal-dir DIR]
                        [--sut "<command>" | --sut-url URL] [--lab-dir DIR]`;
 
@@ -40,6 +40,7 @@ const OPTIONS = {
   tier: { type: "string" },
   "dry-run": { type: "boolean", default: false },
   "detection-delay-ms": { type: "string" },
+  "gateway-delay-ms": { type: "string" },
   help: { type: "boolean", default: false },
 } as const;
 
@@ -77,7 +78,9 @@ function sutChoice(values: ReturnType<typeof parse>["values"]): SutChoice {
   }
   return {
     kind: "reference",
+    // Both slow the reference stack down on purpose, to show that a verdict can fail.
     detectionDelayMs: wholeNumber("detection-delay-ms", values["detection-delay-ms"], 600_000),
+    gatewayDelayMs: wholeNumber("gateway-delay-ms", values["gateway-delay-ms"], 600_000),
   };
 }
 

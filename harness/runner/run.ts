@@ -434,7 +434,8 @@ export async function runScenario(
     }
     if (interrupt.signal.aborted) throw new StopRun("interrupted");
 
-    loadStop.abort();
+    // The load runs its planned course through recovery: stopping it here would cut the
+    // slowest requests, the very ones a budget is about.
     await loadDone?.catch((error: Error) => notes.push(`load: ${error.message}`));
     invariants = await checkInvariants(lab, reader, sut, accepted, 60_000);
     kpis = await readKpis(sut.url);
@@ -668,50 +669,72 @@ interface MetricValues {
   thresholds?: Record<string, { ok: boolean }>;
 }
 
-/** Per k6 scenario: counts, percentiles and the budgets, from the summary data. */
+/**
+ * Rows for the journal from k6's summary data (the embedded engine writes the same): one
+ * per k6 scenario for its latency, and `all` for the totals and the success rate. Every
+ * threshold of the profile lands in the row it names (untagged ones in `all`) as a budget.
+ */
 function loadScenarios(summary: import("../loadgen/index.ts").LoadSummary): {
   scenarios: JournalLoad["scenarios"];
 } {
   const metrics = (summary.data as unknown as { metrics: Record<string, MetricValues> }).metrics ?? {};
-  const names = new Set<string>();
-  for (const key of Object.keys(metrics)) {
-    const m = key.match(/\{scenario:([^}]+)\}/);
-    if (m) names.add(m[1]!);
-  }
   const seconds = summary.durationMs / 1000 || 1;
-  const scenarios = [...names].map((name) => {
-    const duration = metrics[`http_req_duration{scenario:${name}}`]?.values ?? {};
-    const reqs = metrics[`http_reqs{scenario:${name}}`]?.values?.["count"] ?? 0;
-    const failedRate = metrics[`http_req_failed{scenario:${name}}`]?.values?.["rate"] ?? 0;
-    const budgets = summary.thresholds
-      .filter((t) => t.metric.includes(`scenario:${name}`))
-      .map((t) => {
-        const [, stat = "value", limit = "0"] =
-          t.expression.match(/^\s*([a-z0-9().]+)\s*[<>=!]+\s*([0-9.]+)/) ?? [];
-        const statKey = stat.replace(/^p\((\d+(?:\.\d+)?)\)$/, "p($1)");
-        const metric = metrics[t.metric]?.values ?? {};
-        return {
-          metric: `${t.metric} ${stat}`,
-          threshold: t.expression,
-          limit: Number(limit),
-          measured: Number(metric[statKey] ?? metric["rate"] ?? 0),
-          passed: t.ok,
-        };
-      });
+  const value = (metric: string, stat: string) => metrics[metric]?.values?.[stat];
+  const budget = (t: import("../loadgen/index.ts").ThresholdVerdict) => {
+    const [, stat = "value", limit = "0"] =
+      t.expression.match(/^\s*([a-z0-9().]+)\s*[<>=!]+\s*([0-9.]+)/) ?? [];
+    const measured =
+      value(t.metric, stat) ?? value(t.metric, "rate") ?? value(t.metric, "value") ?? Number.NaN;
     return {
-      name,
-      requests: Math.round(reqs),
-      failures: Math.round(reqs * failedRate),
-      rps: reqs / seconds,
-      success_rate: 1 - failedRate,
-      p50_ms: duration["med"] ?? 0,
-      p95_ms: duration["p(95)"] ?? 0,
-      p99_ms: duration["p(99)"] ?? 0,
-      max_ms: duration["max"] ?? 0,
-      budgets,
-      histogram: { bounds_ms: [], counts: [Math.round(reqs)] },
+      metric: `${t.metric} ${stat}`,
+      threshold: t.expression,
+      limit: Number(limit),
+      measured,
+      passed: t.ok,
     };
+  };
+  const tagOf = (metric: string) => metric.match(/\{scenario:([^}]+)\}/)?.[1];
+  const row = (
+    name: string,
+    durationKey: string,
+    requests: number,
+    failedRate: number,
+    successRate: number,
+  ) => ({
+    name,
+    requests: Math.round(requests),
+    failures: Math.round(requests * failedRate),
+    rps: requests / seconds,
+    success_rate: successRate,
+    p50_ms: value(durationKey, "med") ?? 0,
+    p95_ms: value(durationKey, "p(95)") ?? 0,
+    p99_ms: value(durationKey, "p(99)") ?? 0,
+    max_ms: value(durationKey, "max") ?? 0,
+    budgets: summary.thresholds
+      .filter((t) => tagOf(t.metric) === (name === "all" ? undefined : name))
+      .map(budget),
+    histogram: { bounds_ms: [], counts: [Math.round(requests)] },
   });
+  const names = [
+    ...new Set(
+      Object.keys(metrics)
+        .map(tagOf)
+        .filter((n): n is string => n !== undefined),
+    ),
+  ];
+  const total = value("http_reqs", "count") ?? summary.requests;
+  const failedRate = value("http_req_failed", "rate") ?? 0;
+  const success = value("success", "rate") ?? 1 - failedRate;
+  const scenarios = names.map((name) =>
+    row(
+      name,
+      `http_req_duration{scenario:${name}}`,
+      value(`http_reqs{scenario:${name}}`, "count") ?? 0,
+      value(`http_req_failed{scenario:${name}}`, "rate") ?? 0,
+      value(`success{scenario:${name}}`, "rate") ?? success,
+    ),
+  );
+  scenarios.push(row("all", "http_req_duration", total, failedRate, success));
   return { scenarios };
 }
 
@@ -807,12 +830,12 @@ function judge(
   for (const s of load?.scenarios ?? []) {
     for (const b of s.budgets) {
       out.push({
-        name: `${s.name} ${b.threshold}`,
+        name: `${b.metric.split(" ")[0]} ${b.threshold}`,
         kind: "budget",
         passed: b.passed,
-        reason: `${b.metric} measured ${b.measured.toFixed(1)}`,
+        reason: `${b.metric} measured ${Number.isFinite(b.measured) ? b.measured.toFixed(b.measured < 10 ? 4 : 1) : "nothing"}${s.name === "all" ? ` over ${s.requests} requests` : ""}`,
         limit: b.limit,
-        measured: b.measured,
+        measured: Number.isFinite(b.measured) ? b.measured : null,
       });
     }
   }

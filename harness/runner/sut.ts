@@ -12,7 +12,7 @@ import { freePort } from "../lab/toxiproxy.ts";
 import { registerSecret } from "../redact.ts";
 
 export type SutChoice =
-  | { kind: "reference"; detectionDelayMs?: number | undefined }
+  | { kind: "reference"; detectionDelayMs?: number | undefined; gatewayDelayMs?: number | undefined }
   | { kind: "command"; command: string }
   | { kind: "url"; url: string };
 
@@ -104,6 +104,7 @@ export async function startSut(
             "--data-dir",
             wiring.dataDir,
             ...(choice.detectionDelayMs ? ["--detection-delay-ms", String(choice.detectionDelayMs)] : []),
+            ...(choice.gatewayDelayMs ? ["--gateway-delay-ms", String(choice.gatewayDelayMs)] : []),
           ],
           env,
           pidDir: join(lab.dir, "pids"),

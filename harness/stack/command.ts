@@ -7,7 +7,7 @@ import type { Io } from "../cli.ts";
 import { usageError } from "../errors.ts";
 
 const USAGE = [
-  "usage: firedrill stack serve [--data-dir DIR] [--poll-ms N] [--detection-delay-ms N]",
+  "usage: firedrill stack serve [--data-dir DIR] [--poll-ms N] [--detection-delay-ms N] [--gateway-delay-ms N]",
   "  reads FIREDRILL_LAB, FIREDRILL_RPC_*, FIREDRILL_ORACLE_URLS, FIREDRILL_REGULATOR_URL,",
   "  FIREDRILL_ALERT_WEBHOOK, FIREDRILL_WEBHOOK_SECRET, FIREDRILL_GATEWAY_TOKEN, FIREDRILL_SUT_PORT",
 ];
@@ -29,6 +29,7 @@ export async function command(args: string[], io: Io): Promise<number> {
       "data-dir": { type: "string" },
       "poll-ms": { type: "string" },
       "detection-delay-ms": { type: "string" },
+      "gateway-delay-ms": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -41,6 +42,7 @@ export async function command(args: string[], io: Io): Promise<number> {
   }
   const pollMs = positiveInt("poll-ms", values["poll-ms"]);
   const detectionDelayMs = positiveInt("detection-delay-ms", values["detection-delay-ms"]);
+  const gatewayDelayMs = positiveInt("gateway-delay-ms", values["gateway-delay-ms"]);
   // node:sqlite still prints an experimental warning on Node 22; it says nothing to a user.
   const emit = process.emitWarning;
   process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
@@ -54,6 +56,7 @@ export async function command(args: string[], io: Io): Promise<number> {
     ...(values["data-dir"] !== undefined ? { dataDir: values["data-dir"] } : {}),
     ...(pollMs !== undefined ? { pollMs } : {}),
     ...(detectionDelayMs !== undefined ? { detectionDelayMs } : {}),
+    ...(gatewayDelayMs !== undefined ? { gatewayDelayMs } : {}),
   });
   io.out(`stack: ready on 127.0.0.1:${stack.port}`);
   await new Promise<void>((resolve) => {

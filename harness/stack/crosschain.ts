@@ -39,6 +39,14 @@ export interface CrossChainOptions {
   alerter: Alerter;
   thresholds: Thresholds;
   operator: Account;
+  /**
+   * The custodian account that receives a minter's fiat: each mint is paid for by its
+   * deposit of USDC into the vault (fiat-backed minting), so minting never erodes the
+   * collateral ratio. Without it, mints draw on the vault's existing headroom.
+   */
+  custodian?: Account | undefined;
+  /** USDC deposited per fdUSD minted. @default 1.1 */
+  backingRatio?: number;
   /** Window in which mints are gathered while batching is on, ms. @default 250 */
   batchWindowMs?: number;
 }
@@ -181,6 +189,17 @@ export class CrossChainManager {
         timeoutMs: Math.max(3 * chain.blockTimeMs, 1000) + 2000,
       };
       try {
+        if (this.#o.custodian) {
+          // The minter's payment arrives first: the vault checks its ratio with it included.
+          const backing = BigInt(Math.round((this.#o.backingRatio ?? 1.1) * 1000));
+          const usdcUnits = (amountWei * backing) / 1000n / 10n ** 12n;
+          await chain.signer(this.#o.custodian).send({
+            to: chain.contracts.vault,
+            data: VAULT.encodeFunctionData("depositCollateral", [usdcUnits]),
+            gasLimit: 200_000n,
+            timeoutMs: options.timeoutMs,
+          });
+        }
         const receipt = await chain.signer(this.#o.operator).send(options);
         if (skipped.length > 0 && !this.#o.alerter.isActive(`crosschain:${skipped[0]!.chain}`)) {
           this.#o.alerter.emit("CROSS_CHAIN_FAILOVER", "high", "minting_contracts", chain.name, {

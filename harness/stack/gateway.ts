@@ -30,6 +30,8 @@ export interface GatewayOptions {
   chains: readonly string[];
   /** How long `POST /redeem` waits for the payment before answering 202. @default 10000 */
   redeemWaitMs?: number;
+  /** Holds every mint and redeem answer back this long, to slow the gateway down on purpose. @default 0 */
+  delayMs?: number;
   health: () => { status: "ok" | "degraded" | "down"; components: Record<string, unknown> };
   /** Files an emergency report now (POST /reports), within `deadlineMs` when given. */
   fileReport: (reason: string, deadlineMs?: number) => Promise<unknown>;
@@ -261,6 +263,8 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       mintsOk++;
       o.metrics.mints.inc({ chain: result.chain, outcome: "ok" });
       const out = {
+        // `id` as every gateway resource has one (clients and the k6 checks read it).
+        id: result.mintId,
         mint_id: result.mintId,
         status: "minted",
         chain: result.chain,
@@ -311,9 +315,14 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     }
     let result: [number, unknown, Record<string, string>?];
     let name = path;
-    if (method === "POST" && path === "/mint") result = await mint(req);
-    else if (method === "POST" && path === "/redeem") result = await redeem(req);
-    else if (method === "POST" && path === "/reports") {
+    const slow = o.delayMs ? () => new Promise((r) => setTimeout(r, o.delayMs)) : undefined;
+    if (method === "POST" && path === "/mint") {
+      result = await mint(req);
+      await slow?.();
+    } else if (method === "POST" && path === "/redeem") {
+      result = await redeem(req);
+      await slow?.();
+    } else if (method === "POST" && path === "/reports") {
       const text = await readBody(req);
       const body = text.trim() === "" ? {} : parseJson(text);
       const report = body["report"] ?? "incident_report";

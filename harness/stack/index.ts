@@ -48,6 +48,8 @@ export interface StackOptions {
   sourceMaxAgeMs?: number;
   /** How long POST /redeem waits for the payment before answering 202. @default 10000 */
   redeemWaitMs?: number;
+  /** Holds every mint and redeem answer back this long, to slow the gateway on purpose. @default 0 */
+  gatewayDelayMs?: number;
   /** Regulator filing deadline. @default 10000 */
   reportDeadlineMs?: number;
   /** A line per alert and lifecycle step. */
@@ -163,7 +165,13 @@ export async function startStack(env: StackEnv, options: StackOptions = {}): Pro
   );
   const byName = new Map(monitors.map((m) => [m.chain.name, m]));
   const operator = config.lab.accounts.operator;
-  const crosschain = new CrossChainManager({ monitors, alerter, thresholds, operator });
+  const crosschain = new CrossChainManager({
+    monitors,
+    alerter,
+    thresholds,
+    operator,
+    custodian: config.lab.accounts.treasury,
+  });
   const emergency = new EmergencyProtocols({
     monitors: byName,
     alerter,
@@ -522,6 +530,7 @@ export async function startStack(env: StackEnv, options: StackOptions = {}): Pro
     redemptionChain: crosschain.primary,
     chains: chains.map((c) => c.name),
     ...(options.redeemWaitMs !== undefined ? { redeemWaitMs: options.redeemWaitMs } : {}),
+    ...(options.gatewayDelayMs ? { delayMs: options.gatewayDelayMs } : {}),
     health: () => {
       const s = status();
       return { status: s.status, components: s.components };

@@ -1,0 +1,87 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "chai";
+import { ROOT } from "../../harness/lab/index.ts";
+import type { Journal } from "../../harness/runner/journal.ts";
+
+const BIN = join(ROOT, "harness", "bin", "firedrill.mjs");
+const SPIKE = join(ROOT, "test", "fixtures", "scenarios", "spike-load.yml");
+
+function run(args: string[]): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.on("data", (d) => {
+    output += d;
+  });
+  child.stderr.on("data", (d) => {
+    output += d;
+  });
+  return new Promise((resolve) => child.once("exit", (code) => resolve({ code, output })));
+}
+
+function journalIn(dir: string): Journal {
+  const file = readdirSync(dir).find((f) => f.endsWith(".journal.json"))!;
+  return JSON.parse(readFileSync(join(dir, file), "utf8")) as Journal;
+}
+
+// `load: spike` in a scenario: the seed's spike profile runs all through the faults, and
+// each budget of the profile is a verdict of the drill.
+describe("load inside a scenario", function () {
+  this.timeout(240_000);
+  let work: string;
+  let labDir: string;
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), "firedrill-load-"));
+    labDir = join(work, "lab");
+    const up = await run(["lab", "up", "--detach", "--dir", labDir]);
+    expect(up.code, up.output).to.equal(0);
+  });
+
+  after(async () => {
+    await run(["lab", "down", "--dir", labDir]);
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it("passes every budget of the spike profile against the reference gateway", async () => {
+    const dir = join(work, "ok");
+    const { code, output } = await run(["run", SPIKE, "--lab-dir", labDir, "--journal-dir", dir]);
+    expect(code, output).to.equal(0);
+    const journal = journalIn(dir);
+    const budgets = journal.verdicts.filter((v) => v.kind === "budget");
+    expect(budgets.map((v) => v.name).sort()).to.deep.equal([
+      "http_req_duration{scenario:mint} p(95)<30000",
+      "http_req_duration{scenario:redeem} p(95)<15000",
+      "success rate>0.999",
+    ]);
+    expect(budgets.every((v) => v.passed)).to.equal(true);
+    const all = journal.load!.scenarios.find((s) => s.name === "all")!;
+    expect(all.requests).to.be.greaterThan(100);
+    expect(journal.timeline.some((e) => e.kind === "load.started")).to.equal(true);
+    expect(journal.timeline.some((e) => e.kind === "load.ended")).to.equal(true);
+  });
+
+  it("fails the redeem budget, exit 1, when the gateway is slowed past it", async () => {
+    const dir = join(work, "slow");
+    const { code, output } = await run([
+      "run",
+      SPIKE,
+      "--lab-dir",
+      labDir,
+      "--journal-dir",
+      dir,
+      "--gateway-delay-ms",
+      "16000",
+    ]);
+    expect(code, output).to.equal(1);
+    expect(output).to.match(
+      /FAIL {2}http_req_duration\{scenario:redeem\} p\(95\)<15000: .* measured 1[6-9]\d{3}/,
+    );
+    const journal = journalIn(dir);
+    const redeem = journal.verdicts.find((v) => v.name === "http_req_duration{scenario:redeem} p(95)<15000")!;
+    expect(redeem.passed).to.equal(false);
+    expect(redeem.measured).to.be.greaterThan(15_000);
+  });
+});

@@ -1,0 +1,83 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "chai";
+import { ROOT } from "../../harness/lab/index.ts";
+import type { Journal } from "../../harness/runner/journal.ts";
+import { shippedScenarios } from "../../harness/runner/run-command.ts";
+
+// Every scenario firedrill ships is drilled against the reference stack, end to end, on
+// one lab: the drills a user gets from `firedrill drill` all pass.
+describe("shipped scenarios", function () {
+  this.timeout(30 * 60_000);
+  let work: string;
+  let journals: Journal[] = [];
+  let output = "";
+  let code: number | null = null;
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), "firedrill-shipped-"));
+    const child = spawn(
+      process.execPath,
+      [
+        join(ROOT, "harness", "bin", "firedrill.mjs"),
+        "run",
+        join(ROOT, "scenarios"),
+        "--journal-dir",
+        work,
+        "--seed",
+        "42",
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    child.stdout.on("data", (d) => {
+      output += d;
+    });
+    child.stderr.on("data", (d) => {
+      output += d;
+    });
+    code = await new Promise((resolve) => child.once("exit", resolve));
+    journals = readdirSync(work)
+      .filter((f) => f.endsWith(".journal.json"))
+      .map((f) => JSON.parse(readFileSync(join(work, f), "utf8")) as Journal);
+  });
+
+  after(() => rmSync(work, { recursive: true, force: true }));
+
+  it("runs every one and exits 0", () => {
+    expect(journals.map((j) => j.scenario.name).sort()).to.deep.equal(
+      shippedScenarios()
+        .map((f) =>
+          f
+            .split("/")
+            .pop()!
+            .replace(/\.ya?ml$/, ""),
+        )
+        .sort(),
+    );
+    expect(
+      code,
+      output
+        .split("\n")
+        .filter((l) => /FAIL|FAILED/.test(l))
+        .join("\n"),
+    ).to.equal(0);
+  });
+
+  for (const file of shippedScenarios()) {
+    const name = file
+      .split("/")
+      .pop()!
+      .replace(/\.ya?ml$/, "");
+    it(`${name} passes every verdict, with each fault's proof`, () => {
+      const journal = journals.find((j) => j.scenario.name === name);
+      expect(journal, `no journal for ${name}`).to.not.equal(undefined);
+      const failed = journal!.verdicts.filter((v) => !v.passed).map((v) => `${v.name}: ${v.reason}`);
+      expect(failed).to.deep.equal([]);
+      expect(journal!.status).to.equal("completed");
+      for (const fault of journal!.faults) expect(fault.proof?.ok, `${fault.type} proof`).to.equal(true);
+      expect(journal!.phases.detection_ms).to.be.a("number");
+    });
+  }
+});
