@@ -1,37 +1,7 @@
 /** What the runner benchmarks share: a CLI child, a detached lab, percentiles. */
-import { type ChildProcess, spawn } from "node:child_process";
-import { join } from "node:path";
-import { ROOT } from "../harness/lab/index.ts";
+import { cli } from "../test/cli.ts";
 
-export const BIN = join(ROOT, "harness", "bin", "firedrill.mjs");
-
-export interface Cli {
-  child: ChildProcess;
-  output: () => string;
-  exit: Promise<number | null>;
-}
-
-/** Runs `firedrill <args>` as a child process. */
-export function cli(args: string[]): Cli {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let text = "";
-  child.stdout?.on("data", (d) => {
-    text += d;
-  });
-  child.stderr?.on("data", (d) => {
-    text += d;
-  });
-  return { child, output: () => text, exit: new Promise((resolve) => child.once("exit", resolve)) };
-}
-
-/** Polls `check` until it holds or `timeoutMs` passes. */
-export async function until(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { BIN, type Cli, cli, until } from "../test/cli.ts";
 
 /** The p-th percentile (nearest rank) of `values`. */
 export function percentile(values: readonly number[], p: number): number {

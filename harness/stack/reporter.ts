@@ -146,16 +146,16 @@ export class ComplianceReporter {
     while (regulatorUrl && Date.now() - started < deadlineMs) {
       attempts++;
       try {
-        const response = await fetch(regulatorUrl, {
-          method: "POST",
-          headers: { "content-type": "application/json", "idempotency-key": id },
+        const {
+          ok: filed,
+          status,
+          text,
+        } = await this.#post(
+          id,
           body,
-          signal: AbortSignal.timeout(
-            Math.min(attemptTimeoutMs, Math.max(1, deadlineMs - (Date.now() - started))),
-          ),
-        });
-        const text = await response.text().catch(() => "");
-        if (response.ok) {
+          AbortSignal.timeout(Math.min(attemptTimeoutMs, Math.max(1, deadlineMs - (Date.now() - started)))),
+        );
+        if (filed) {
           const result: FilingResult = { report, filed: true, backupPath, attempts };
           this.filings.push(result);
           alerter.emit("REPORT_FILED", "medium", "compliance_tools", trigger.chain, {
@@ -167,7 +167,7 @@ export class ComplianceReporter {
           });
           return result;
         }
-        error = `HTTP ${response.status}`;
+        error = `HTTP ${status}`;
       } catch (e) {
         error =
           (e as Error).name === "TimeoutError"
@@ -198,9 +198,25 @@ export class ComplianceReporter {
     return result;
   }
 
+  /** One filing attempt; the report's id is its idempotency key, so a repeat is harmless. */
+  async #post(
+    id: string,
+    body: string,
+    signal: AbortSignal,
+  ): Promise<{ ok: boolean; status: number; text: string }> {
+    const response = await fetch(this.#options.regulatorUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json", "idempotency-key": id },
+      body,
+      signal,
+    });
+    const text = await response.text().catch(() => "");
+    return { ok: response.ok, status: response.status, text };
+  }
+
   /** Keeps filing a report that fell back until the regulator takes it (same idempotency key). */
   async #refile(id: string, body: string, trigger: Alert, manualPath: string): Promise<void> {
-    const { alerter, regulatorUrl } = this.#options;
+    const { alerter } = this.#options;
     const until = Date.now() + (this.#options.refileForMs ?? 30 * 60_000);
     const stop = this.#closed.signal;
     let delay = 500;
@@ -220,14 +236,12 @@ export class ComplianceReporter {
       if (stop.aborted) return;
       attempts++;
       try {
-        const response = await fetch(regulatorUrl, {
-          method: "POST",
-          headers: { "content-type": "application/json", "idempotency-key": id },
+        const { ok: filed, text } = await this.#post(
+          id,
           body,
-          signal: AbortSignal.any([stop, AbortSignal.timeout(this.#options.attemptTimeoutMs ?? 2000)]),
-        });
-        const text = await response.text().catch(() => "");
-        if (response.ok) {
+          AbortSignal.any([stop, AbortSignal.timeout(this.#options.attemptTimeoutMs ?? 2000)]),
+        );
+        if (filed) {
           alerter.emit("REPORT_FILED", "medium", "compliance_tools", trigger.chain, {
             incidentId: id,
             trigger: trigger.event,

@@ -63,7 +63,9 @@ for (const server of ["embedded", "real"] as const)
     after(async () => {
       await lab?.down();
     });
+    const recorders: { close(): Promise<void> }[] = [];
     afterEach(async () => {
+      await Promise.all(recorders.splice(0).map((r) => r.close()));
       await healLeftovers();
       await expectSteady(lab.info);
     });
@@ -156,7 +158,7 @@ for (const server of ["embedded", "real"] as const)
     it("regulatory_pressure delivers the demand to the stack and records its deadline while the endpoint times out", async () => {
       const logs: string[] = [];
       const recorder = await demandRecorder();
-      after(() => recorder.close());
+      recorders.push(recorder);
       const ctx = faultContext(lab.info, { logs, gateway: recorder.gateway });
       const before = Date.now();
       const injected = track(
@@ -187,7 +189,7 @@ for (const server of ["embedded", "real"] as const)
 
     it("regulatory_pressure with a healthy endpoint is still a demand", async () => {
       const recorder = await demandRecorder();
-      after(() => recorder.close());
+      recorders.push(recorder);
       const ctx = faultContext(lab.info, { gateway: recorder.gateway });
       const injected = track(
         await regulatoryPressure.inject(ctx, {

@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -6,9 +5,9 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { Contract, JsonRpcProvider } from "ethers";
 import { labConfigSchema } from "../../harness/lab/config.ts";
-import { isAlive, type Lab, ROOT, readLabInfo, startLab } from "../../harness/lab/index.ts";
+import { isAlive, type Lab, readLabInfo, startLab } from "../../harness/lab/index.ts";
+import { cli, stopChildren, until } from "../cli.ts";
 
-const BIN = join(ROOT, "harness", "bin", "firedrill.mjs");
 const FEED_ABI = [
   "function latestRoundData() view returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)",
 ];
@@ -45,51 +44,10 @@ function labPids(dir: string): number[] {
   );
 }
 
-async function until(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-/** Every child a test started, so that a failed assertion never leaves one running. */
-const children = new Set<ChildProcess>();
-
-function startCli(args: string[]): {
-  child: ChildProcess;
-  output: () => string;
-  exit: Promise<number | null>;
-} {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  children.add(child);
-  child.once("exit", () => children.delete(child));
-  let text = "";
-  child.stdout?.on("data", (d) => {
-    text += d;
-  });
-  child.stderr?.on("data", (d) => {
-    text += d;
-  });
-  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { child, output: () => text, exit };
-}
-
 describe("lab", function () {
   this.timeout(60_000);
 
-  afterEach(async () => {
-    for (const child of children) {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
-    }
-  });
+  afterEach(stopChildren);
 
   describe("in process", () => {
     let lab: Lab | undefined;
@@ -190,15 +148,15 @@ describe("lab", function () {
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
       it(`${signal} while up stops every process and proxy`, async () => {
         const dir = tempDir();
-        const cli = startCli(["lab", "up", "--dir", dir]);
+        const run = cli(["lab", "up", "--dir", dir]);
         await until(
           "lab.json",
-          () => existsSync(join(dir, "lab.json")) && cli.output().includes("holding the lab"),
+          () => existsSync(join(dir, "lab.json")) && run.output().includes("holding the lab"),
         );
         const info = readLabInfo(join(dir, "lab.json"));
         const pids = labPids(dir);
-        cli.child.kill(signal);
-        expect(await cli.exit).to.equal(0);
+        run.child.kill(signal);
+        expect(await run.exit).to.equal(0);
         for (const pid of [...pids, info.pid]) expect(isAlive(pid), `pid ${pid}`).to.equal(false);
         for (const proxy of info.proxies)
           expect(await refuses(`http://${proxy.listen}/`), proxy.name).to.equal(true);
@@ -208,12 +166,12 @@ describe("lab", function () {
 
       it(`${signal} during up leaves nothing behind`, async () => {
         const dir = tempDir();
-        const cli = startCli(["lab", "up", "--dir", dir]);
+        const run = cli(["lab", "up", "--dir", dir]);
         // The first step line means processes are already running.
-        await until("the first step", () => cli.output().includes("lab: toxiproxy"));
+        await until("the first step", () => run.output().includes("lab: toxiproxy"));
         const pids = labPids(dir);
-        cli.child.kill(signal);
-        const code = await cli.exit;
+        run.child.kill(signal);
+        const code = await run.exit;
         expect(code).to.be.oneOf([0, 130]);
         for (const pid of pids) expect(isAlive(pid), `pid ${pid}`).to.equal(false);
         await until("pid files removed", () => labPids(dir).length === 0, 2000);
@@ -224,7 +182,7 @@ describe("lab", function () {
 
     it("sweeps what a lab killed with SIGKILL left, on the next up", async () => {
       const dir = tempDir();
-      const first = startCli(["lab", "up", "--dir", dir]);
+      const first = cli(["lab", "up", "--dir", dir]);
       await until(
         "lab.json",
         () => existsSync(join(dir, "lab.json")) && first.output().includes("holding the lab"),
@@ -235,11 +193,11 @@ describe("lab", function () {
       // Orphaned anvils die by themselves on their next write to the closed pipe; an idle
       // toxiproxy-server does not. Whatever survived must be swept by the next `up`.
       const survivors = orphans.filter(isAlive);
-      const second = startCli(["lab", "up", "--dir", dir]);
+      const second = cli(["lab", "up", "--dir", dir]);
       await until("second lab", () => second.output().includes("holding the lab"));
       if (survivors.length > 0) expect(second.output()).to.include("swept what a killed run left");
       for (const pid of orphans) expect(isAlive(pid), `orphan ${pid}`).to.equal(false);
-      const down = startCli(["lab", "down", "--dir", dir]);
+      const down = cli(["lab", "down", "--dir", dir]);
       expect(await down.exit).to.equal(0);
       expect(await second.exit).to.equal(0);
       expect(labPids(dir)).to.deep.equal([]);
@@ -248,21 +206,21 @@ describe("lab", function () {
 
     it("status checks every component, env prints the SUT variables, down stops a detached lab", async () => {
       const dir = tempDir();
-      const upCli = startCli(["lab", "up", "--detach", "--dir", dir]);
+      const upCli = cli(["lab", "up", "--detach", "--dir", dir]);
       expect(await upCli.exit, upCli.output()).to.equal(0);
       const info = readLabInfo(join(dir, "lab.json"));
-      const status = startCli(["lab", "status", "--dir", dir]);
+      const status = cli(["lab", "status", "--dir", dir]);
       expect(await status.exit, status.output()).to.equal(0);
       expect(status.output()).to.match(/ok\s+rpc polygon emergency/);
       expect(status.output()).to.match(/ok\s+keeper/);
-      const env = startCli(["lab", "env", "--dir", dir]);
+      const env = cli(["lab", "env", "--dir", dir]);
       expect(await env.exit).to.equal(0);
       expect(env.output()).to.include(
         `FIREDRILL_RPC_ARBITRUM_SECONDARY=${info.chains.arbitrum.rpc.secondary}`,
       );
       expect(env.output()).to.match(/FIREDRILL_ORACLE_URLS=chainlink=http:\/\/127\.0\.0\.1:\d+,pyth=/);
       expect(env.output()).not.to.match(/0x[0-9a-fA-F]{64}/);
-      const down = startCli(["lab", "down", "--dir", dir]);
+      const down = cli(["lab", "down", "--dir", dir]);
       expect(await down.exit).to.equal(0);
       expect(isAlive(info.pid)).to.equal(false);
       expect(labPids(dir)).to.deep.equal([]);
@@ -284,12 +242,12 @@ describe("lab", function () {
       for (const [text, pattern] of cases) {
         const file = join(dir, "lab.yml");
         writeFileSync(file, text);
-        const cli = startCli(["lab", "up", "--config", file, "--dir", join(dir, "lab")]);
-        expect(await cli.exit, cli.output()).to.equal(2);
-        const lines = cli.output().trim().split("\n");
-        expect(lines, cli.output()).to.have.length(1);
+        const run = cli(["lab", "up", "--config", file, "--dir", join(dir, "lab")]);
+        expect(await run.exit, run.output()).to.equal(2);
+        const lines = run.output().trim().split("\n");
+        expect(lines, run.output()).to.have.length(1);
         expect(lines[0]).to.match(pattern);
-        expect(cli.output()).not.to.include("    at ");
+        expect(run.output()).not.to.include("    at ");
         expect(existsSync(join(dir, "lab", "lab.json"))).to.equal(false);
       }
       rmSync(dir, { recursive: true, force: true });
@@ -306,10 +264,10 @@ describe("lab", function () {
         `chains:\n  polygon:\n    chain_id: 137\n    block_time: 500ms\n    port: ${port}\n`,
       );
       try {
-        const cli = startCli(["lab", "up", "--config", file, "--dir", join(dir, "lab")]);
-        expect(await cli.exit, cli.output()).to.equal(3);
-        expect(cli.output()).to.match(/anvil-polygon: /);
-        expect(cli.output()).to.include("  | ");
+        const run = cli(["lab", "up", "--config", file, "--dir", join(dir, "lab")]);
+        expect(await run.exit, run.output()).to.equal(3);
+        expect(run.output()).to.match(/anvil-polygon: /);
+        expect(run.output()).to.include("  | ");
         expect(labPids(join(dir, "lab"))).to.deep.equal([]);
       } finally {
         blocker.close();

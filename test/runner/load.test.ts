@@ -1,24 +1,16 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { ROOT } from "../../harness/lab/index.ts";
 import type { Journal } from "../../harness/runner/journal.ts";
+import { cli } from "../cli.ts";
 
-const BIN = join(ROOT, "harness", "bin", "firedrill.mjs");
 const SPIKE = join(ROOT, "test", "fixtures", "scenarios", "spike-load.yml");
 
-function run(args: string[]): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout.on("data", (d) => {
-    output += d;
-  });
-  child.stderr.on("data", (d) => {
-    output += d;
-  });
-  return new Promise((resolve) => child.once("exit", (code) => resolve({ code, output })));
+async function run(args: string[]): Promise<{ code: number | null; output: string }> {
+  const child = cli(args);
+  return { code: await child.exit, output: child.output() };
 }
 
 function journalIn(dir: string): Journal {

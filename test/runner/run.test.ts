@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,46 +6,14 @@ import { firedrillChai } from "../../harness/assert/index.ts";
 import { isAlive, ROOT, readLabInfo } from "../../harness/lab/index.ts";
 import { findResidue } from "../../harness/lab/residue.ts";
 import type { Journal } from "../../harness/runner/journal.ts";
+import { cli, stopChildren, until } from "../cli.ts";
 
 chai.use(firedrillChai as never);
 const { expect } = chai;
 
-const BIN = join(ROOT, "harness", "bin", "firedrill.mjs");
 const FIXTURES = join(ROOT, "test", "fixtures");
 const SHORT = join(FIXTURES, "scenarios", "short-rpc-outage.yml");
 const MULTI = join(FIXTURES, "scenarios", "short-multi-fault.yml");
-
-interface Cli {
-  child: ChildProcess;
-  output: () => string;
-  exit: Promise<number | null>;
-}
-
-function cli(args: string[], env: NodeJS.ProcessEnv = process.env): Cli {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"], env });
-  let text = "";
-  child.stdout?.on("data", (d) => {
-    text += d;
-  });
-  child.stderr?.on("data", (d) => {
-    text += d;
-  });
-  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { child, output: () => text, exit };
-}
-
-async function until(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 60_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 function journals(dir: string): Journal[] {
   if (!existsSync(dir)) return [];
@@ -67,6 +34,8 @@ describe("firedrill run", function () {
     const up = cli(["lab", "up", "--detach", "--dir", labDir]);
     expect(await up.exit, up.output()).to.equal(0);
   });
+
+  afterEach(stopChildren);
 
   after(async () => {
     const down = cli(["lab", "down", "--dir", labDir]);
