@@ -8,7 +8,7 @@
  * list, emptied in `finally`.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
 import { FiredrillError, releaseAll } from "../errors.ts";
 import type { FaultContext, FaultProof, Injected } from "../faults/context.ts";
@@ -102,6 +102,18 @@ function versionOfAnvil(): string {
   return anvilVersion;
 }
 
+/** `k6 v1.8.1 (...)` of the k6 binary the load engine would use; null when none is found. */
+async function versionOfK6(): Promise<string | null> {
+  const { findK6 } = await import("../loadgen/k6.ts");
+  const bin = findK6();
+  if (!bin) return null;
+  try {
+    return execFileSync(bin, ["version"], { encoding: "utf8" }).split("\n")[0]!.trim();
+  } catch {
+    return "unknown";
+  }
+}
+
 function packageVersion(): string {
   return (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
 }
@@ -176,10 +188,12 @@ export async function runScenario(
     } else {
       const { labConfigSchema } = await import("../lab/config.ts");
       const config = options.labConfig ?? labConfigSchema.parse({ seed });
-      const up = await startLab(config, {
-        dir: join(options.workDir ?? join(ROOT, ".firedrill", "runs", String(process.pid)), "lab"),
-        onStep: (line) => log(`lab: ${line}`),
-      });
+      // The run's own lab lives in a scratch folder that goes when the lab does: what an
+      // auditor needs of it is in the journal.
+      const workDir =
+        options.workDir ?? join(ROOT, ".firedrill", "runs", `${process.pid}-${startedAt.getTime()}`);
+      releases.push(() => rmSync(workDir, { recursive: true, force: true }));
+      const up = await startLab(config, { dir: join(workDir, "lab"), onStep: (line) => log(`lab: ${line}`) });
       releases.push(() => up.down());
       lab = up.info;
     }
@@ -221,7 +235,8 @@ export async function runScenario(
       webhookUrl: sink.url,
       webhookSecret: secrets.webhookSecret,
       gatewayToken: secrets.gatewayToken,
-      dataDir: join(lab.dir, "stack"),
+      // A data folder per run: an attached lab outlives runs, and a stack's queue must not.
+      dataDir: join(lab.dir, "stack", String(startedAt.getTime())),
     });
     releases.push(() => sut.stop());
     sutName = sut.name;
@@ -521,7 +536,7 @@ export async function runScenario(
       node: process.versions.node,
       anvil: versionOfAnvil(),
       toxiproxy: { kind: lab?.toxiproxy.kind ?? "embedded", version: lab?.toxiproxy.version ?? "unknown" },
-      k6: (load as JournalLoad | null)?.engine === "k6" ? "k6" : null,
+      k6: (load as JournalLoad | null)?.engine === "k6" ? await versionOfK6() : null,
       stack: { name: sutName, version: packageVersion() },
     },
     lab: {
