@@ -137,32 +137,45 @@ function runTests(node, env, extra) {
   }
   say("tests");
   const hardhat = join(ROOT, "node_modules", "hardhat", "dist", "src", "cli.js");
-  const r = spawnSync(node, [hardhat, "test", "mocha", ...extra], {
+  const child = spawn(node, [hardhat, "test", "mocha", ...extra], {
     cwd: ROOT,
     stdio: ["inherit", "pipe", "inherit"],
-    env: { ...env, FORCE_COLOR: process.stdout.isTTY ? "1" : "0" },
-    maxBuffer: 256 * 1024 * 1024,
+    // Node's experimental warnings (type stripping, node:sqlite) say nothing about the tests.
+    env: {
+      ...env,
+      FORCE_COLOR: process.stdout.isTTY ? "1" : "0",
+      NODE_OPTIONS: "--disable-warning=ExperimentalWarning",
+    },
   });
-  const out = r.stdout?.toString() ?? "";
-  process.stdout.write(out);
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: strips terminal colours
-  const plain = out.replace(/\x1b\[[0-9;]*m/g, "");
-  const count = (word) => Number(plain.match(new RegExp(`^\\s*(\\d+) ${word}`, "m"))?.[1] ?? 0);
-  const passed = count("passing");
-  const failed = count("failing");
-  const skipped = count("pending");
-  const ok = r.status === 0 && failed === 0 && passed > 0;
-  process.stdout.write(
-    `\n${passed} passed, ${ok ? failed : Math.max(failed, 1)} failed, ${skipped} skipped\n`,
-  );
-  return ok ? 0 : 1;
+  // Stream the output as it comes, and keep it to count the totals at the end.
+  let out = "";
+  child.stdout.on("data", (chunk) => {
+    process.stdout.write(chunk);
+    out += chunk;
+    if (out.length > 4_000_000) out = out.slice(-1_000_000);
+  });
+  return new Promise((resolve) => {
+    child.on("exit", (code) => {
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: strips terminal colours
+      const plain = out.replace(/\x1b\[[0-9;]*m/g, "");
+      const count = (word) => Number(plain.match(new RegExp(`^\\s*(\\d+) ${word}`, "m"))?.[1] ?? 0);
+      const passed = count("passing");
+      const failed = count("failing");
+      const skipped = count("pending");
+      const ok = code === 0 && failed === 0 && passed > 0;
+      process.stdout.write(
+        `\n${passed} passed, ${ok ? failed : Math.max(failed, 1)} failed, ${skipped} skipped\n`,
+      );
+      resolve(ok ? 0 : 1);
+    });
+  });
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1] === fileURLToPath(import.meta.url)) {
   const [what = "setup", ...rest] = process.argv.slice(2);
   const { node, env } = setup();
   if (what === "setup") process.exit(0);
-  if (what === "test") process.exit(runTests(node, env, rest));
+  if (what === "test") process.exit(await runTests(node, env, rest));
   if (what === "firedrill") {
     runForwardingSignals(node, [join(ROOT, "harness", "bin", "firedrill.mjs"), ...rest], env);
   } else {
