@@ -30,7 +30,7 @@ async function time(fn: () => Promise<void>): Promise<number> {
 
 const dir = mkdtempSync(join(tmpdir(), "firedrill-bench-lab-"));
 const config = labConfigSchema.parse({ toxiproxy: { server } });
-// One cold start fills the deployment cache; it is not counted.
+// The first start fills the deployment cache when it is empty; it is not counted.
 const cold = await time(async () => (await startLab(config, { dir })).down());
 
 const anvil: number[] = [];
@@ -59,7 +59,7 @@ rmSync(dir, { recursive: true, force: true });
 for (const list of [anvil, upDown, upOnly]) list.sort((a, b) => a - b);
 const p50 = (l: number[]) => percentile(l, 50);
 console.log(
-  `lab-up bench: ${runs} runs, toxiproxy ${server}; first (cold cache) up+down ${cold.toFixed(0)} ms`,
+  `lab-up bench: ${runs} runs, toxiproxy ${server}; first up+down (fills the deployment cache if empty) ${cold.toFixed(0)} ms`,
 );
 console.log(`  bare anvil start+stop   p50 ${p50(anvil).toFixed(0)} ms   max ${anvil.at(-1)!.toFixed(0)} ms`);
 console.log(

@@ -166,6 +166,69 @@ export class CrossChainManager {
     await waiter;
   }
 
+  readonly #owed = new Map<
+    string,
+    { chain: ChainClient; usdcUnits: bigint; timer: NodeJS.Timeout | undefined }
+  >();
+
+  /**
+   * Records the minter's payment for a mint: the custodian settles what it received into
+   * the vault in one deposit per chain every 100 ms, as custodians settle fiat in batches.
+   * The vault's headroom above its minimum ratio covers the mints between two deposits.
+   */
+  #owe(chain: ChainClient, amountWei: bigint): void {
+    const custodian = this.#o.custodian;
+    if (!custodian) return;
+    const backing = BigInt(Math.round((this.#o.backingRatio ?? 1.1) * 1000));
+    const entry = this.#owed.get(chain.name) ?? { chain, usdcUnits: 0n, timer: undefined };
+    entry.usdcUnits += (amountWei * backing) / 1000n / 10n ** 12n;
+    this.#owed.set(chain.name, entry);
+    entry.timer ??= setTimeout(() => {
+      entry.timer = undefined;
+      const usdcUnits = entry.usdcUnits;
+      entry.usdcUnits = 0n;
+      const deposit = chain.signer(custodian).send({
+        to: chain.contracts.vault,
+        data: VAULT.encodeFunctionData("depositCollateral", [usdcUnits]),
+        gasLimit: 200_000n,
+      });
+      this.#settling.add(deposit);
+      deposit
+        .catch(() => {
+          // Not settled: owed again, for the next deposit.
+          entry.usdcUnits += usdcUnits;
+        })
+        .finally(() => this.#settling.delete(deposit));
+    }, 100);
+  }
+
+  readonly #settling = new Set<Promise<unknown>>();
+
+  /** Settles what the custodian still owes the vaults now, and waits for it. */
+  async settle(): Promise<void> {
+    for (const entry of this.#owed.values()) {
+      if (entry.timer) {
+        clearTimeout(entry.timer);
+        entry.timer = undefined;
+      }
+      if (entry.usdcUnits > 0n && this.#o.custodian) {
+        const usdcUnits = entry.usdcUnits;
+        entry.usdcUnits = 0n;
+        this.#settling.add(
+          entry.chain
+            .signer(this.#o.custodian)
+            .send({
+              to: entry.chain.contracts.vault,
+              data: VAULT.encodeFunctionData("depositCollateral", [usdcUnits]),
+              gasLimit: 200_000n,
+            })
+            .catch(() => undefined),
+        );
+      }
+    }
+    await Promise.allSettled([...this.#settling]);
+  }
+
   /** Mints `amountWei` fdUSD to `recipient` on the first healthy chain that takes it. */
   async mint(
     recipient: string,
@@ -189,18 +252,8 @@ export class CrossChainManager {
         timeoutMs: Math.max(3 * chain.blockTimeMs, 1000) + 2000,
       };
       try {
-        if (this.#o.custodian) {
-          // The minter's payment arrives first: the vault checks its ratio with it included.
-          const backing = BigInt(Math.round((this.#o.backingRatio ?? 1.1) * 1000));
-          const usdcUnits = (amountWei * backing) / 1000n / 10n ** 12n;
-          await chain.signer(this.#o.custodian).send({
-            to: chain.contracts.vault,
-            data: VAULT.encodeFunctionData("depositCollateral", [usdcUnits]),
-            gasLimit: 200_000n,
-            timeoutMs: options.timeoutMs,
-          });
-        }
         const receipt = await chain.signer(this.#o.operator).send(options);
+        this.#owe(chain, amountWei);
         if (skipped.length > 0 && !this.#o.alerter.isActive(`crosschain:${skipped[0]!.chain}`)) {
           this.#o.alerter.emit("CROSS_CHAIN_FAILOVER", "high", "minting_contracts", chain.name, {
             from: skipped[0]!.chain,

@@ -575,7 +575,7 @@ export async function startStack(env: StackEnv, options: StackOptions = {}): Pro
         // A supervisor kills after a few seconds: whatever is unfinished is durable or retried.
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([
-          Promise.all([reporter.settle(), emergency.settle()]),
+          Promise.all([reporter.settle(), emergency.settle(), crosschain.settle()]),
           new Promise((r) => {
             timer = setTimeout(r, 1000);
           }),
