@@ -3,12 +3,9 @@
  * running one, TOXIPROXY_BIN, PATH, or the project's tools folder), otherwise the
  * embedded server. Either way the harness speaks to it only through the client.
  */
-import { accessSync, constants } from "node:fs";
 import { createServer } from "node:net";
-import { delimiter, join } from "node:path";
 import { Toxiproxy } from "toxiproxy-node-client";
 import { labError } from "../errors.ts";
-import { startProcess } from "./process.ts";
 
 export type ToxiproxyKind = "embedded" | "real";
 
@@ -20,24 +17,6 @@ export interface LabToxiproxy {
   version: string;
   client: Toxiproxy;
   close(): Promise<void>;
-}
-
-/** The real `toxiproxy-server`: TOXIPROXY_BIN, then PATH, then the project's tools folder. */
-export function findToxiproxyServer(): string | undefined {
-  const candidates = [
-    process.env["TOXIPROXY_BIN"],
-    ...(process.env["PATH"] ?? "").split(delimiter).map((dir) => dir && join(dir, "toxiproxy-server")),
-    join(import.meta.dirname, "..", "..", ".tools", "bin", "toxiproxy-server"),
-  ];
-  return candidates.find((file): file is string => {
-    if (!file) return false;
-    try {
-      accessSync(file, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
 }
 
 /** A port that was free a moment ago on 127.0.0.1. */
@@ -97,6 +76,9 @@ export async function startLabToxiproxy(choice: ToxiproxyChoice = {}): Promise<L
     return { url, kind: "real", owned: false, version, client: new Toxiproxy(url), close: async () => {} };
   }
   const server = choice.server ?? "auto";
+  const { findToxiproxyServer, startEmbeddedToxiproxy, startRealToxiproxy } = await import(
+    "../proxy/server.ts"
+  );
   const binary = server === "embedded" ? undefined : findToxiproxyServer();
   if (server === "real" && !binary) {
     throw labError(
@@ -104,46 +86,28 @@ export async function startLabToxiproxy(choice: ToxiproxyChoice = {}): Promise<L
       "toxiproxy-server not found: put it on PATH, set TOXIPROXY_BIN, or use the embedded server",
     );
   }
-  if (binary) {
-    const port = choice.port || (await freePort());
-    const proc = await startProcess({
-      name: "toxiproxy",
-      command: binary,
-      args: ["-host", "127.0.0.1", "-port", String(port)],
-      ...(choice.pidDir ? { pidDir: choice.pidDir } : {}),
-    });
-    const apiUrl = `http://127.0.0.1:${port}`;
-    try {
-      const version = await Promise.race([
-        waitForApi(apiUrl, 10_000),
-        proc.exited.then(({ code }) => {
-          throw labError("toxiproxy", `toxiproxy-server exited with code ${code}`, proc.lastLines());
-        }),
-      ]);
-      return {
-        url: apiUrl,
-        kind: "real",
-        owned: true,
-        version,
-        client: new Toxiproxy(apiUrl),
-        close: () => proc.stop(),
-      };
-    } catch (error) {
-      await proc.stop();
-      throw error;
-    }
+  const started = binary
+    ? await startRealToxiproxy({
+        bin: binary,
+        host: "127.0.0.1",
+        ...(choice.port ? { port: choice.port } : {}),
+        ...(choice.pidDir ? { pidDir: choice.pidDir } : {}),
+      })
+    : await startEmbeddedToxiproxy({ host: "127.0.0.1", port: choice.port ?? 0 });
+  try {
+    const version = await waitForApi(started.url, 3000);
+    return {
+      url: started.url,
+      kind: binary ? "real" : "embedded",
+      owned: true,
+      version,
+      client: new Toxiproxy(started.url),
+      close: () => started.close(),
+    };
+  } catch (error) {
+    await started.close();
+    throw error;
   }
-  const { startEmbeddedToxiproxy } = await import("../proxy/server.ts");
-  const embedded = await startEmbeddedToxiproxy({ host: "127.0.0.1", port: choice.port ?? 0 });
-  const version = await waitForApi(embedded.url, 3000);
-  return {
-    url: embedded.url,
-    kind: "embedded",
-    owned: true,
-    version,
-    client: new Toxiproxy(embedded.url),
-    close: () => embedded.close(),
-  };
 }
 
 /** Creates a proxy on a free loopback port in front of `upstream`; returns its listen address. */

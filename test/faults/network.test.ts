@@ -6,7 +6,7 @@ import { regulatorOutage } from "../../harness/faults/regulator_outage.ts";
 import { regulatoryPressure } from "../../harness/faults/regulatory_pressure.ts";
 import { rpcLatency } from "../../harness/faults/rpc_latency.ts";
 import { rpcOutage } from "../../harness/faults/rpc_outage.ts";
-import { findToxiproxyServer } from "../../harness/lab/toxiproxy.ts";
+import { findToxiproxyServer } from "../../harness/proxy/server.ts";
 import {
   expectProof,
   expectSteady,
