@@ -10,7 +10,7 @@ import { join, resolve } from "node:path";
 import { labError, releaseAll } from "../errors.ts";
 import { seededRandom } from "../random.ts";
 import { registerSecret } from "../redact.ts";
-import { type Chain, rpcCall, startAnvil } from "./anvil.ts";
+import { type Chain, startAnvil } from "./anvil.ts";
 import { CHAIN_NAMES, type ChainName, type LabConfig } from "./config.ts";
 import { type ChainContracts, deployStack, type LabAccounts, labAccounts } from "./deploy.ts";
 import { type JsonServer, serveJson } from "./http.ts";
@@ -542,5 +542,3 @@ export function sutEnvironment(info: LabInfo, labFile: string): Record<string, s
   env["FIREDRILL_REGULATOR_URL"] = `${info.regulator.url}/reports`;
   return env;
 }
-
-export { rpcCall };
