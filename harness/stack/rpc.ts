@@ -66,6 +66,8 @@ export async function jsonRpcBatch(
   timeoutMs: number,
   label = "provider",
 ): Promise<(unknown | RpcError)[]> {
+  // An empty batch is an invalid request in JSON-RPC 2.0: nodes answer it with an error.
+  if (calls.length === 0) return [];
   const first = nextId;
   nextId += calls.length;
   let replies: {
@@ -86,8 +88,12 @@ export async function jsonRpcBatch(
       await response.arrayBuffer().catch(() => undefined);
       throw new ProviderError(label, `HTTP ${response.status}`);
     }
-    replies = (await response.json()) as typeof replies;
-    if (!Array.isArray(replies)) throw new ProviderError(label, "batch answered with a single reply");
+    const reply = (await response.json()) as typeof replies | { error?: { message?: string } };
+    if (!Array.isArray(reply)) {
+      const why = reply.error?.message ?? "no error given";
+      throw new ProviderError(label, `batch of ${calls.length} answered with a single reply: ${why}`);
+    }
+    replies = reply;
   } catch (error) {
     if (error instanceof ProviderError) throw error;
     const e = error as Error;

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { type RunningStack, startStack } from "../../harness/stack/index.ts";
+import { FailoverRpc } from "../../harness/stack/rpc.ts";
 import {
   type FreezableProvider,
   startFreezableProvider,
@@ -85,6 +86,26 @@ describe("stack collateral monitor: provider failover", function () {
     expect(
       lab.receiver.alerts.filter((a) => a.receivedAtMs >= since && a.event === "RPC_FAILOVER"),
     ).to.deep.equal([]);
+  });
+
+  it("sends no empty JSON-RPC batch (a node answers it as an invalid request)", async () => {
+    const primary = lab.chains[0]!.providers[0]!;
+    // The node refuses `[]` with one error object, which would read as a failed provider.
+    const raw = await fetch(primary.url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "[]",
+    });
+    expect(Array.isArray(await raw.json())).to.equal(false);
+    const rpc = new FailoverRpc(
+      lab.chains[0]!.providers.map((p, i) => ({
+        name: (["primary", "secondary", "emergency"] as const)[i]!,
+        url: p.url,
+      })),
+      1000,
+    );
+    expect(await rpc.batch([])).to.deep.equal([]);
+    expect(rpc.active).to.equal(0);
   });
 
   it("detects a reorg of the chain it watches", async () => {
