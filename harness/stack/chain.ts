@@ -317,12 +317,23 @@ export interface SendOptions {
   onSigned?: (hash: string, nonce: number) => void;
 }
 
-/** Sends transactions from one key with local nonces (many in flight, no nonce races). */
+/**
+ * Sends transactions from one key with local nonces (many in flight, no nonce races). A
+ * send the node refuses leaves its nonce unused: after it, the signer asks the chain for the
+ * account's next nonce, and fills the gaps from there first, so that the transactions queued
+ * behind a gap are mined; it never reuses a nonce of a transaction signed here and not sent
+ * yet (a batch of the redemption engine while it is being recorded).
+ */
 export class TxSigner {
   readonly wallet: Wallet;
   readonly #chain: ChainClient;
   #nonce: number | undefined;
-  #syncing: Promise<number> | undefined;
+  #stale = true;
+  #syncing: Promise<void> | undefined;
+  /** Nonces of transactions signed here and not sent yet. */
+  readonly #unsent = new Set<number>();
+  /** Unused nonces below `#nonce`, lowest first. */
+  #gaps: number[] = [];
 
   constructor(chain: ChainClient, privateKey: string) {
     this.#chain = chain;
@@ -333,23 +344,33 @@ export class TxSigner {
     return this.wallet.address;
   }
 
-  async #nextNonce(): Promise<number> {
-    if (this.#nonce === undefined) {
-      this.#syncing ??= this.#chain.rpc
-        .call<string>("eth_getTransactionCount", [this.wallet.address, "pending"])
-        .then((n) => Number(n))
-        .finally(() => {
-          this.#syncing = undefined;
-        });
-      const synced = await this.#syncing;
-      this.#nonce ??= synced;
-    }
-    return this.#nonce++;
+  /** Asks the chain for the account's next nonce and works out the gaps above it. */
+  async #sync(): Promise<void> {
+    const pending = Number(
+      await this.#chain.rpc.call<string>("eth_getTransactionCount", [this.wallet.address, "pending"]),
+    );
+    const top = Math.max(pending - 1, ...this.#unsent);
+    this.#gaps = [];
+    for (let n = pending; n <= top; n++) if (!this.#unsent.has(n)) this.#gaps.push(n);
+    this.#nonce = top + 1;
+    this.#stale = false;
   }
 
-  /** Forgets the local nonce; the next send asks the chain. */
+  async #nextNonce(): Promise<number> {
+    while (this.#stale || this.#nonce === undefined) {
+      this.#syncing ??= this.#sync().finally(() => {
+        this.#syncing = undefined;
+      });
+      await this.#syncing;
+    }
+    const nonce = this.#gaps.shift() ?? this.#nonce++;
+    this.#unsent.add(nonce);
+    return nonce;
+  }
+
+  /** The next send asks the chain which nonces are used. */
   resync(): void {
-    this.#nonce = undefined;
+    this.#stale = true;
   }
 
   /** Signs with the next local nonce; nothing is sent yet. */
@@ -372,15 +393,26 @@ export class TxSigner {
     return { raw, hash: keccak256(raw), nonce };
   }
 
-  /** Broadcasts a signed transaction; "already known" counts as sent. Resolves with the receipt when mined on arrival. */
-  async sendRaw(raw: string, hash = keccak256(raw)): Promise<Receipt | undefined> {
+  /**
+   * Broadcasts a signed transaction; "already known" counts as sent. Resolves with the
+   * receipt when mined on arrival. `nonce` is the one `sign` gave it.
+   */
+  async sendRaw(raw: string, hash = keccak256(raw), nonce?: number): Promise<Receipt | undefined> {
     try {
       return await this.#chain.submit(raw, hash);
     } catch (error) {
-      // The nonce may or may not be used now: ask the chain before the next send.
+      // The node refused it (or the provider failed): ask the chain before the next send.
       this.resync();
       throw error;
+    } finally {
+      if (nonce !== undefined) this.#unsent.delete(nonce);
     }
+  }
+
+  /** A signed transaction that will not be sent: its nonce is free at the next sync. */
+  discard(nonce: number): void {
+    this.#unsent.delete(nonce);
+    this.resync();
   }
 
   /** Signs and broadcasts; returns the hash (and the receipt when mined on arrival). */
@@ -389,13 +421,20 @@ export class TxSigner {
   ): Promise<{ hash: string; nonce: number; receipt: Receipt | undefined }> {
     for (let attempt = 0; ; attempt++) {
       const { raw, hash, nonce } = await this.sign(options);
-      options.onSigned?.(hash, nonce);
       try {
-        const receipt = await this.sendRaw(raw, hash);
+        options.onSigned?.(hash, nonce);
+      } catch (error) {
+        this.discard(nonce);
+        throw error;
+      }
+      try {
+        const receipt = await this.sendRaw(raw, hash, nonce);
         return { hash, nonce, receipt };
       } catch (error) {
         // Another process (or this one before a restart) used the nonce: sign again.
-        const nonceTaken = error instanceof RpcError && /nonce too low|already imported/i.test(error.message);
+        const nonceTaken =
+          error instanceof RpcError &&
+          /nonce too low|already imported|replacement transaction underpriced/i.test(error.message);
         if (!nonceTaken || attempt >= 2) throw error;
       }
     }
@@ -407,8 +446,10 @@ export class TxSigner {
     try {
       receipt = known ?? (await this.#chain.waitReceipt(hash, options.timeoutMs ?? 15_000));
     } catch (error) {
-      // Not mined in time counts as a failed transaction (congestion, a halted chain).
+      // Not mined in time counts as a failed transaction (congestion, a halted chain, a nonce
+      // gap): the next send asks the chain which nonces are used.
       this.#chain.recordTx(false, 0n);
+      this.resync();
       throw error;
     }
     const ok = receipt.status === "0x1";

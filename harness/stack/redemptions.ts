@@ -154,23 +154,33 @@ export class RedemptionEngine {
     }
     if (settled.length > 0) this.#settle(settled, batch);
     if (toSend.length === 0) return 0;
-    const txs: { r: Redemption; options: SendOptions; signed: { raw: string; hash: string } }[] = [];
-    for (const r of toSend) {
-      const data = VAULT.encodeFunctionData("redeem", [r.id, r.holder, r.payTo, BigInt(r.amountWei)]);
-      const options = {
-        to: chain.contracts.vault,
-        data,
-        gasLimit: 300_000n,
-        timeoutMs: this.#o.receiptTimeoutMs ?? 20_000,
-      };
-      txs.push({ r, options, signed: await signer.sign(options) });
+    const txs: {
+      r: Redemption;
+      options: SendOptions;
+      signed: { raw: string; hash: string; nonce: number };
+    }[] = [];
+    try {
+      for (const r of toSend) {
+        const data = VAULT.encodeFunctionData("redeem", [r.id, r.holder, r.payTo, BigInt(r.amountWei)]);
+        const options = {
+          to: chain.contracts.vault,
+          data,
+          gasLimit: 300_000n,
+          timeoutMs: this.#o.receiptTimeoutMs ?? 20_000,
+        };
+        txs.push({ r, options, signed: await signer.sign(options) });
+      }
+      queue.markSending(txs.map((t) => ({ id: t.r.id, txHash: t.signed.hash })));
+    } catch (error) {
+      // Signed and not sent: their nonces must not stay taken.
+      for (const t of txs) signer.discard(t.signed.nonce);
+      throw error;
     }
-    queue.markSending(txs.map((t) => ({ id: t.r.id, txHash: t.signed.hash })));
     for (const t of txs) this.#inFlight.add(t.r.id);
     // Submitted in one turn, the batch goes out as one JSON-RPC request (see ChainClient.submit).
     // Not awaited here: the next batch is signed while this one is mined; nonces keep the order.
     const sends = txs.map((t) =>
-      signer.sendRaw(t.signed.raw, t.signed.hash).then(
+      signer.sendRaw(t.signed.raw, t.signed.hash, t.signed.nonce).then(
         (receipt) => ({ receipt, error: undefined as unknown }),
         (error: unknown) => ({ receipt: undefined, error }),
       ),
