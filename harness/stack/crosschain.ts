@@ -49,6 +49,30 @@ export interface CrossChainOptions {
   backingRatio?: number;
   /** Window in which mints are gathered while batching is on, ms. @default 250 */
   batchWindowMs?: number;
+  /**
+   * Most fdUSD minted on a chain and not yet paid into its vault by the custodian; beyond
+   * it (or beyond half the vault's headroom above its minimum ratio, if less), mints wait
+   * for a deposit. @default 50000
+   */
+  maxUnsettledUsd?: number;
+}
+
+/** What the custodian owes one chain's vault. */
+interface Book {
+  chain: ChainClient;
+  /** USDC units received and not yet deposited. */
+  owedUnits: bigint;
+  /** The fdUSD those units paid for. */
+  owedWei: bigint;
+  /** fdUSD being minted, or minted and not yet deposited for (owed or in a deposit under way). */
+  unsettledWei: bigint;
+  timer: NodeJS.Timeout | undefined;
+  /** A deposit is under way. */
+  depositing: boolean;
+  /** Deposit again as soon as it is done. */
+  again: boolean;
+  /** Mints waiting in #reserve. */
+  waiters: Set<() => void>;
 }
 
 export class CrossChainManager {
@@ -166,67 +190,151 @@ export class CrossChainManager {
     await waiter;
   }
 
-  readonly #owed = new Map<
-    string,
-    { chain: ChainClient; usdcUnits: bigint; timer: NodeJS.Timeout | undefined }
-  >();
+  readonly #books = new Map<string, Book>();
+
+  #book(chain: ChainClient): Book {
+    let book = this.#books.get(chain.name);
+    if (!book) {
+      book = {
+        chain,
+        owedUnits: 0n,
+        owedWei: 0n,
+        unsettledWei: 0n,
+        timer: undefined,
+        depositing: false,
+        again: false,
+        waiters: new Set(),
+      };
+      this.#books.set(chain.name, book);
+    }
+    return book;
+  }
+
+  /**
+   * How much fdUSD may be minted on `chain` ahead of the custodian's deposits: half the
+   * vault's headroom above its minimum ratio as the monitor last read it, at most
+   * `maxUnsettledUsd`; unbounded when there is no headroom at all (the vault then refuses
+   * the mint itself, with its reason).
+   */
+  #unsettledLimitWei(chain: ChainClient): bigint {
+    const cap = BigInt(Math.round(this.#o.maxUnsettledUsd ?? 50_000)) * 10n ** 18n;
+    const state = this.#o.monitors.find((m) => m.chain === chain)?.state;
+    const { collateralValueUsd: value, supply, minCollateralRatio: min } = state ?? {};
+    if (value === undefined || supply === undefined || !min) return cap;
+    const headroom = value / min - supply;
+    if (headroom <= 0) return BigInt(Number.MAX_SAFE_INTEGER) * 10n ** 18n;
+    const half = BigInt(Math.floor(headroom / 2)) * 10n ** 18n;
+    return half < cap ? half : cap;
+  }
+
+  /**
+   * Holds a mint back until the fdUSD minted on `chain` and not yet paid into its vault, this
+   * mint included, is within #unsettledLimitWei (or nothing else is unsettled): under a burst
+   * of mints, the custodian's deposits, not the vault's headroom, set the pace. Throws after
+   * `deadlineMs`.
+   */
+  async #reserve(chain: ChainClient, amountWei: bigint, deadlineMs: number): Promise<void> {
+    if (!this.#o.custodian) return;
+    const book = this.#book(chain);
+    const deadline = Date.now() + deadlineMs;
+    while (book.unsettledWei > 0n && book.unsettledWei + amountWei > this.#unsettledLimitWei(chain)) {
+      this.#deposit(book);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`${chain.name}: the custodian's deposits are behind its mints`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(wake, left);
+        function wake() {
+          clearTimeout(timer);
+          book.waiters.delete(wake);
+          resolve();
+        }
+        book.waiters.add(wake);
+      });
+    }
+    book.unsettledWei += amountWei;
+  }
+
+  /** A reserved mint that did not happen. */
+  #release(chain: ChainClient, amountWei: bigint): void {
+    if (!this.#o.custodian) return;
+    const book = this.#book(chain);
+    book.unsettledWei -= amountWei;
+    for (const wake of [...book.waiters]) wake();
+  }
 
   /**
    * Records the minter's payment for a mint: the custodian settles what it received into
-   * the vault in one deposit per chain every 100 ms, as custodians settle fiat in batches.
-   * The vault's headroom above its minimum ratio covers the mints between two deposits.
+   * the vault in one deposit per chain every 100 ms, as custodians settle fiat in batches,
+   * and at once when mints are waiting for it (see #reserve).
    */
   #owe(chain: ChainClient, amountWei: bigint): void {
-    const custodian = this.#o.custodian;
-    if (!custodian) return;
+    if (!this.#o.custodian) return;
     const backing = BigInt(Math.round((this.#o.backingRatio ?? 1.1) * 1000));
-    const entry = this.#owed.get(chain.name) ?? { chain, usdcUnits: 0n, timer: undefined };
-    entry.usdcUnits += (amountWei * backing) / 1000n / 10n ** 12n;
-    this.#owed.set(chain.name, entry);
-    entry.timer ??= setTimeout(() => {
-      entry.timer = undefined;
-      const usdcUnits = entry.usdcUnits;
-      entry.usdcUnits = 0n;
-      const deposit = chain.signer(custodian).send({
-        to: chain.contracts.vault,
-        data: VAULT.encodeFunctionData("depositCollateral", [usdcUnits]),
-        gasLimit: 200_000n,
-      });
-      this.#settling.add(deposit);
-      deposit
-        .catch(() => {
+    const book = this.#book(chain);
+    book.owedUnits += (amountWei * backing) / 1000n / 10n ** 12n;
+    book.owedWei += amountWei;
+    if (book.waiters.size > 0) this.#deposit(book);
+    else book.timer ??= setTimeout(() => this.#deposit(book), 100);
+  }
+
+  /**
+   * Deposits what the custodian owes the vault of `book`'s chain now; while a deposit is
+   * under way, the next one waits for it and takes everything owed by then.
+   */
+  #deposit(book: Book): void {
+    const custodian = this.#o.custodian;
+    clearTimeout(book.timer);
+    book.timer = undefined;
+    if (!custodian || book.owedUnits === 0n) return;
+    if (book.depositing) {
+      book.again = true;
+      return;
+    }
+    const { owedUnits: usdcUnits, owedWei: wei } = book;
+    book.owedUnits = 0n;
+    book.owedWei = 0n;
+    book.depositing = true;
+    const deposit = book.chain.signer(custodian).send({
+      to: book.chain.contracts.vault,
+      data: VAULT.encodeFunctionData("depositCollateral", [usdcUnits]),
+      gasLimit: 200_000n,
+    });
+    this.#settling.add(deposit);
+    deposit
+      .then(
+        () => {
+          book.unsettledWei -= wei;
+        },
+        () => {
           // Not settled: owed again, for the next deposit.
-          entry.usdcUnits += usdcUnits;
-        })
-        .finally(() => this.#settling.delete(deposit));
-    }, 100);
+          book.owedUnits += usdcUnits;
+          book.owedWei += wei;
+          book.again = false;
+          book.timer ??= setTimeout(() => this.#deposit(book), 100);
+        },
+      )
+      .finally(() => {
+        this.#settling.delete(deposit);
+        book.depositing = false;
+        if (book.again || book.waiters.size > 0) {
+          book.again = false;
+          this.#deposit(book);
+        } else if (book.owedUnits > 0n) book.timer ??= setTimeout(() => this.#deposit(book), 100);
+        for (const wake of [...book.waiters]) wake();
+      });
   }
 
   readonly #settling = new Set<Promise<unknown>>();
 
   /** Settles what the custodian still owes the vaults now, and waits for it. */
   async settle(): Promise<void> {
-    for (const entry of this.#owed.values()) {
-      if (entry.timer) {
-        clearTimeout(entry.timer);
-        entry.timer = undefined;
-      }
-      if (entry.usdcUnits > 0n && this.#o.custodian) {
-        const usdcUnits = entry.usdcUnits;
-        entry.usdcUnits = 0n;
-        this.#settling.add(
-          entry.chain
-            .signer(this.#o.custodian)
-            .send({
-              to: entry.chain.contracts.vault,
-              data: VAULT.encodeFunctionData("depositCollateral", [usdcUnits]),
-              gasLimit: 200_000n,
-            })
-            .catch(() => undefined),
-        );
-      }
+    // A few rounds: what was owed while a deposit was under way goes in the next one; a
+    // chain that refuses every deposit does not hold the stack's shutdown.
+    for (let round = 0; round < 3; round++) {
+      for (const book of this.#books.values()) this.#deposit(book);
+      if (this.#settling.size === 0) return;
+      await Promise.allSettled([...this.#settling]);
     }
-    await Promise.allSettled([...this.#settling]);
   }
 
   /** Mints `amountWei` fdUSD to `recipient` on the first healthy chain that takes it. */
@@ -252,7 +360,19 @@ export class CrossChainManager {
         timeoutMs: Math.max(3 * chain.blockTimeMs, 1000) + 2000,
       };
       try {
-        const receipt = await chain.signer(this.#o.operator).send(options);
+        await this.#reserve(chain, amountWei, options.timeoutMs);
+      } catch (error) {
+        skipped.push({ chain: chain.name, reason: (error as Error).message });
+        continue;
+      }
+      try {
+        const receipt = await chain
+          .signer(this.#o.operator)
+          .send(options)
+          .catch((error: unknown) => {
+            this.#release(chain, amountWei);
+            throw error;
+          });
         this.#owe(chain, amountWei);
         if (skipped.length > 0 && !this.#o.alerter.isActive(`crosschain:${skipped[0]!.chain}`)) {
           this.#o.alerter.emit("CROSS_CHAIN_FAILOVER", "high", "minting_contracts", chain.name, {

@@ -238,9 +238,8 @@ export class CollateralMonitor {
         chain.read(VAULT, c.vault, "paused"),
         this.#readFeed("ETH/USD", c.ethUsdFeed),
         this.#readFeed("USDC/USD", c.usdcUsdFeed),
-        this.state.minCollateralRatio === undefined
-          ? chain.read(VAULT, c.vault, "minCollateralRatio")
-          : Promise.resolve(undefined),
+        // Governance may change it: the headroom the stack mints into follows it.
+        chain.read(VAULT, c.vault, "minCollateralRatio"),
       ];
       if (c.sequencerUptimeFeed) reads.push(chain.read(FEED, c.sequencerUptimeFeed, "latestRoundData"));
       const [ratio, value, supply, ncp, paused, , , minRatio, sequencer] = (await Promise.all(reads)) as [

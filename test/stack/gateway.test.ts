@@ -1,10 +1,15 @@
 import { networkInterfaces } from "node:os";
 import { expect } from "chai";
-import { Contract, JsonRpcProvider, Network } from "ethers";
+import { Contract, JsonRpcProvider, Network, Wallet } from "ethers";
 import { type RunningStack, startStack } from "../../harness/stack/index.ts";
 import { startTestLab, type TestLab, until } from "./fixture.ts";
 
 const ERC20 = ["function balanceOf(address) view returns (uint256)"];
+const VAULT = [
+  "function collateralRatio() view returns (uint256)",
+  "function minCollateralRatio() view returns (uint256)",
+  "function setMinCollateralRatio(uint256 ratio)",
+];
 
 describe("stack gateway", function () {
   this.timeout(60_000);
@@ -39,6 +44,42 @@ describe("stack gateway", function () {
     expect(res.status, JSON.stringify(body)).to.equal(200);
     expect(body["chain"]).to.equal("ethereum");
     expect(body["tx_hash"]).to.match(/^0x[0-9a-f]{64}$/);
+  });
+
+  it("keeps a burst of mints within the vault's headroom while the custodian's deposits catch up", async () => {
+    const c = lab.chains[0]!;
+    const provider = new JsonRpcProvider(c.chain.url, new Network("lab", c.chain.chainId), {
+      staticNetwork: true,
+    });
+    const admin = new Wallet(lab.accounts.deployer.privateKey, provider);
+    const vault = new Contract(c.contracts.vault, VAULT, admin);
+    const ratio = async () => Number((await vault.getFunction("collateralRatio")()) as bigint) / 1e18;
+    const minimum = (await vault.getFunction("minCollateralRatio")()) as bigint;
+    // A minimum just under the ratio leaves a few thousand fdUSD of headroom: 100 concurrent
+    // mints of 1,000 cross it many times over if they run ahead of the custodian's deposits.
+    const tight = BigInt(Math.floor((await ratio()) * 1e18)) - 5n * 10n ** 15n;
+    const set = await (await vault.getFunction("setMinCollateralRatio")(tight)).wait();
+    try {
+      // The monitor reads the vault on every new head, one head at a time: once it sees the
+      // second head past the change, it has read the new minimum.
+      await until(
+        () => (stack.status().chains["ethereum"]?.head ?? 0) > set!.blockNumber + 1,
+        5000,
+        "the monitor reading the new minimum",
+      );
+      const recipient = lab.accounts.users[2]!.address;
+      const replies = await Promise.all(
+        Array.from({ length: 100 }, () => post("/mint", { amount: "1000.00", recipient })),
+      );
+      const bodies = await Promise.all(replies.map(async (r) => [r.status, await r.text()] as const));
+      const failed = bodies.filter(([status]) => status !== 200);
+      expect(failed, failed.slice(0, 3).join("\n")).to.deep.equal([]);
+      expect(bodies.every(([, text]) => text.includes('"chain":"ethereum"'))).to.equal(true);
+      expect(await ratio()).to.be.greaterThan(Number(tight) / 1e18);
+    } finally {
+      await (await vault.getFunction("setMinCollateralRatio")(minimum)).wait();
+      provider.destroy();
+    }
   });
 
   it("pays a redemption once when the same request is posted twice with one key", async () => {
