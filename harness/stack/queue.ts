@@ -1,9 +1,15 @@
 /**
  * The durable redemption queue (node:sqlite, WAL, synchronous=FULL). A redemption is
- * committed before the gateway answers; concurrent requests share one commit (group
- * commit), so durability does not cost one fsync per request. Rows move
+ * committed and synced to disk before the gateway answers; concurrent requests share one
+ * commit (group commit), so durability does not cost one fsync per request. Rows move
  * queued -> sending (with the signed transaction's hash, committed before broadcast) ->
  * paid | failed, in order of acceptance.
+ *
+ * The engine's own bookkeeping (`sending`, `paid`, `failed`) is committed to the WAL without
+ * an fsync of its own (synchronous=NORMAL for that transaction): it survives a crash or a
+ * SIGKILL of the process, and what a power loss could take back is rebuilt from the chain,
+ * since a row found `queued` or `sending` is reconciled with the vault's `processed(id)`
+ * before it is paid again. The next accept's fsync makes it durable anyway.
  */
 import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
@@ -280,21 +286,24 @@ export class RedemptionQueue {
     return out;
   }
 
-  #transaction(fn: () => void): void {
-    this.#db.exec("BEGIN IMMEDIATE");
+  /** One transaction of engine bookkeeping: committed to the WAL, not synced (see above). */
+  #bookkeeping(fn: () => void): void {
+    this.#db.exec("PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE");
     try {
       fn();
       this.#db.exec("COMMIT");
     } catch (error) {
       this.#db.exec("ROLLBACK");
       throw error;
+    } finally {
+      this.#db.exec("PRAGMA synchronous = FULL");
     }
   }
 
   /** Records the signed transactions before they are broadcast (one commit). */
   markSending(entries: readonly { id: string; txHash: string }[]): void {
     const now = Date.now();
-    this.#transaction(() => {
+    this.#bookkeeping(() => {
       for (const e of entries) this.#stmts.sending.run(e.txHash, now, e.id);
     });
   }
@@ -309,7 +318,7 @@ export class RedemptionQueue {
     }[],
   ): void {
     const now = Date.now();
-    this.#transaction(() => {
+    this.#bookkeeping(() => {
       for (const e of entries) {
         if (e.outcome === "paid") this.#stmts.paid.run(e.txHash ?? null, now, e.id);
         else if (e.outcome === "failed") this.#stmts.failed.run(e.error ?? "failed", e.id);
