@@ -173,7 +173,7 @@ export async function runEmbedded(options: EmbeddedOptions): Promise<EmbeddedRes
   const scenarioTags = new Map(Object.entries(profile.scenarios).map(([name, s]) => [name, s.tags ?? {}]));
   const mintBody = JSON.stringify({ amount: req.mintAmount ?? "1000.00", recipient });
   const redeemBody = JSON.stringify({
-    amount: req.redeemAmount ?? "500.00",
+    amount: req.redeemAmount ?? "50.00", // as load/mint-redeem.js, which says why
     holder,
     collateral_type: req.collateralType ?? "USDC",
   });
