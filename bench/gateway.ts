@@ -124,7 +124,9 @@ try {
   );
   const fmt = (name: string, r: typeof raw) =>
     `${name.padEnd(22)} ${r.perSecond.toFixed(0).padStart(6)} /s  p95 ${r.p95.toFixed(0).padStart(5)} ms  failed ${r.failed}`;
-  console.log(`${REQUESTS} requests each at ${CLIENTS} concurrent clients (anvil, mixed mining; each phase from the same chain snapshot)`);
+  console.log(
+    `${REQUESTS} requests each at ${CLIENTS} concurrent clients (anvil, mixed mining; each phase from the same chain snapshot)`,
+  );
   console.log(fmt("raw anvil vault.mint", raw));
   console.log(
     `${fmt("gateway POST /mint", mint)}  ratio to raw ${(mint.perSecond / raw.perSecond).toFixed(2)}x`,
