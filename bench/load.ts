@@ -3,18 +3,26 @@
  * same loopback stand-in gateway (its own process), at 100 VUs: the `normal` profile's
  * mint/redeem mix shrunk to a few seconds.
  *   node bench/load.ts [--seconds 10] [--vus 100] [--latency-ms 0] [--rounds 2]
- * With `--spike`, it then runs the `spike` profile (100 -> 1000 -> 100 VUs, shrunk to
- * `--spike-duration`) with the embedded engine against `--gateway URL` (default: the
- * stand-in) and prints mint and redeem p95 against the 1 s target.
+ * With `--spike`, it then runs the `spike` profile (100 -> 1000 VUs, shrunk to
+ * `--spike-duration`) with the embedded engine against the reference stack's gateway on a
+ * lab of its own (or against `--gateway URL`, token from FIREDRILL_GATEWAY_TOKEN), and prints
+ * mint and redeem p95 against the 1 s target.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { defaultLabConfig } from "../harness/lab/config.ts";
+import { startLab } from "../harness/lab/index.ts";
 import { startProcess } from "../harness/lab/process.ts";
 import { parseDurationMs } from "../harness/loadgen/duration.ts";
 import { runEmbedded } from "../harness/loadgen/engine.ts";
 import { findK6, runK6 } from "../harness/loadgen/k6.ts";
 import type { SummaryData } from "../harness/loadgen/metrics.ts";
 import { loadProfile, type ProfileData, withDuration } from "../harness/loadgen/profile.ts";
+import { startAlertSink } from "../harness/runner/alert-sink.ts";
+import { runSecrets, startSut } from "../harness/runner/sut.ts";
 
 const { values } = parseArgs({
   options: {
@@ -101,25 +109,52 @@ try {
         `(${mean(embeddedRates).toFixed(0)} vs ${mean(k6Rates).toFixed(0)} req/s, mean of ${rounds} rounds; target >= 1.0x)`,
     );
   }
-  if (values.spike) {
-    const gateway = values.gateway ?? url;
+  if (values.spike) await spikeOnGateway();
+} finally {
+  await target.stop();
+}
+
+/** The spike on the reference gateway of a lab of its own (or on `--gateway`). */
+async function spikeOnGateway(): Promise<void> {
+  const releases: (() => Promise<unknown>)[] = [];
+  try {
+    let gateway = values.gateway;
+    let token = process.env["FIREDRILL_GATEWAY_TOKEN"] ?? "";
+    if (gateway === undefined) {
+      const dir = mkdtempSync(join(tmpdir(), "firedrill-bench-load-"));
+      releases.push(async () => rmSync(dir, { recursive: true, force: true }));
+      const lab = await startLab(defaultLabConfig(), { dir: join(dir, "lab") });
+      releases.push(() => lab.down());
+      const secrets = runSecrets();
+      const sink = await startAlertSink(secrets.webhookSecret, () => {});
+      releases.push(() => sink.close());
+      const sut = await startSut({ kind: "reference" }, lab.info, join(lab.info.dir, "lab.json"), {
+        webhookUrl: sink.url,
+        webhookSecret: secrets.webhookSecret,
+        gatewayToken: secrets.gatewayToken,
+        dataDir: join(dir, "stack"),
+      });
+      releases.push(() => sut.stop());
+      gateway = sut.url;
+      token = sut.token;
+    }
     const spike = withDuration(
       loadProfile("spike").data,
       parseDurationMs(values["spike-duration"]) ?? 30_000,
     );
-    const result = await runEmbedded({
-      profile: spike,
-      target: gateway,
-      token: process.env["FIREDRILL_GATEWAY_TOKEN"] ?? "",
-    });
+    const result = await runEmbedded({ profile: spike, target: gateway, token });
     const p95 = (key: string) => result.data.metrics[key]?.values["p(95)"] ?? Number.NaN;
     const reqs = result.data.metrics["http_reqs"]!.values;
+    const success = result.data.metrics["success"]?.values["rate"] ?? Number.NaN;
+    const mint = p95("http_req_duration{scenario:mint}");
+    const redeem = p95("http_req_duration{scenario:redeem}");
     console.log(
-      `spike (${values["spike-duration"]}, up to 1000 VUs) on ${values.gateway ? gateway : "the stand-in"}: ` +
-        `${reqs["count"]} requests, mint p95 ${p95("http_req_duration{scenario:mint}").toFixed(1)} ms, ` +
-        `redeem p95 ${p95("http_req_duration{scenario:redeem}").toFixed(1)} ms (target < 1000 ms)`,
+      `spike (${values["spike-duration"]}, up to 1000 VUs) on ${values.gateway ? gateway : "the reference gateway, lab of its own"}: ` +
+        `${reqs["count"]} requests, success ${(success * 100).toFixed(2)}%, ` +
+        `mint p95 ${mint.toFixed(1)} ms, redeem p95 ${redeem.toFixed(1)} ms ` +
+        `(target < 1000 ms: mint ${mint < 1000 ? "met" : "MISSED"}, redeem ${redeem < 1000 ? "met" : "MISSED"})`,
     );
+  } finally {
+    for (const release of releases.reverse()) await release().catch(() => undefined);
   }
-} finally {
-  await target.stop();
 }
