@@ -11,73 +11,29 @@
  *
  *   node bench/gateway.ts [requests]
  */
-import { Interface, Wallet } from "ethers";
 import { rpcCall } from "../harness/lab/anvil.ts";
 import { startStack } from "../harness/stack/index.ts";
 import { startTestLab, until } from "../test/stack/fixture.ts";
+import { drive, rawVaultMints } from "./support.ts";
 
 const CLIENTS = 100;
 const REQUESTS = Math.max(500, Number(process.argv[2] ?? 3000));
-const VAULT = new Interface(["function mint(bytes32 mintId, address to, uint256 amount)"]);
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-/** Runs `total` jobs on `clients` concurrent workers; returns per-job latencies and the wall time. */
-async function drive(total: number, clients: number, job: (i: number) => Promise<boolean>) {
-  let next = 0;
-  let failed = 0;
-  const latencies: number[] = [];
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: clients }, async () => {
-      while (next < total) {
-        const i = next++;
-        const t = performance.now();
-        const ok = await job(i).catch(() => false);
-        latencies.push(performance.now() - t);
-        if (!ok) failed++;
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  return { perSecond: (total - failed) / seconds, p95: percentile(latencies, 95), failed, seconds };
-}
 
 const lab = await startTestLab({ chains: ["ethereum"], blockTimeMs: 1000 });
 try {
   const chain = lab.chains[0]!;
   const url = chain.chain.url;
-  const operator = new Wallet(lab.accounts.operator.privateKey);
   const recipient = lab.accounts.users[0]!.address;
 
   let snapshot = await rpcCall<string>(url, "evm_snapshot");
   // Raw anvil: the same vault.mint, signed locally with consecutive nonces, 100 in flight.
-  let nonce = Number(await rpcCall<string>(url, "eth_getTransactionCount", [operator.address, "pending"]));
-  const raw = await drive(REQUESTS, CLIENTS, async (i) => {
-    const signed = await operator.signTransaction({
-      type: 2,
-      chainId: chain.chain.chainId,
-      nonce: nonce++,
-      to: chain.contracts.vault,
-      data: VAULT.encodeFunctionData("mint", [
-        `0x${(0xbe0000 + i).toString(16).padStart(64, "0")}`,
-        recipient,
-        10n ** 18n,
-      ]),
-      gasLimit: 300_000n,
-      maxFeePerGas: 10n ** 11n,
-      maxPriorityFeePerGas: 10n ** 9n,
-    });
-    const hash = await rpcCall<string>(url, "eth_sendRawTransaction", [signed]);
-    for (;;) {
-      const receipt = await rpcCall<{ status: string } | null>(url, "eth_getTransactionReceipt", [hash]);
-      if (receipt) return receipt.status === "0x1";
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  });
+  const raw = await rawVaultMints(
+    { url, chainId: chain.chain.chainId, vault: chain.contracts.vault },
+    lab.accounts.operator.privateKey,
+    recipient,
+    REQUESTS,
+    CLIENTS,
+  );
 
   /** Runs `phase` on a fresh stack, on the chain state the raw phase started from. */
   const onFreshStack = async <T>(name: string, phase: (base: string) => Promise<T>): Promise<T> => {

@@ -6,7 +6,8 @@
  * With `--spike`, it then runs the `spike` profile (100 -> 1000 VUs, shrunk to
  * `--spike-duration`) with the embedded engine against the reference stack's gateway on a
  * lab of its own (or against `--gateway URL`, token from FIREDRILL_GATEWAY_TOKEN), and prints
- * mint and redeem p95 against the 1 s target.
+ * mint and redeem p95 against the 1 s target; on its own lab, first the chain's own p95 for
+ * the same vault call at 1000 concurrent senders (the anchor: no gateway beats its chain).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,6 +24,7 @@ import type { SummaryData } from "../harness/loadgen/metrics.ts";
 import { loadProfile, type ProfileData, withDuration } from "../harness/loadgen/profile.ts";
 import { startAlertSink } from "../harness/runner/alert-sink.ts";
 import { runSecrets, startSut } from "../harness/runner/sut.ts";
+import { rawVaultMints } from "./support.ts";
 
 const { values } = parseArgs({
   options: {
@@ -125,6 +127,20 @@ async function spikeOnGateway(): Promise<void> {
       releases.push(async () => rmSync(dir, { recursive: true, force: true }));
       const lab = await startLab(defaultLabConfig(), { dir: join(dir, "lab") });
       releases.push(() => lab.down());
+      // The anchor: the chain alone, 1000 senders each waiting for its receipt, before the
+      // gateway's spike grows its state.
+      const eth = lab.info.chains.ethereum;
+      const raw = await rawVaultMints(
+        { url: eth.nodeUrl, chainId: eth.chainId, vault: eth.contracts.vault },
+        lab.info.accounts.operator.privateKey,
+        lab.info.accounts.users[0]!.address,
+        5000,
+        1000,
+      );
+      console.log(
+        `raw anvil vault.mint, 1000 concurrent senders (the anchor): ${raw.perSecond.toFixed(0)}/s, ` +
+          `p95 ${raw.p95.toFixed(1)} ms, failed ${raw.failed}`,
+      );
       const secrets = runSecrets();
       const sink = await startAlertSink(secrets.webhookSecret, () => {});
       releases.push(() => sink.close());

@@ -346,14 +346,21 @@ export class TxSigner {
 
   /** Asks the chain for the account's next nonce and works out the gaps above it. */
   async #sync(): Promise<void> {
-    const pending = Number(
-      await this.#chain.rpc.call<string>("eth_getTransactionCount", [this.wallet.address, "pending"]),
-    );
+    // A resync asked for while this one is under way runs after it.
+    this.#stale = false;
+    let pending: number;
+    try {
+      pending = Number(
+        await this.#chain.rpc.call<string>("eth_getTransactionCount", [this.wallet.address, "pending"]),
+      );
+    } catch (error) {
+      this.#stale = true;
+      throw error;
+    }
     const top = Math.max(pending - 1, ...this.#unsent);
     this.#gaps = [];
     for (let n = pending; n <= top; n++) if (!this.#unsent.has(n)) this.#gaps.push(n);
     this.#nonce = top + 1;
-    this.#stale = false;
   }
 
   async #nextNonce(): Promise<number> {

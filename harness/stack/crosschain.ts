@@ -310,7 +310,7 @@ export class CrossChainManager {
           book.owedUnits += usdcUnits;
           book.owedWei += wei;
           book.again = false;
-          book.timer ??= setTimeout(() => this.#deposit(book), 100);
+          if (!this.#closing) book.timer ??= setTimeout(() => this.#deposit(book), 100);
         },
       )
       .finally(() => {
@@ -319,22 +319,27 @@ export class CrossChainManager {
         if (book.again || book.waiters.size > 0) {
           book.again = false;
           this.#deposit(book);
-        } else if (book.owedUnits > 0n) book.timer ??= setTimeout(() => this.#deposit(book), 100);
+        } else if (book.owedUnits > 0n && !this.#closing) {
+          book.timer ??= setTimeout(() => this.#deposit(book), 100);
+        }
         for (const wake of [...book.waiters]) wake();
       });
   }
 
   readonly #settling = new Set<Promise<unknown>>();
+  #closing = false;
 
-  /** Settles what the custodian still owes the vaults now, and waits for it. */
+  /** Settles what the custodian still owes the vaults now, and waits for it (the stack is closing). */
   async settle(): Promise<void> {
+    this.#closing = true;
     // A few rounds: what was owed while a deposit was under way goes in the next one; a
     // chain that refuses every deposit does not hold the stack's shutdown.
     for (let round = 0; round < 3; round++) {
       for (const book of this.#books.values()) this.#deposit(book);
-      if (this.#settling.size === 0) return;
+      if (this.#settling.size === 0) break;
       await Promise.allSettled([...this.#settling]);
     }
+    for (const book of this.#books.values()) clearTimeout(book.timer);
   }
 
   /** Mints `amountWei` fdUSD to `recipient` on the first healthy chain that takes it. */
