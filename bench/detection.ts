@@ -8,15 +8,11 @@
  */
 import { startStack } from "../harness/stack/index.ts";
 import { type ReceivedAlert, startTestLab, until } from "../test/stack/fixture.ts";
+import { percentile } from "./support.ts";
 
 const RUNS = Math.max(20, Number(process.argv[2] ?? 20));
 const SEED_POLL_MS = 5000;
 const BLOCK_MS = 1000;
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 
 /** The seed's CollateralMonitor loop: one check every 5 s, an error means failure. */
 function seedPoller(check: () => Promise<void>): {
