@@ -266,18 +266,34 @@ export function send(stub: Stub, chunk: Chunk): Promise<boolean> | undefined {
   return stub.output.put(chunk);
 }
 
+/**
+ * The next chunk of input, for a toxic's loop; undefined when the toxic must stop: it was
+ * interrupted, or the input ended (the stub is then closed). Synchronous when a chunk or an
+ * interrupt is already there, so a busy stream does not pay a turn of the event loop.
+ */
+export function nextChunk(stub: Stub): Chunk | undefined | Promise<Chunk | undefined> {
+  const s = stub.select({ input: true });
+  return s instanceof Promise ? s.then((r) => chunkOf(stub, r)) : chunkOf(stub, s);
+}
+
+function chunkOf(stub: Stub, s: Selected): Chunk | undefined | Promise<Chunk | undefined> {
+  if (s.kind === "interrupt") return undefined;
+  // No timer was asked for: wait for input again.
+  if (s.kind === "timer") return nextChunk(stub);
+  if (s.chunk === null) {
+    stub.close();
+    return undefined;
+  }
+  return s.chunk;
+}
+
 /** Passes everything through unchanged. */
 export async function noopPipe(stub: Stub): Promise<void> {
   for (;;) {
-    let s = stub.select({ input: true });
-    if (s instanceof Promise) s = await s;
-    if (s.kind === "interrupt") return;
-    if (s.kind !== "chunk") continue;
-    if (s.chunk === null) {
-      stub.close();
-      return;
-    }
-    const p = send(stub, s.chunk);
+    const next = nextChunk(stub);
+    const c = next instanceof Promise ? await next : next;
+    if (c === undefined) return;
+    const p = send(stub, c);
     if (p) await p;
   }
 }

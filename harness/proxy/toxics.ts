@@ -3,7 +3,7 @@
  * stub's input and writes to its output, and stops at its next wait when interrupted.
  * Attribute names, their JSON order and their Go types are what the API shows and checks.
  */
-import { type Chunk, noopPipe, type Stub, send, sleep } from "./chan.ts";
+import { type Chunk, nextChunk, noopPipe, type Stub, send, sleep } from "./chan.ts";
 import type { GoType } from "./gojson.ts";
 
 export interface ToxicKind {
@@ -35,15 +35,9 @@ async function put(stub: Stub, chunk: Chunk): Promise<void> {
 
 async function latencyPipe(stub: Stub, a: Record<string, number>): Promise<void> {
   for (;;) {
-    let s = stub.select({ input: true });
-    if (s instanceof Promise) s = await s;
-    if (s.kind === "interrupt") return;
-    if (s.kind !== "chunk") continue;
-    const c = s.chunk;
-    if (c === null) {
-      stub.close();
-      return;
-    }
+    const next = nextChunk(stub);
+    const c = next instanceof Promise ? await next : next;
+    if (c === undefined) return;
     const latency = attr(a, "latency");
     const jitter = attr(a, "jitter");
     let delay = latency;
@@ -62,15 +56,9 @@ async function latencyPipe(stub: Stub, a: Record<string, number>): Promise<void>
 async function bandwidthPipe(stub: Stub, a: Record<string, number>): Promise<void> {
   let sleepMs = 0;
   for (;;) {
-    let s = stub.select({ input: true });
-    if (s instanceof Promise) s = await s;
-    if (s.kind === "interrupt") return;
-    if (s.kind !== "chunk") continue;
-    let p = s.chunk;
-    if (p === null) {
-      stub.close();
-      return;
-    }
+    const next = nextChunk(stub);
+    let p = next instanceof Promise ? await next : next;
+    if (p === undefined) return;
     const rate = attr(a, "rate");
     // rate is KB/s, so a byte takes 1/rate ms.
     sleepMs = rate <= 0 ? 0 : sleepMs + p.data.length / rate;
@@ -132,15 +120,9 @@ async function limitDataPipe(stub: Stub, a: Record<string, number>): Promise<voi
   const limit = attr(a, "bytes");
   let remaining = limit - state.transmitted;
   for (;;) {
-    let s = stub.select({ input: true });
-    if (s instanceof Promise) s = await s;
-    if (s.kind === "interrupt") return;
-    if (s.kind !== "chunk") continue;
-    let c = s.chunk;
-    if (c === null) {
-      stub.close();
-      return;
-    }
+    const next = nextChunk(stub);
+    let c = next instanceof Promise ? await next : next;
+    if (c === undefined) return;
     if (remaining < 0) remaining = 0;
     if (remaining < c.data.length) c = { data: c.data.subarray(0, remaining), ts: c.ts };
     if (c.data.length > 0) {
@@ -169,15 +151,9 @@ function sliceOffsets(start: number, end: number, average: number, variation: nu
 
 async function slicerPipe(stub: Stub, a: Record<string, number>): Promise<void> {
   for (;;) {
-    let s = stub.select({ input: true });
-    if (s instanceof Promise) s = await s;
-    if (s.kind === "interrupt") return;
-    if (s.kind !== "chunk") continue;
-    const c = s.chunk;
-    if (c === null) {
-      stub.close();
-      return;
-    }
+    const next = nextChunk(stub);
+    const c = next instanceof Promise ? await next : next;
+    if (c === undefined) return;
     const offsets: number[] = [];
     sliceOffsets(0, c.data.length, attr(a, "average_size"), attr(a, "size_variation"), offsets);
     const delayMs = attr(a, "delay") / 1000; // delay is in microseconds
