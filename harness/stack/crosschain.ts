@@ -75,6 +75,11 @@ interface Book {
   waiters: Set<() => void>;
 }
 
+/** Lets every mint waiting on `book` look again (a wake-up removes itself from the set). */
+function wakeAll(book: Book): void {
+  for (const wake of [...book.waiters]) wake();
+}
+
 export class CrossChainManager {
   readonly #o: CrossChainOptions;
   readonly #batchWaiters = new Map<string, Promise<void>>();
@@ -259,7 +264,7 @@ export class CrossChainManager {
     if (!this.#o.custodian) return;
     const book = this.#book(chain);
     book.unsettledWei -= amountWei;
-    for (const wake of [...book.waiters]) wake();
+    wakeAll(book);
   }
 
   /**
@@ -322,7 +327,7 @@ export class CrossChainManager {
         } else if (book.owedUnits > 0n && !this.#closing) {
           book.timer ??= setTimeout(() => this.#deposit(book), 100);
         }
-        for (const wake of [...book.waiters]) wake();
+        wakeAll(book);
       });
   }
 
