@@ -1,5 +1,6 @@
 /** The chain drops its last `depth` blocks and replaces them (anvil_reorg): instantaneous. */
 import { z } from "zod";
+import { MAX_REORG_DEPTH } from "../lab/anvil.ts";
 import { type BlockInfo, block, head, proveMining, type TxInfo, toHex } from "./chain.ts";
 import { type Chain, chain, type FaultDefinition, healOnce, sleep } from "./common.ts";
 import { type FaultContext, proof } from "./context.ts";
@@ -7,7 +8,7 @@ import { type FaultContext, proof } from "./context.ts";
 export const params = z.strictObject({
   chain,
   /** Blocks replaced. */
-  depth: z.int().min(1).max(256),
+  depth: z.int().min(1).max(MAX_REORG_DEPTH),
 });
 
 /** Reads the last `depth` blocks and reorgs them, re-including their transactions. */

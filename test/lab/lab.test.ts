@@ -3,7 +3,8 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { Contract, JsonRpcProvider } from "ethers";
+import { Contract, JsonRpcProvider, toQuantity } from "ethers";
+import { KEPT_STATES, MAX_REORG_DEPTH, rpcCall } from "../../harness/lab/anvil.ts";
 import { labConfigSchema } from "../../harness/lab/config.ts";
 import { isAlive, type Lab, readLabInfo, startLab } from "../../harness/lab/index.ts";
 import { cli, stopChildren, until } from "../cli.ts";
@@ -225,6 +226,28 @@ describe("lab", function () {
       expect(isAlive(info.pid)).to.equal(false);
       expect(labPids(dir)).to.deep.equal([]);
       rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("writes no chain state to disk and keeps enough for the deepest reorg", async () => {
+      // anvil keeps the states of old blocks under $HOME/.foundry/anvil/tmp unless told
+      // otherwise, and never removes them: a HOME of its own shows what the lab leaves.
+      const home = tempDir();
+      const dir = tempDir();
+      const env = { ...process.env, HOME: home };
+      try {
+        const up = cli(["lab", "up", "--detach", "--dir", dir], env);
+        expect(await up.exit, up.output()).to.equal(0);
+        const url = readLabInfo(join(dir, "lab.json")).chains.ethereum.nodeUrl;
+        await rpcCall(url, "anvil_mine", [toQuantity(2 * KEPT_STATES)]);
+        await rpcCall(url, "anvil_reorg", [MAX_REORG_DEPTH, []]);
+        const down = cli(["lab", "down", "--dir", dir], env);
+        expect(await down.exit, down.output()).to.equal(0);
+        const left = readdirSync(home, { recursive: true }).filter((f) => String(f).includes("anvil-state"));
+        expect(left, "anvil state files").to.deep.equal([]);
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it("rejects a broken lab.yml with file:line field, exit 2, starting nothing", async () => {
