@@ -113,6 +113,35 @@ export class Alerter {
     }
   }
 
+  readonly #recent = new Map<string, { atMs: number; heldBack: number }>();
+
+  /**
+   * Posts an alert that one request can cause (a mint sent to another chain), at most once
+   * per `everyMs` for `key`, so that a burst of requests posts one alert, not one per
+   * request. The next one posted counts those held back (`heldBack`). Returns true when
+   * this one was posted.
+   */
+  emitEvery(
+    key: string,
+    everyMs: number,
+    event: string,
+    severity: Severity,
+    system: string,
+    chain: string | null,
+    details: Record<string, unknown> = {},
+  ): boolean {
+    const now = Date.now();
+    const recent = this.#recent.get(key);
+    if (recent && now - recent.atMs < everyMs) {
+      recent.heldBack++;
+      return false;
+    }
+    this.#recent.set(key, { atMs: now, heldBack: 0 });
+    const heldBack = recent?.heldBack ?? 0;
+    this.emit(event, severity, system, chain, heldBack > 0 ? { ...details, heldBack } : details);
+    return true;
+  }
+
   /** Raises a condition; returns true when it was not active before (and was posted). */
   raise(condition: Condition): boolean {
     if (this.#active.has(condition.key)) return false;

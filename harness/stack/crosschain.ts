@@ -30,6 +30,12 @@ export class AllChainsFailed extends Error {
   }
 }
 
+/**
+ * A mint sent past a chain that is not down as a whole (its custodian or its contract
+ * refused this one) posts CROSS_CHAIN_FAILOVER at most this often per pair of chains.
+ */
+const FAILOVER_ALERT_EVERY_MS = 10_000;
+
 /** Reverts after which another chain may succeed. */
 const TRY_NEXT =
   /NonCriticalOperationsPaused|EnforcedPause|StalePrice|InvalidPrice|BelowMinimumCollateralRatio/;
@@ -384,13 +390,17 @@ export class CrossChainManager {
             throw error;
           });
         this.#owe(chain, amountWei);
-        if (skipped.length > 0 && !this.#o.alerter.isActive(`crosschain:${skipped[0]!.chain}`)) {
-          this.#o.alerter.emit("CROSS_CHAIN_FAILOVER", "high", "minting_contracts", chain.name, {
-            from: skipped[0]!.chain,
-            to: chain.name,
-            mintId,
-            skipped,
-          });
+        const from = skipped[0]?.chain;
+        if (from && !this.#o.alerter.isActive(`crosschain:${from}`)) {
+          this.#o.alerter.emitEvery(
+            `crosschain-mint:${from}>${chain.name}`,
+            FAILOVER_ALERT_EVERY_MS,
+            "CROSS_CHAIN_FAILOVER",
+            "high",
+            "minting_contracts",
+            chain.name,
+            { from, to: chain.name, mintId, skipped },
+          );
         }
         return {
           mintId,

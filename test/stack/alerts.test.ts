@@ -38,6 +38,24 @@ describe("stack alerts", () => {
     expect(seen[0]!.at).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });
 
+  it("posts an alert a burst of requests causes once per window, counting the ones held back", async () => {
+    const seen: Alert[] = [];
+    const alerter = new Alerter({ onAlert: (a) => seen.push(a) });
+    const failover = (to: string, mintId: number) =>
+      alerter.emitEvery(`mint:ethereum>${to}`, 100, "CROSS_CHAIN_FAILOVER", "high", "minting_contracts", to, {
+        to,
+        mintId,
+      });
+    expect(failover("polygon", 1)).to.equal(true);
+    for (let i = 2; i <= 50; i++) expect(failover("polygon", i)).to.equal(false);
+    expect(failover("arbitrum", 51), "another pair has its own window").to.equal(true);
+    expect(seen.map((a) => a.details["mintId"])).to.deep.equal([1, 51]);
+    await new Promise((r) => setTimeout(r, 120));
+    expect(failover("polygon", 52)).to.equal(true);
+    expect(seen).to.have.length(3);
+    expect(seen[2]!.details).to.deep.equal({ to: "polygon", mintId: 52, heldBack: 49 });
+  });
+
   it("holds alerts back by the detection delay it is given", async () => {
     const seen: { event: string; atMs: number }[] = [];
     const alerter = new Alerter({
