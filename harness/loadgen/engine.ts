@@ -9,6 +9,7 @@ import { labError } from "../errors.ts";
 import { runScenario, sleep, type VuHandle } from "./executors.ts";
 import { type Metric, Registry, type SummaryData, type Tags } from "./metrics.ts";
 import { maxRunMs, maxVus, type ProfileData } from "./profile.ts";
+import { RequestTally } from "./tally.ts";
 import { parseThresholds, type ThresholdSet } from "./thresholds.ts";
 
 export interface EmbeddedOptions {
@@ -40,6 +41,8 @@ export interface LiveTick {
 
 export interface EmbeddedResult {
   data: SummaryData;
+  /** Every request, by scenario. */
+  tally: RequestTally;
   thresholdsOk: boolean;
   /** True when the run stopped early: the caller's signal, an `abortOnFail` threshold, or the hard deadline. */
   aborted: boolean;
@@ -148,6 +151,7 @@ export function profileThresholds(profile: ProfileData): ThresholdSet[] {
 export async function runEmbedded(options: EmbeddedOptions): Promise<EmbeddedResult> {
   const { profile } = options;
   const registry = scriptRegistry();
+  const tally = new RequestTally();
   const sets = parseThresholds(profile.thresholds, registry.types());
   registry.useThresholds(sets);
   const origin = new URL(options.target);
@@ -233,6 +237,8 @@ export async function runEmbedded(options: EmbeddedOptions): Promise<EmbeddedRes
     m.waiting.add(t.headersAt - t.sentAt, tags);
     m.receiving.add(t.endAt - t.headersAt, tags);
     m.failed.add(expected ? 0 : 1, tags);
+    tally.request(scenario, t.endAt - t.sentAt);
+    if (!expected) tally.failure(scenario);
     return { status: t.status, body: t.body };
   };
 
@@ -257,6 +263,12 @@ export async function runEmbedded(options: EmbeddedOptions): Promise<EmbeddedRes
       signal,
     );
 
+  /** An iteration's outcome (the script's `success` rate). */
+  const succeeded = (ok: boolean, tags: Tags & { scenario: string }) => {
+    m.success.add(ok ? 1 : 0, tags);
+    tally.outcome(tags.scenario, ok);
+  };
+
   const mint = async (scenario: string, signal: AbortSignal) => {
     const tags = { ...scenarioTags.get(scenario), scenario };
     const res = await post("/mint", mintBody, "POST /mint", scenario, signal);
@@ -264,7 +276,7 @@ export async function runEmbedded(options: EmbeddedOptions): Promise<EmbeddedRes
     const okId = idOf(res) !== undefined;
     registry.check("mint status is 200", okStatus, tags);
     registry.check("mint has an id", okId, tags);
-    m.success.add(okStatus && okId ? 1 : 0, tags);
+    succeeded(okStatus && okId, tags);
   };
 
   const redeem = async (scenario: string, signal: AbortSignal) => {
@@ -278,7 +290,7 @@ export async function runEmbedded(options: EmbeddedOptions): Promise<EmbeddedRes
     registry.check("redeem has an id", id !== undefined, tags);
     const ok = (res.status === 200 || queued) && id !== undefined;
     if (!ok || !queued || settlement === null) {
-      m.success.add(ok ? 1 : 0, tags);
+      succeeded(ok, tags);
       if (!ok || settlement === null) return;
     }
     const deadline = started + settlement.timeoutMs;
@@ -303,19 +315,19 @@ export async function runEmbedded(options: EmbeddedOptions): Promise<EmbeddedRes
       }
       if (status === "settled") {
         m.settlement.add(Date.now() - started, tags);
-        if (queued) m.success.add(1, tags);
+        if (queued) succeeded(true, tags);
         return;
       }
       if (status === "failed") {
         m.redemptionsFailed.add(1, tags);
-        if (queued) m.success.add(0, tags);
+        if (queued) succeeded(false, tags);
         return;
       }
       await sleep(settlement.pollMs, signal);
     }
     if (signal.aborted) return;
     m.timeouts.add(1, tags);
-    if (queued) m.success.add(0, tags);
+    if (queued) succeeded(false, tags);
   };
 
   // Everything below is bounded: the schedule's own end, then a hard deadline past it.
@@ -418,6 +430,7 @@ export async function runEmbedded(options: EmbeddedOptions): Promise<EmbeddedRes
   const { ok } = registry.evaluate(durationMs);
   return {
     data,
+    tally,
     thresholdsOk: ok,
     aborted: abortedBy !== undefined,
     ...(abortedBy === undefined ? {} : { abortedBy }),

@@ -10,6 +10,7 @@ import { runEmbedded, scriptRegistry } from "./engine.ts";
 import { findK6, runK6 } from "./k6.ts";
 import type { SummaryData } from "./metrics.ts";
 import { loadProfile, type Profile, type ProfileData, withDuration } from "./profile.ts";
+import type { RequestTally, ScenarioRequests } from "./tally.ts";
 import { parseThresholds, ThresholdError } from "./thresholds.ts";
 
 export type Engine = "k6" | "embedded";
@@ -61,6 +62,8 @@ export interface LoadSummary {
   aborted: boolean;
   /** k6's `handleSummary` data (the embedded engine writes the same shape). */
   data: SummaryData;
+  /** Every request by scenario (then `all`): counts, failures, percentiles, histogram. */
+  byScenario: ScenarioRequests[];
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
@@ -134,6 +137,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   const target = url.href.replace(/\/+$/, "");
   const tty = { stdout: process.stdout.isTTY === true, stderr: process.stderr.isTTY === true };
   let data: SummaryData;
+  let tally: RequestTally;
   let thresholdsOk: boolean;
   let aborted: boolean;
   if (engine === "k6") {
@@ -151,7 +155,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     if (result.exitCode !== 0 && result.exitCode !== 99 && !result.aborted) {
       throw new FiredrillError("FD311", `k6 exited with code ${result.exitCode}`);
     }
-    ({ data, thresholdsOk, aborted } = result);
+    ({ data, tally, thresholdsOk, aborted } = result);
   } else {
     const result = await runEmbedded({
       profile: profile.data,
@@ -161,7 +165,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onTick: (t) => options.onProgress?.({ kind: "tick", ...t }) } : {}),
     });
-    ({ data, thresholdsOk, aborted } = result);
+    ({ data, tally, thresholdsOk, aborted } = result);
   }
   const thresholds: ThresholdVerdict[] = [];
   for (const [metric, entry] of Object.entries(data.metrics)) {
@@ -181,5 +185,6 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     durationMs: data.state.testRunDurationMs,
     aborted,
     data,
+    byScenario: tally.rows(),
   };
 }

@@ -16,6 +16,7 @@ import { type Fault, faultDefinition } from "../faults/index.ts";
 import { anvilBinary, rpcCall } from "../lab/anvil.ts";
 import type { LabConfig } from "../lab/config.ts";
 import { isAlive, type LabInfo, ROOT, readLabInfo, startLab } from "../lab/index.ts";
+import { ALL } from "../loadgen/tally.ts";
 import { seededRandom } from "../random.ts";
 import { redact } from "../redact.ts";
 import { type Alert, startAlertSink } from "./alert-sink.ts";
@@ -685,9 +686,9 @@ interface MetricValues {
 }
 
 /**
- * Rows for the journal from k6's summary data (the embedded engine writes the same): one
- * per k6 scenario for its latency, and `all` for the totals and the success rate. Every
- * threshold of the profile lands in the row it names (untagged ones in `all`) as a budget.
+ * Rows for the journal: one per k6 scenario and `all`, each with its requests, failures,
+ * success rate, latency percentiles and histogram. Every threshold of the profile lands in
+ * the row it names (untagged ones in `all`) as a budget.
  */
 function loadScenarios(summary: import("../loadgen/index.ts").LoadSummary): {
   scenarios: JournalLoad["scenarios"];
@@ -709,47 +710,27 @@ function loadScenarios(summary: import("../loadgen/index.ts").LoadSummary): {
     };
   };
   const tagOf = (metric: string) => metric.match(/\{scenario:([^}]+)\}/)?.[1];
-  const row = (
-    name: string,
-    durationKey: string,
-    requests: number,
-    failedRate: number,
-    successRate: number,
-  ) => ({
-    name,
-    requests: Math.round(requests),
-    failures: Math.round(requests * failedRate),
-    rps: requests / seconds,
-    success_rate: successRate,
-    p50_ms: value(durationKey, "med") ?? 0,
-    p95_ms: value(durationKey, "p(95)") ?? 0,
-    p99_ms: value(durationKey, "p(99)") ?? 0,
-    max_ms: value(durationKey, "max") ?? 0,
-    budgets: summary.thresholds
-      .filter((t) => tagOf(t.metric) === (name === "all" ? undefined : name))
-      .map(budget),
-    histogram: { bounds_ms: [], counts: [Math.round(requests)] },
+  // The summary's own numbers where a threshold made k6 keep them (the budgets were judged
+  // on those), the tally of every request otherwise.
+  const overall = value("success", "rate");
+  const scenarios = summary.byScenario.map((r) => {
+    const all = r.name === ALL;
+    const duration = all ? "http_req_duration" : `http_req_duration{scenario:${r.name}}`;
+    const success = all ? overall : value(`success{scenario:${r.name}}`, "rate");
+    return {
+      name: r.name,
+      requests: r.requests,
+      failures: r.failures,
+      rps: r.requests / seconds,
+      success_rate: success ?? r.successRate ?? (r.requests > 0 ? 1 - r.failures / r.requests : 1),
+      p50_ms: value(duration, "med") ?? r.p50Ms,
+      p95_ms: value(duration, "p(95)") ?? r.p95Ms,
+      p99_ms: value(duration, "p(99)") ?? r.p99Ms,
+      max_ms: value(duration, "max") ?? r.maxMs,
+      budgets: summary.thresholds.filter((t) => tagOf(t.metric) === (all ? undefined : r.name)).map(budget),
+      histogram: r.histogram,
+    };
   });
-  const names = [
-    ...new Set(
-      Object.keys(metrics)
-        .map(tagOf)
-        .filter((n): n is string => n !== undefined),
-    ),
-  ];
-  const total = value("http_reqs", "count") ?? summary.requests;
-  const failedRate = value("http_req_failed", "rate") ?? 0;
-  const success = value("success", "rate") ?? 1 - failedRate;
-  const scenarios = names.map((name) =>
-    row(
-      name,
-      `http_req_duration{scenario:${name}}`,
-      value(`http_reqs{scenario:${name}}`, "count") ?? 0,
-      value(`http_req_failed{scenario:${name}}`, "rate") ?? 0,
-      value(`success{scenario:${name}}`, "rate") ?? success,
-    ),
-  );
-  scenarios.push(row("all", "http_req_duration", total, failedRate, success));
   return { scenarios };
 }
 

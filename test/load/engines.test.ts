@@ -43,6 +43,24 @@ async function cli(args: string[]): Promise<{ code: number; out: string[]; err: 
 
 const near = (a: number, b: number) => Math.abs(a - b) <= Math.max(2, 0.1 * Math.max(a, b));
 
+/** Each row of a run's tally: requests, failures, success rate, and the histogram's total. */
+const tallied = (s: LoadSummary) =>
+  s.byScenario.map((r) => ({
+    name: r.name,
+    requests: r.requests,
+    failures: r.failures,
+    successRate: r.successRate,
+    inHistogram: r.histogram.counts.reduce((a, b) => a + b, 0),
+  }));
+
+// The fixed profile: 400 mints; 300 redeems each polled once; the setup's health check
+// belongs to no scenario.
+const FIXED_TALLY = [
+  { name: "mint", requests: 400, failures: 0, successRate: 1, inHistogram: 400 },
+  { name: "redeem", requests: 600, failures: 0, successRate: 1, inHistogram: 600 },
+  { name: "all", requests: 1001, failures: 0, successRate: 1, inHistogram: 1001 },
+];
+
 describe("load engines", function () {
   this.timeout(60_000);
   let target: { url: string; proc: OwnedProcess };
@@ -70,6 +88,7 @@ describe("load engines", function () {
       "http_req_duration{scenario:redeem}",
       "success",
     ]);
+    expect(tallied(summary)).to.deep.equal(FIXED_TALLY);
   });
 
   describe("against real k6", () => {
@@ -124,6 +143,18 @@ describe("load engines", function () {
       const checks = (s: LoadSummary) =>
         s.data.root_group.checks.map((c) => `${c.id} ${c.name} ${c.passes}/${c.fails}`).sort();
       expect(checks(viaEmbedded)).to.deep.equal(checks(viaK6));
+    });
+
+    it("k6's per-request output gives every scenario's counts, and its percentiles as k6's summary", () => {
+      for (const run of runs.k6) {
+        expect(tallied(run)).to.deep.equal(FIXED_TALLY);
+        for (const row of run.byScenario) {
+          const key = row.name === "all" ? "http_req_duration" : `http_req_duration{scenario:${row.name}}`;
+          const theirs = run.data.metrics[key]!.values;
+          expect(row.p95Ms, `${key} p95`).to.be.closeTo(theirs["p(95)"]!, theirs["p(95)"]! * 0.002 + 0.01);
+          expect(row.maxMs, `${key} max`).to.be.closeTo(theirs["max"]!, 0.001);
+        }
+      }
     });
 
     it("p50 and p95 agree within 10% or 2 ms", () => {

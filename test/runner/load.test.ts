@@ -50,8 +50,18 @@ describe("load inside a scenario", function () {
       "success rate>0.999",
     ]);
     expect(budgets.every((v) => v.passed)).to.equal(true);
-    const all = journal.load!.scenarios.find((s) => s.name === "all")!;
-    expect(all.requests).to.be.greaterThan(1000);
+    const rows = journal.load!.scenarios;
+    expect(rows.map((s) => s.name)).to.deep.equal(["mint", "redeem", "all"]);
+    for (const row of rows) {
+      expect(row.requests, row.name).to.be.greaterThan(0);
+      expect(
+        row.histogram.counts.reduce((a, b) => a + b, 0),
+        `${row.name} histogram`,
+      ).to.equal(row.requests);
+    }
+    const [mint, redeem, all] = rows;
+    expect(all!.requests).to.be.greaterThan(1000);
+    expect(mint!.requests + redeem!.requests).to.be.at.most(all!.requests);
     expect(journal.timeline.some((e) => e.kind === "load.started")).to.equal(true);
     expect(journal.timeline.some((e) => e.kind === "load.ended")).to.equal(true);
   });
