@@ -9,7 +9,7 @@ import { labError } from "../errors.ts";
 import { runScenario, sleep, type VuHandle } from "./executors.ts";
 import { type Metric, Registry, type SummaryData, type Tags } from "./metrics.ts";
 import { maxRunMs, maxVus, type ProfileData } from "./profile.ts";
-import { RequestTally } from "./tally.ts";
+import { BUCKET_METRICS, bucketOf, withObserved } from "./tally.ts";
 import { parseThresholds, type ThresholdSet } from "./thresholds.ts";
 
 export interface EmbeddedOptions {
@@ -41,8 +41,6 @@ export interface LiveTick {
 
 export interface EmbeddedResult {
   data: SummaryData;
-  /** Every request, by scenario. */
-  tally: RequestTally;
   thresholdsOk: boolean;
   /** True when the run stopped early: the caller's signal, an `abortOnFail` threshold, or the hard deadline. */
   aborted: boolean;
@@ -139,6 +137,7 @@ export function scriptRegistry(): Registry {
   registry.define("redemption_settlement_time", "trend", true);
   registry.define("redemptions_failed", "counter");
   registry.define("redemption_settlement_timeouts", "counter");
+  for (const bucket of BUCKET_METRICS) registry.define(bucket, "counter");
   return registry;
 }
 
@@ -151,8 +150,11 @@ export function profileThresholds(profile: ProfileData): ThresholdSet[] {
 export async function runEmbedded(options: EmbeddedOptions): Promise<EmbeddedResult> {
   const { profile } = options;
   const registry = scriptRegistry();
-  const tally = new RequestTally();
-  const sets = parseThresholds(profile.thresholds, registry.types());
+  // The profile's budgets, and the observations the script adds to them (tally.ts).
+  const sets = parseThresholds(
+    withObserved(profile.thresholds, Object.keys(profile.scenarios)),
+    registry.types(),
+  );
   registry.useThresholds(sets);
   const origin = new URL(options.target);
   const basePath = origin.pathname.replace(/\/+$/, "");
@@ -237,8 +239,7 @@ export async function runEmbedded(options: EmbeddedOptions): Promise<EmbeddedRes
     m.waiting.add(t.headersAt - t.sentAt, tags);
     m.receiving.add(t.endAt - t.headersAt, tags);
     m.failed.add(expected ? 0 : 1, tags);
-    tally.request(scenario, t.endAt - t.sentAt);
-    if (!expected) tally.failure(scenario);
+    registry.get(bucketOf(t.endAt - t.sentAt)).add(1, tags);
     return { status: t.status, body: t.body };
   };
 
@@ -263,12 +264,6 @@ export async function runEmbedded(options: EmbeddedOptions): Promise<EmbeddedRes
       signal,
     );
 
-  /** An iteration's outcome (the script's `success` rate). */
-  const succeeded = (ok: boolean, tags: Tags & { scenario: string }) => {
-    m.success.add(ok ? 1 : 0, tags);
-    tally.outcome(tags.scenario, ok);
-  };
-
   const mint = async (scenario: string, signal: AbortSignal) => {
     const tags = { ...scenarioTags.get(scenario), scenario };
     const res = await post("/mint", mintBody, "POST /mint", scenario, signal);
@@ -276,7 +271,7 @@ export async function runEmbedded(options: EmbeddedOptions): Promise<EmbeddedRes
     const okId = idOf(res) !== undefined;
     registry.check("mint status is 200", okStatus, tags);
     registry.check("mint has an id", okId, tags);
-    succeeded(okStatus && okId, tags);
+    m.success.add(okStatus && okId ? 1 : 0, tags);
   };
 
   const redeem = async (scenario: string, signal: AbortSignal) => {
@@ -290,7 +285,7 @@ export async function runEmbedded(options: EmbeddedOptions): Promise<EmbeddedRes
     registry.check("redeem has an id", id !== undefined, tags);
     const ok = (res.status === 200 || queued) && id !== undefined;
     if (!ok || !queued || settlement === null) {
-      succeeded(ok, tags);
+      m.success.add(ok ? 1 : 0, tags);
       if (!ok || settlement === null) return;
     }
     const deadline = started + settlement.timeoutMs;
@@ -315,19 +310,19 @@ export async function runEmbedded(options: EmbeddedOptions): Promise<EmbeddedRes
       }
       if (status === "settled") {
         m.settlement.add(Date.now() - started, tags);
-        if (queued) succeeded(true, tags);
+        if (queued) m.success.add(1, tags);
         return;
       }
       if (status === "failed") {
         m.redemptionsFailed.add(1, tags);
-        if (queued) succeeded(false, tags);
+        if (queued) m.success.add(0, tags);
         return;
       }
       await sleep(settlement.pollMs, signal);
     }
     if (signal.aborted) return;
     m.timeouts.add(1, tags);
-    if (queued) succeeded(false, tags);
+    if (queued) m.success.add(0, tags);
   };
 
   // Everything below is bounded: the schedule's own end, then a hard deadline past it.
@@ -430,7 +425,6 @@ export async function runEmbedded(options: EmbeddedOptions): Promise<EmbeddedRes
   const { ok } = registry.evaluate(durationMs);
   return {
     data,
-    tally,
     thresholdsOk: ok,
     aborted: abortedBy !== undefined,
     ...(abortedBy === undefined ? {} : { abortedBy }),

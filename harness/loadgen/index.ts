@@ -10,7 +10,7 @@ import { runEmbedded, scriptRegistry } from "./engine.ts";
 import { findK6, runK6 } from "./k6.ts";
 import type { SummaryData } from "./metrics.ts";
 import { loadProfile, type Profile, type ProfileData, withDuration } from "./profile.ts";
-import type { RequestTally, ScenarioRequests } from "./tally.ts";
+import { isObservation, type ScenarioRequests, scenarioRows } from "./tally.ts";
 import { parseThresholds, ThresholdError } from "./thresholds.ts";
 
 export type Engine = "k6" | "embedded";
@@ -137,7 +137,6 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   const target = url.href.replace(/\/+$/, "");
   const tty = { stdout: process.stdout.isTTY === true, stderr: process.stderr.isTTY === true };
   let data: SummaryData;
-  let tally: RequestTally;
   let thresholdsOk: boolean;
   let aborted: boolean;
   if (engine === "k6") {
@@ -155,7 +154,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     if (result.exitCode !== 0 && result.exitCode !== 99 && !result.aborted) {
       throw new FiredrillError("FD311", `k6 exited with code ${result.exitCode}`);
     }
-    ({ data, tally, thresholdsOk, aborted } = result);
+    ({ data, thresholdsOk, aborted } = result);
   } else {
     const result = await runEmbedded({
       profile: profile.data,
@@ -165,11 +164,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onTick: (t) => options.onProgress?.({ kind: "tick", ...t }) } : {}),
     });
-    ({ data, tally, thresholdsOk, aborted } = result);
+    ({ data, thresholdsOk, aborted } = result);
   }
+  // The profile's own thresholds are its budgets; the script's observations are not.
+  const scenarios = Object.keys(profile.data.scenarios);
   const thresholds: ThresholdVerdict[] = [];
   for (const [metric, entry] of Object.entries(data.metrics)) {
     for (const [expression, verdict] of Object.entries(entry.thresholds ?? {})) {
+      if (isObservation(metric, expression, profile.data.thresholds, scenarios)) continue;
       thresholds.push({ metric, expression, ok: verdict.ok });
     }
   }
@@ -185,6 +187,6 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     durationMs: data.state.testRunDurationMs,
     aborted,
     data,
-    byScenario: tally.rows(),
+    byScenario: scenarioRows(data, scenarios),
   };
 }

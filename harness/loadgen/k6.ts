@@ -1,6 +1,6 @@
 /**
  * Real k6: where to find it and how to run `load/mint-redeem.js` with a profile, reading
- * back the summary JSON its `handleSummary` writes and its per-request output.
+ * back the summary JSON its `handleSummary` writes.
  */
 import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,7 +9,6 @@ import { FiredrillError, labError } from "../errors.ts";
 import { startProcess } from "../lab/process.ts";
 import type { SummaryData } from "./metrics.ts";
 import { LOAD_DIR, type ProfileData, SCRIPT_FILE } from "./profile.ts";
-import { RequestTally, tallyK6Output } from "./tally.ts";
 
 /** k6's exit status when a threshold failed. */
 export const K6_THRESHOLDS_FAILED = 99;
@@ -47,8 +46,6 @@ export interface K6RunOptions {
 
 export interface K6RunResult {
   data: SummaryData;
-  /** Every request, from k6's per-request output. */
-  tally: RequestTally;
   exitCode: number | null;
   thresholdsOk: boolean;
   aborted: boolean;
@@ -64,7 +61,6 @@ export async function runK6(options: K6RunOptions): Promise<K6RunResult> {
   try {
     const profileFile = join(dir, "profile.json");
     const summaryFile = join(dir, "summary.json");
-    const pointsFile = join(dir, "points.json.gz");
     writeFileSync(profileFile, JSON.stringify(options.profile));
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -77,7 +73,7 @@ export async function runK6(options: K6RunOptions): Promise<K6RunResult> {
     const child = await startProcess({
       name: "k6",
       command: options.bin,
-      args: ["run", "--quiet", "--out", `json=${pointsFile}`, SCRIPT_FILE],
+      args: ["run", "--quiet", SCRIPT_FILE],
       env,
     });
     const off = options.onLine ? child.onLine(options.onLine) : undefined;
@@ -102,8 +98,7 @@ export async function runK6(options: K6RunOptions): Promise<K6RunResult> {
     const thresholdsOk = Object.values(data.metrics).every((metric) =>
       Object.values(metric.thresholds ?? {}).every((t) => t.ok),
     );
-    const tally = existsSync(pointsFile) ? await tallyK6Output(pointsFile) : new RequestTally();
-    return { data, tally, exitCode: code, thresholdsOk, aborted: options.signal?.aborted === true };
+    return { data, exitCode: code, thresholdsOk, aborted: options.signal?.aborted === true };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,74 +1,79 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { gzipSync } from "node:zlib";
+import { readFileSync } from "node:fs";
 import { expect } from "chai";
-import { LATENCY_BOUNDS_MS, RequestTally, tallyK6Output } from "../../harness/loadgen/tally.ts";
-
-const point = (metric: string, value: number, tags: Record<string, string>) =>
-  JSON.stringify({ metric, type: "Point", data: { time: "2026-11-26T04:00:00Z", value, tags } });
+import type { SummaryData } from "../../harness/loadgen/metrics.ts";
+import { SCRIPT_FILE } from "../../harness/loadgen/profile.ts";
+import {
+  BUCKET_METRICS,
+  bucketOf,
+  isObservation,
+  LATENCY_BOUNDS_MS,
+  observedThresholds,
+  scenarioRows,
+  withObserved,
+} from "../../harness/loadgen/tally.ts";
 
 describe("load tally", () => {
-  let dir: string;
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), "fd-tally-"));
-  });
-  after(() => rmSync(dir, { recursive: true, force: true }));
-
-  it("counts each request in the bucket below its bound, per scenario and in all", () => {
-    const tally = new RequestTally();
-    for (const ms of [5, 9.99, 10, 24.9, 14_999, 15_000, 60_000, 90_000]) tally.request("redeem", ms);
-    tally.request(undefined, 3); // setup: in `all` only
-    tally.failure("redeem");
-    tally.outcome("redeem", true);
-    tally.outcome("redeem", false);
-    const [redeem, all] = tally.rows();
-    expect(redeem!.name).to.equal("redeem");
-    expect(redeem!.histogram.bounds_ms).to.deep.equal([...LATENCY_BOUNDS_MS]);
-    const at = (bound: number) => redeem!.histogram.counts[LATENCY_BOUNDS_MS.indexOf(bound)];
-    expect(at(10), "[0, 10)").to.equal(2);
-    expect(at(25), "[10, 25)").to.equal(2);
-    expect(at(15_000), "[10 s, 15 s)").to.equal(1);
-    expect(at(30_000), "[15 s, 30 s)").to.equal(1);
-    expect(redeem!.histogram.counts.at(-1), "60 s and over").to.equal(2);
-    expect(redeem).to.include({ requests: 8, failures: 1, successRate: 0.5, maxMs: 90_000 });
-    expect(all).to.include({ name: "all", requests: 9, failures: 1 });
-    expect(all!.histogram.counts[0]).to.equal(3);
+  it("puts a request in the bucket of the first bound above its duration", () => {
+    expect(
+      [0, 9.99, 10, 24.9, 14_999, 15_000, 59_999, 60_000, 1e9].map((ms) =>
+        bucketOf(ms).slice("http_req_latency_lt_".length),
+      ),
+    ).to.deep.equal(["10", "10", "25", "25", "15000", "30000", "60000", "inf", "inf"]);
+    expect(BUCKET_METRICS).to.have.length(LATENCY_BOUNDS_MS.length + 1);
   });
 
-  it("is empty but present when nothing ran", () => {
-    const [all] = new RequestTally().rows();
-    expect(all).to.include({ name: "all", requests: 0, failures: 0, successRate: null, p95Ms: 0, maxMs: 0 });
-    expect(all!.histogram.counts).to.have.length(LATENCY_BOUNDS_MS.length + 1);
+  it("the script counts in the same buckets as the embedded engine", () => {
+    const script = readFileSync(SCRIPT_FILE, "utf8");
+    const bounds = /const LATENCY_BOUNDS_MS = \[([^\]]+)\]/.exec(script)?.[1];
+    expect(bounds?.split(",").map(Number)).to.deep.equal([...LATENCY_BOUNDS_MS]);
+    expect(script).to.include(BUCKET_METRICS[0]!.replace(/\d+$/, ""));
   });
 
-  it("reads k6's gzipped JSON output, and what came before the cut of one k6 was stopped in", async () => {
-    const lines = [
-      JSON.stringify({ type: "Metric", metric: "http_req_duration", data: { name: "http_req_duration" } }),
-      point("http_reqs", 1, { scenario: "mint" }),
-      point("http_req_duration", 12.5, { scenario: "mint", url: 'http://x/"metric":"success"' }),
-      point("http_req_failed", 0, { scenario: "mint" }),
-      point("success", 1, { scenario: "mint" }),
-      point("http_req_duration", 30, { scenario: "redeem" }),
-      point("http_req_failed", 1, { scenario: "redeem" }),
-      point("success", 0, { scenario: "redeem" }),
-      point("http_req_duration", 2, { group: "::setup" }),
-    ];
-    const file = join(dir, "points.json.gz");
-    writeFileSync(file, gzipSync(`${lines.join("\n")}\n`));
-    const rows = (await tallyK6Output(file)).rows();
-    expect(rows.map((r) => [r.name, r.requests, r.failures, r.successRate])).to.deep.equal([
-      ["mint", 1, 0, 1],
-      ["redeem", 1, 1, 0],
-      ["all", 3, 1, 0.5],
-    ]);
-    expect(rows[0]!.p95Ms).to.equal(12.5);
+  it("adds observations to a profile's budgets and never takes them for one", () => {
+    const budgets = {
+      "http_req_duration{scenario:mint}": ["p(95)<30000", { threshold: "max>=0", abortOnFail: false }],
+      success: ["rate>0.999"],
+    };
+    const all = withObserved(budgets, ["mint"]);
+    expect(all["http_req_duration{scenario:mint}"]).to.deep.equal(
+      budgets["http_req_duration{scenario:mint}"],
+    );
+    expect(all["success"]).to.deep.equal(["rate>0.999"]);
+    expect(all["http_reqs{scenario:mint}"]).to.deep.equal(["count>=0"]);
+    expect(all["http_req_latency_lt_inf{scenario:mint}"]).to.deep.equal(["count>=0"]);
+    expect(Object.keys(observedThresholds(["mint", "redeem"]))).to.have.length(
+      2 * (4 + LATENCY_BOUNDS_MS.length + 1),
+    );
+    expect(isObservation("http_reqs{scenario:mint}", "count>=0", budgets, ["mint"])).to.equal(true);
+    expect(
+      isObservation("http_req_duration{scenario:mint}", "max>=0", budgets, ["mint"]),
+      "a budget too",
+    ).to.equal(false);
+    expect(isObservation("success", "rate>0.999", budgets, ["mint"])).to.equal(false);
+  });
 
-    const many = Array.from({ length: 5000 }, (_, i) => point("http_req_duration", i, { scenario: "mint" }));
-    const whole = gzipSync(`${many.join("\n")}\n`);
-    const cut = join(dir, "cut.json.gz");
-    writeFileSync(cut, whole.subarray(0, Math.floor(whole.length * 0.6)));
-    const partial = (await tallyK6Output(cut)).rows()[0]!;
-    expect(partial.requests).to.be.greaterThan(0).and.lessThan(5000);
+  it("reads each scenario's row and all from the summary", () => {
+    const metric = (values: Record<string, number>) => ({ type: "counter", contains: "default", values });
+    const metrics: Record<string, unknown> = {
+      http_reqs: metric({ count: 5 }),
+      "http_reqs{scenario:mint}": metric({ count: 4 }),
+      "http_req_failed{scenario:mint}": metric({ rate: 0.25, passes: 1, fails: 3 }),
+      "http_req_duration{scenario:mint}": metric({ med: 20, "p(95)": 40, "p(99)": 45, max: 50 }),
+      "success{scenario:mint}": metric({ rate: 0.75, passes: 3, fails: 1 }),
+      "success{scenario:redeem}": metric({ rate: 0, passes: 0, fails: 0 }),
+      "http_req_latency_lt_25{scenario:mint}": metric({ count: 3 }),
+      "http_req_latency_lt_100{scenario:mint}": metric({ count: 1 }),
+      http_req_latency_lt_10: metric({ count: 1 }),
+      http_req_latency_lt_25: metric({ count: 3 }),
+      http_req_latency_lt_100: metric({ count: 1 }),
+    };
+    const rows = scenarioRows({ metrics } as unknown as SummaryData, ["mint", "redeem"]);
+    expect(rows.map((r) => r.name)).to.deep.equal(["mint", "redeem", "all"]);
+    const [mint, redeem, all] = rows;
+    expect(mint).to.include({ requests: 4, failures: 1, successRate: 0.75, p50Ms: 20, p95Ms: 40, maxMs: 50 });
+    expect(mint!.histogram.counts).to.deep.equal([0, 3, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(redeem).to.include({ requests: 0, failures: 0, successRate: null });
+    expect(all!.requests).to.equal(5);
+    expect(all!.histogram.counts.reduce((a, b) => a + b, 0)).to.equal(5);
   });
 });
