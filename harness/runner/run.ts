@@ -710,27 +710,22 @@ function loadScenarios(summary: import("../loadgen/index.ts").LoadSummary): {
     };
   };
   const tagOf = (metric: string) => metric.match(/\{scenario:([^}]+)\}/)?.[1];
-  // The summary's own numbers where a threshold made k6 keep them (the budgets were judged
-  // on those), the tally of every request otherwise.
-  const overall = value("success", "rate");
-  const scenarios = summary.byScenario.map((r) => {
-    const all = r.name === ALL;
-    const duration = all ? "http_req_duration" : `http_req_duration{scenario:${r.name}}`;
-    const success = all ? overall : value(`success{scenario:${r.name}}`, "rate");
-    return {
-      name: r.name,
-      requests: r.requests,
-      failures: r.failures,
-      rps: r.requests / seconds,
-      success_rate: success ?? r.successRate ?? (r.requests > 0 ? 1 - r.failures / r.requests : 1),
-      p50_ms: value(duration, "med") ?? r.p50Ms,
-      p95_ms: value(duration, "p(95)") ?? r.p95Ms,
-      p99_ms: value(duration, "p(99)") ?? r.p99Ms,
-      max_ms: value(duration, "max") ?? r.maxMs,
-      budgets: summary.thresholds.filter((t) => tagOf(t.metric) === (all ? undefined : r.name)).map(budget),
-      histogram: r.histogram,
-    };
-  });
+  const scenarios = summary.byScenario.map((r) => ({
+    name: r.name,
+    requests: r.requests,
+    failures: r.failures,
+    rps: r.requests / seconds,
+    // No iteration ended: the share of requests that did not fail.
+    success_rate: r.successRate ?? (r.requests > 0 ? 1 - r.failures / r.requests : 1),
+    p50_ms: r.p50Ms,
+    p95_ms: r.p95Ms,
+    p99_ms: r.p99Ms,
+    max_ms: r.maxMs,
+    budgets: summary.thresholds
+      .filter((t) => tagOf(t.metric) === (r.name === ALL ? undefined : r.name))
+      .map(budget),
+    histogram: r.histogram,
+  }));
   return { scenarios };
 }
 
