@@ -285,7 +285,12 @@ export class CrossChainManager {
     book.owedUnits += (amountWei * backing) / 1000n / 10n ** 12n;
     book.owedWei += amountWei;
     if (book.waiters.size > 0) this.#deposit(book);
-    else book.timer ??= setTimeout(() => this.#deposit(book), 100);
+    else this.#depositSoon(book);
+  }
+
+  /** Deposits for `book` in 100 ms, with everything owed by then (unless one is already due). */
+  #depositSoon(book: Book): void {
+    book.timer ??= setTimeout(() => this.#deposit(book), 100);
   }
 
   /**
@@ -320,8 +325,8 @@ export class CrossChainManager {
           // Not settled: owed again, for the next deposit.
           book.owedUnits += usdcUnits;
           book.owedWei += wei;
+          // Retried from `finally`, at once if mints are waiting, else after the usual 100 ms.
           book.again = false;
-          if (!this.#closing) book.timer ??= setTimeout(() => this.#deposit(book), 100);
         },
       )
       .finally(() => {
@@ -331,7 +336,7 @@ export class CrossChainManager {
           book.again = false;
           this.#deposit(book);
         } else if (book.owedUnits > 0n && !this.#closing) {
-          book.timer ??= setTimeout(() => this.#deposit(book), 100);
+          this.#depositSoon(book);
         }
         wakeAll(book);
       });
