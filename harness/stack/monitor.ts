@@ -49,6 +49,12 @@ export interface MonitorOptions {
 
 const PRIMARY = 0;
 
+interface RawHashes {
+  number: string;
+  hash: string;
+  parentHash: string;
+}
+
 export class CollateralMonitor {
   readonly chain: ChainClient;
   readonly health: ProviderHealth[];
@@ -176,7 +182,7 @@ export class CollateralMonitor {
         this.#advances.push(head.seenAtMs);
         if (this.#advances.length > 2) this.#advances.shift();
       }
-      this.#checkReorg(head);
+      await this.#checkReorg(head, index);
       this.chain.observeHead(head);
       await this.#readState(head);
     }
@@ -184,27 +190,85 @@ export class CollateralMonitor {
     if (isNew) this.#options.onUpdate();
   }
 
-  #checkReorg(head: Head): void {
-    const known = this.#hashes.get(head.number);
-    const parent = this.#hashes.get(head.number - 1);
-    const reorged =
-      (known !== undefined && known !== head.hash) || (parent !== undefined && parent !== head.parentHash);
-    if (reorged) {
-      let depth = 0;
-      for (const n of [...this.#hashes.keys()]) {
-        if (n >= head.number - (parent !== undefined && parent !== head.parentHash ? 1 : 0)) {
-          this.#hashes.delete(n);
-          depth++;
-        }
+  /**
+   * Finds a reorg between the blocks seen so far and the new head. The head and its parent
+   * settle it when the monitor saw the block just below. After a gap (a slow poll, a burst
+   * of blocks) a head two blocks past the replaced ones shows nothing of them: the monitor
+   * reads the blocks it missed in one batch, linked to the head by parent hash, so that it
+   * knows every block of the window (for the next reorg's depth as well). On a reorg, a
+   * binary search over the blocks seen finds the last one kept.
+   */
+  async #checkReorg(head: Head, index: number): Promise<void> {
+    const seen = [...this.#hashes.keys()].filter((n) => n <= head.number).sort((a, b) => a - b);
+    const probe = seen.at(-1);
+    // Hashes of the chain the head is on, by height.
+    const branch = new Map<number, string | undefined>([
+      [head.number, head.hash],
+      [head.number - 1, head.parentHash],
+    ]);
+    if (probe !== undefined && probe < head.number - 1) await this.#backfill(branch, head, probe, index);
+    const hashAt = async (n: number): Promise<string | undefined> => {
+      if (!branch.has(n)) {
+        const block = await this.chain.rpc.callOn<RawHashes | null>(index, "eth_getBlockByNumber", [
+          `0x${n.toString(16)}`,
+          false,
+        ]);
+        branch.set(n, block?.hash);
       }
+      return branch.get(n);
+    };
+    if (probe !== undefined && (await hashAt(probe)) !== this.#hashes.get(probe)) {
+      // seen[0..lo] still stand, seen[hi..] were replaced.
+      let lo = -1;
+      let hi = seen.length - 1;
+      while (hi - lo > 1) {
+        const mid = (lo + hi) >> 1;
+        if ((await hashAt(seen[mid]!)) === this.#hashes.get(seen[mid]!)) lo = mid;
+        else hi = mid;
+      }
+      const oldTip = Math.max(...this.#hashes.keys());
+      const kept = lo >= 0 ? seen[lo]! : undefined;
+      for (const n of [...this.#hashes.keys()]) if (n >= seen[hi]!) this.#hashes.delete(n);
       this.#options.alerter.emit("REORG_DETECTED", "high", "chains", this.chain.name, {
         block: head.number,
         newHash: head.hash,
-        replacedBlocks: depth,
+        // From the first block seen that changed to the replaced branch's tip: the depth,
+        // unless the monitor missed blocks just above `lastKeptBlock` (when a reorg came
+        // before it could read them), then up to the tip minus it.
+        replacedBlocks: oldTip - seen[hi]! + 1,
+        // The highest block seen that the reorg kept.
+        ...(kept !== undefined ? { lastKeptBlock: kept } : {}),
       });
     }
-    this.#hashes.set(head.number, head.hash);
+    for (const [n, hash] of branch)
+      if (hash !== undefined && n > head.number - 128) this.#hashes.set(n, hash);
     for (const n of this.#hashes.keys()) if (n < head.number - 128) this.#hashes.delete(n);
+  }
+
+  /**
+   * Reads the blocks between `from` and the head in one batch and adds to `branch` those
+   * that link to the head by parent hash (the chain may change while they are read).
+   */
+  async #backfill(
+    branch: Map<number, string | undefined>,
+    head: Head,
+    from: number,
+    index: number,
+  ): Promise<void> {
+    const low = Math.max(from + 1, head.number - 127);
+    const heights = Array.from({ length: head.number - 1 - low }, (_, i) => head.number - 2 - i);
+    const replies = await this.chain.rpc.batchOn(
+      index,
+      [head.number - 1, ...heights].map((n) => ({
+        method: "eth_getBlockByNumber",
+        params: [`0x${n.toString(16)}`, false],
+      })),
+    );
+    for (const reply of replies) {
+      const block = reply as RawHashes | null;
+      if (reply instanceof Error || !block || branch.get(Number(block.number)) !== block.hash) return;
+      branch.set(Number(block.number) - 1, block.parentHash);
+    }
   }
 
   #checkHalt(): void {

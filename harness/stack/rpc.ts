@@ -168,6 +168,16 @@ export class FailoverRpc {
     throw last;
   }
 
+  /** A batch to one provider directly. */
+  batchOn(
+    index: number,
+    calls: readonly { method: string; params: unknown[] }[],
+    timeoutMs = this.timeoutMs * 4,
+  ): Promise<(unknown | RpcError)[]> {
+    const provider = this.providers[index]!;
+    return jsonRpcBatch(provider.url, calls, timeoutMs, provider.name);
+  }
+
   /** Calls one provider directly (health checks). */
   callOn<T>(index: number, method: string, params: unknown[] = [], timeoutMs = this.timeoutMs): Promise<T> {
     const provider = this.providers[index]!;
