@@ -257,13 +257,17 @@ export class CollateralMonitor {
   ): Promise<void> {
     const low = Math.max(from + 1, head.number - 127);
     const heights = Array.from({ length: head.number - 1 - low }, (_, i) => head.number - 2 - i);
-    const replies = await this.chain.rpc.batchOn(
-      index,
-      [head.number - 1, ...heights].map((n) => ({
-        method: "eth_getBlockByNumber",
-        params: [`0x${n.toString(16)}`, false],
-      })),
-    );
+    // Best effort: a provider that refuses batches (or one this long) leaves the check to
+    // the single block read that follows.
+    const replies = await this.chain.rpc
+      .batchOn(
+        index,
+        [head.number - 1, ...heights].map((n) => ({
+          method: "eth_getBlockByNumber",
+          params: [`0x${n.toString(16)}`, false],
+        })),
+      )
+      .catch(() => []);
     for (const reply of replies) {
       const block = reply as RawHashes | null;
       if (reply instanceof Error || !block || branch.get(Number(block.number)) !== block.hash) return;

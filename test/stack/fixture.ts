@@ -432,11 +432,14 @@ export function alertsSince(lab: TestLab, sinceMs: number): ReceivedAlert[] {
 export interface FreezableProvider {
   url: string;
   freeze(frozen: boolean): void;
+  /** Answers every JSON-RPC batch with an error, as providers that limit batches do. */
+  refuseBatches(refuse: boolean): void;
   close(): Promise<void>;
 }
 
 export async function startFreezableProvider(targetUrl: string): Promise<FreezableProvider> {
   let frozen = false;
+  let noBatches = false;
   const cache = new Map<string, unknown>();
   const { server, url } = await listen((req, res) => {
     let body = "";
@@ -446,6 +449,17 @@ export async function startFreezableProvider(targetUrl: string): Promise<Freezab
     req.on("end", () => {
       void (async () => {
         const call = JSON.parse(body) as { id?: unknown; method?: string; params?: unknown[] };
+        if (noBatches && Array.isArray(call)) {
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(
+            JSON.stringify({
+              jsonrpc: "2.0",
+              id: null,
+              error: { code: -32600, message: "batches not allowed" },
+            }),
+          );
+          return;
+        }
         const headCall =
           !Array.isArray(call) &&
           (call.method === "eth_blockNumber" ||
@@ -472,6 +486,9 @@ export async function startFreezableProvider(targetUrl: string): Promise<Freezab
     url,
     freeze(f) {
       frozen = f;
+    },
+    refuseBatches(refuse) {
+      noBatches = refuse;
     },
     close: () => closeServer(server),
   };

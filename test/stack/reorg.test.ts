@@ -4,7 +4,7 @@ import { ChainClient } from "../../harness/stack/chain.ts";
 import { DEFAULT_THRESHOLDS, loadStackConfig } from "../../harness/stack/config.ts";
 import { CollateralMonitor } from "../../harness/stack/monitor.ts";
 import { OracleAggregator } from "../../harness/stack/oracle.ts";
-import { startTestLab, type TestLab } from "./fixture.ts";
+import { type FreezableProvider, startFreezableProvider, startTestLab, type TestLab } from "./fixture.ts";
 
 // The monitor polls the head a few times per block, but a busy machine may miss a block or
 // two: a reorg must be found however many blocks passed between two polls. The chain mines
@@ -14,6 +14,7 @@ describe("stack collateral monitor: reorgs between two polls", function () {
   let lab: TestLab;
   let monitor: CollateralMonitor;
   let alerts: Alert[];
+  let newMonitor: (url?: string) => CollateralMonitor;
 
   const head = async () => Number(await lab.rpc<string>("ethereum", "eth_blockNumber"));
   const mine = (n: number) => lab.rpc("ethereum", "anvil_mine", [`0x${n.toString(16)}`]);
@@ -29,11 +30,14 @@ describe("stack collateral monitor: reorgs between two polls", function () {
       heartbeatMs: config.heartbeatMs,
       deviation: DEFAULT_THRESHOLDS.oracleDeviation,
     });
-    monitor = new CollateralMonitor(new ChainClient(config.chains[0]!), {
-      alerter,
-      aggregator,
-      onUpdate: () => undefined,
-    });
+    newMonitor = (url) =>
+      new CollateralMonitor(
+        new ChainClient(
+          url ? { ...config.chains[0]!, providers: [{ name: "primary", url }] } : config.chains[0]!,
+        ),
+        { alerter, aggregator, onUpdate: () => undefined },
+      );
+    monitor = newMonitor();
   });
 
   after(async () => {
@@ -99,5 +103,30 @@ describe("stack collateral monitor: reorgs between two polls", function () {
     await lab.rpc("ethereum", "evm_revert", [snapshot]);
     await monitor.tick();
     expect(reorgs()).to.deep.equal([]);
+  });
+
+  describe("through a provider that refuses batches", () => {
+    let provider: FreezableProvider;
+
+    before(async () => {
+      provider = await startFreezableProvider(lab.chains[0]!.chain.url);
+      provider.refuseBatches(true);
+      monitor = newMonitor(provider.url);
+    });
+
+    after(() => provider?.close());
+
+    it("still finds a reorg after a gap, by reading the highest block it saw", async () => {
+      const base = await head();
+      await mine(3);
+      await monitor.tick();
+      await lab.rpc("ethereum", "anvil_reorg", [2, []]);
+      await mine(2);
+      await monitor.tick();
+      // Without the batch it knows base and base + 2 (the parent of base + 3), not base + 1.
+      expect(reorgs().map((a) => a.details)).to.deep.equal([
+        { block: base + 5, newHash: reorgs()[0]?.details["newHash"], replacedBlocks: 2, lastKeptBlock: base },
+      ]);
+    });
   });
 });
