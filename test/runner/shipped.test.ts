@@ -60,7 +60,7 @@ describe("shipped scenarios", function () {
       code,
       output
         .split("\n")
-        .filter((l) => /FAIL|FAILED/.test(l))
+        .filter((l) => /\bFAIL\b|\bFAILED\b/.test(l))
         .join("\n"),
     ).to.equal(0);
   });
