@@ -3,6 +3,7 @@
  * "mixed" mode: a transaction is mined on arrival and the head also advances on the
  * chain's block interval, so monitors see a live chain and a halted one differs.
  */
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -45,6 +46,8 @@ export interface AnvilOptions {
   blockTimeMs: number;
   fork?: { url: string; block?: number | undefined } | undefined;
   pidDir?: string;
+  /** Where the node's cache folder goes (removed once the node has exited). @default os.tmpdir() */
+  cacheParent?: string;
 }
 
 export interface Chain {
@@ -78,6 +81,10 @@ export async function rpcCall<T>(
 
 /** Starts anvil for one chain and returns once it answers JSON-RPC. */
 export async function startAnvil(options: AnvilOptions): Promise<Chain> {
+  const parent = options.cacheParent ?? tmpdir();
+  mkdirSync(parent, { recursive: true });
+  const cache = mkdtempSync(join(parent, `firedrill-anvil-${options.name}-`));
+  const removeCache = () => rmSync(cache, { recursive: true, force: true });
   const args = [
     "--host",
     "127.0.0.1",
@@ -92,23 +99,31 @@ export async function startAnvil(options: AnvilOptions): Promise<Chain> {
     "10",
     "--prune-history",
     String(KEPT_STATES),
-    // Stays empty with --prune-history; without it anvil makes a folder of its own under
-    // ~/.foundry/anvil/tmp at every start and leaves it there.
+    // anvil makes a folder of its own here at every start (empty with --prune-history) and
+    // leaves it there; by default under ~/.foundry/anvil/tmp. This one is removed once the
+    // node has exited, or by the lab's sweep when a killed run could not.
     "--cache-path",
-    join(tmpdir(), "firedrill-anvil-states"),
+    cache,
   ];
   if (options.fork) {
     args.push("--fork-url", options.fork.url);
     if (options.fork.block !== undefined) args.push("--fork-block-number", String(options.fork.block));
   }
-  const process = await startProcess({
-    name: `anvil-${options.name}`,
-    command: anvilBinary(),
-    args,
-    ready: /Listening on 127\.0\.0\.1:(\d+)/,
-    readyTimeoutMs: options.fork ? 60_000 : 15_000,
-    ...(options.pidDir ? { pidDir: options.pidDir } : {}),
-  });
+  let process: OwnedProcess;
+  try {
+    process = await startProcess({
+      name: `anvil-${options.name}`,
+      command: anvilBinary(),
+      args,
+      ready: /Listening on 127\.0\.0\.1:(\d+)/,
+      readyTimeoutMs: options.fork ? 60_000 : 15_000,
+      ...(options.pidDir ? { pidDir: options.pidDir } : {}),
+    });
+  } catch (error) {
+    removeCache();
+    throw error;
+  }
+  void process.exited.then(removeCache);
   const port = Number(process.readyMatch?.[1]);
   const url = `http://127.0.0.1:${port}`;
   return {

@@ -5,7 +5,7 @@
  * reverse order, even when a step fails.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { labError, releaseAll } from "../errors.ts";
 import { seededRandom } from "../random.ts";
@@ -147,6 +147,12 @@ async function deployChain(
 /** Stops what a killed run left behind: processes by pid file, and proxies of the old lab.json. */
 export async function sweepLab(dir: string): Promise<string[]> {
   const swept = sweepPidFiles(join(dir, "pids"));
+  // The chains' cache folders: a chain removes its own when it exits, unless killed with us.
+  const caches = join(dir, "anvil");
+  if (existsSync(caches)) {
+    if (readdirSync(caches).length > 0) swept.push("anvil cache folders");
+    rmSync(caches, { recursive: true, force: true });
+  }
   const file = join(dir, "lab.json");
   if (existsSync(file)) {
     try {
@@ -353,6 +359,7 @@ export async function startLab(config: LabConfig, options: StartLabOptions = {})
           blockTimeMs: config.chains[name].block_time,
           fork: config.chains[name].fork,
           pidDir,
+          cacheParent: join(dir, "anvil"),
         }).then((chain) => {
           releases.push(() => chain.process.stop());
           return chain;

@@ -202,6 +202,9 @@ describe("lab", function () {
       expect(await down.exit).to.equal(0);
       expect(await second.exit).to.equal(0);
       expect(labPids(dir)).to.deep.equal([]);
+      // The killed chains could not remove their cache folders; the sweep did.
+      expect(second.output()).to.include("anvil cache folders");
+      expect(existsSync(join(dir, "anvil"))).to.equal(false);
       rmSync(dir, { recursive: true, force: true });
     });
 
@@ -230,10 +233,12 @@ describe("lab", function () {
 
     it("writes no chain state to disk and keeps enough for the deepest reorg", async () => {
       // anvil keeps the states of old blocks under $HOME/.foundry/anvil/tmp unless told
-      // otherwise, and never removes them: a HOME of its own shows what the lab leaves.
+      // otherwise, and never removes them, nor its cache folder: a HOME and a TMPDIR of its
+      // own show what the lab leaves.
       const home = tempDir();
+      const tmp = tempDir();
       const dir = tempDir();
-      const env = { ...process.env, HOME: home };
+      const env = { ...process.env, HOME: home, TMPDIR: tmp };
       try {
         const up = cli(["lab", "up", "--detach", "--dir", dir], env);
         expect(await up.exit, up.output()).to.equal(0);
@@ -244,8 +249,16 @@ describe("lab", function () {
         expect(await down.exit, down.output()).to.equal(0);
         const left = readdirSync(home, { recursive: true }).filter((f) => String(f).includes("anvil-state"));
         expect(left, "anvil state files").to.deep.equal([]);
+        expect(
+          readdirSync(tmp).filter((f) => f.includes("anvil")),
+          "anvil folders in TMPDIR",
+        ).to.deep.equal([]);
+        // Each chain removed its own cache folder: the sweep after it found none.
+        expect(down.output()).to.not.include("anvil cache folders");
+        expect(existsSync(join(dir, "anvil"))).to.equal(false);
       } finally {
         rmSync(home, { recursive: true, force: true });
+        rmSync(tmp, { recursive: true, force: true });
         rmSync(dir, { recursive: true, force: true });
       }
     });
