@@ -144,7 +144,10 @@ async function deployChain(
   return contracts;
 }
 
-/** Stops what a killed run left behind: processes by pid file, and proxies of the old lab.json. */
+/**
+ * Stops what a killed run left behind: processes by pid file, the chains' cache folders,
+ * and the proxies of the old lab.json.
+ */
 export async function sweepLab(dir: string): Promise<string[]> {
   const swept = sweepPidFiles(join(dir, "pids"));
   // The chains' cache folders: a chain removes its own when it exits, unless killed with us.
