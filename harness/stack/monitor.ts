@@ -5,7 +5,7 @@
  * primary -> secondary -> emergency on an RPC error, a timeout, or a head that stops
  * while another provider's advances, and moves back once the primary is healthy again.
  */
-import { MaxUint256 } from "ethers";
+import { MaxUint256, toQuantity } from "ethers";
 import type { Alerter } from "./alerts.ts";
 import { type ChainClient, ERC20, FEED, type Head, toHead, VAULT } from "./chain.ts";
 import type { OracleAggregator, Pair } from "./oracle.ts";
@@ -53,6 +53,14 @@ interface RawHashes {
   number: string;
   hash: string;
   parentHash: string;
+}
+
+/** Blocks below the head whose hashes the monitor keeps, for reorgs. */
+const HASH_WINDOW = 128;
+
+/** The JSON-RPC call for block `n`, without its transactions. */
+function blockByNumber(n: number) {
+  return { method: "eth_getBlockByNumber", params: [toQuantity(n), false] };
 }
 
 export class CollateralMonitor {
@@ -209,10 +217,8 @@ export class CollateralMonitor {
     if (probe !== undefined && probe < head.number - 1) await this.#backfill(branch, head, probe, index);
     const hashAt = async (n: number): Promise<string | undefined> => {
       if (!branch.has(n)) {
-        const block = await this.chain.rpc.callOn<RawHashes | null>(index, "eth_getBlockByNumber", [
-          `0x${n.toString(16)}`,
-          false,
-        ]);
+        const { method, params } = blockByNumber(n);
+        const block = await this.chain.rpc.callOn<RawHashes | null>(index, method, params);
         branch.set(n, block?.hash);
       }
       return branch.get(n);
@@ -241,8 +247,8 @@ export class CollateralMonitor {
       });
     }
     for (const [n, hash] of branch)
-      if (hash !== undefined && n > head.number - 128) this.#hashes.set(n, hash);
-    for (const n of this.#hashes.keys()) if (n < head.number - 128) this.#hashes.delete(n);
+      if (hash !== undefined && n > head.number - HASH_WINDOW) this.#hashes.set(n, hash);
+    for (const n of this.#hashes.keys()) if (n < head.number - HASH_WINDOW) this.#hashes.delete(n);
   }
 
   /**
@@ -255,19 +261,12 @@ export class CollateralMonitor {
     from: number,
     index: number,
   ): Promise<void> {
-    const low = Math.max(from + 1, head.number - 127);
-    const heights = Array.from({ length: head.number - 1 - low }, (_, i) => head.number - 2 - i);
+    const low = Math.max(from + 1, head.number - HASH_WINDOW + 1);
+    // From the head's parent down, so that each block links to the one read before it.
+    const heights = Array.from({ length: head.number - low }, (_, i) => head.number - 1 - i);
     // Best effort: a provider that refuses batches (or one this long) leaves the check to
     // the single block read that follows.
-    const replies = await this.chain.rpc
-      .batchOn(
-        index,
-        [head.number - 1, ...heights].map((n) => ({
-          method: "eth_getBlockByNumber",
-          params: [`0x${n.toString(16)}`, false],
-        })),
-      )
-      .catch(() => []);
+    const replies = await this.chain.rpc.batchOn(index, heights.map(blockByNumber)).catch(() => []);
     for (const reply of replies) {
       const block = reply as RawHashes | null;
       if (reply instanceof Error || !block || branch.get(Number(block.number)) !== block.hash) return;
