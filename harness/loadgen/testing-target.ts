@@ -2,8 +2,11 @@
  * A loopback stand-in for the ops gateway (`POST /mint`, `POST /redeem`,
  * `GET /redemptions/:id`, `GET /health`) with configurable latency, so that the load
  * tests and the benchmark run without the reference stack. Run it on its own with
- * `node harness/loadgen/testing-target.ts [--latency-ms N] [--status-latency-ms N] [--settle-after-ms N] [--token T]`;
- * it prints `listening on http://127.0.0.1:PORT`.
+ * `node harness/loadgen/testing-target.ts [--latency-ms N] [--mint-latency-ms N] [--redeem-latency-ms N]
+ * [--status-latency-ms N] [--settle-after-ms N] [--fail-every N] [--token T] [--port N]`; it prints
+ * `listening on http://127.0.0.1:PORT`. Drilled as a system under test (`firedrill run --sut`),
+ * it takes its port and token from `FIREDRILL_SUT_PORT` and `FIREDRILL_GATEWAY_TOKEN` when the
+ * flags are absent, so a test sets the gateway's latency and failures exactly.
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -13,6 +16,12 @@ import { parseArgs } from "node:util";
 export interface TestingTargetOptions {
   /** Added to every mint and redeem answer, in milliseconds. @default 0 */
   latencyMs?: number;
+  /** Added to every mint answer instead of `latencyMs`, in milliseconds. */
+  mintLatencyMs?: number;
+  /** Added to every redeem answer instead of `latencyMs`, in milliseconds. */
+  redeemLatencyMs?: number;
+  /** Every n-th mint or redeem is answered 503 (counted in `failed`); none when absent. */
+  failEvery?: number;
   /** Added to every `GET /redemptions/:id` answer, in milliseconds. @default 0 */
   statusLatencyMs?: number;
   /** A redemption reads `settled` this long after it was accepted. @default 0 */
@@ -26,7 +35,14 @@ export interface TestingTargetOptions {
 export interface TestingTarget {
   readonly url: string;
   /** Requests answered so far, by route. */
-  readonly counts: { mint: number; redeem: number; status: number; health: number; rejected: number };
+  readonly counts: {
+    mint: number;
+    redeem: number;
+    status: number;
+    health: number;
+    rejected: number;
+    failed: number;
+  };
   /** Changes the latency while running (a "slowed gateway"). */
   setLatencyMs(latencyMs: number): void;
   close(): Promise<void>;
@@ -38,10 +54,14 @@ const MAX_REDEMPTIONS = 20_000;
 /** Starts the stand-in gateway on 127.0.0.1 and returns it with its release, `close()`. */
 export async function startTestingTarget(options: TestingTargetOptions = {}): Promise<TestingTarget> {
   let latencyMs = options.latencyMs ?? 0;
+  const routeLatencyMs = (route: "mint" | "redeem") =>
+    (route === "mint" ? options.mintLatencyMs : options.redeemLatencyMs) ?? latencyMs;
+  const failEvery = options.failEvery ?? 0;
+  let answered = 0;
   const statusLatencyMs = options.statusLatencyMs ?? 0;
   const settleAfterMs = options.settleAfterMs ?? 0;
   const expectedAuth = options.token === undefined ? undefined : `Bearer ${options.token}`;
-  const counts = { mint: 0, redeem: 0, status: 0, health: 0, rejected: 0 };
+  const counts = { mint: 0, redeem: 0, status: 0, health: 0, rejected: 0, failed: 0 };
   const redemptions = new Map<string, number>();
   const byKey = new Map<string, string>();
 
@@ -80,6 +100,11 @@ export async function startTestingTarget(options: TestingTargetOptions = {}): Pr
       return send(res, 400, '{"error":"amount and recipient/holder required"}', 0);
     }
     counts[route]++;
+    answered++;
+    if (failEvery > 0 && answered % failEvery === 0) {
+      counts.failed++;
+      return send(res, 503, '{"error":"failed on purpose"}', routeLatencyMs(route));
+    }
     let id = byKey.get(key);
     if (id === undefined) {
       id = randomUUID();
@@ -90,7 +115,7 @@ export async function startTestingTarget(options: TestingTargetOptions = {}): Pr
         if (redemptions.size > MAX_REDEMPTIONS) redemptions.delete(redemptions.keys().next().value as string);
       }
     }
-    send(res, 200, `{"id":"${id}"}`, latencyMs);
+    send(res, 200, `{"id":"${id}"}`, routeLatencyMs(route));
   };
 
   const server: Server = createServer((req, res) => {
@@ -140,19 +165,29 @@ export async function startTestingTarget(options: TestingTargetOptions = {}): Pr
 if (import.meta.main) {
   const { values } = parseArgs({
     options: {
-      port: { type: "string", default: "0" },
+      port: { type: "string", default: process.env["FIREDRILL_SUT_PORT"] ?? "0" },
       "latency-ms": { type: "string", default: "0" },
+      "mint-latency-ms": { type: "string" },
+      "redeem-latency-ms": { type: "string" },
+      "fail-every": { type: "string", default: "0" },
       "status-latency-ms": { type: "string", default: "0" },
       "settle-after-ms": { type: "string", default: "0" },
       token: { type: "string" },
     },
   });
+  const optionalMs = (value: string | undefined) => (value === undefined ? undefined : Number(value));
+  const mintLatencyMs = optionalMs(values["mint-latency-ms"]);
+  const redeemLatencyMs = optionalMs(values["redeem-latency-ms"]);
+  const token = values.token ?? process.env["FIREDRILL_GATEWAY_TOKEN"];
   const target = await startTestingTarget({
     port: Number(values.port),
     latencyMs: Number(values["latency-ms"]),
     statusLatencyMs: Number(values["status-latency-ms"]),
     settleAfterMs: Number(values["settle-after-ms"]),
-    ...(values.token === undefined ? {} : { token: values.token }),
+    failEvery: Number(values["fail-every"]),
+    ...(mintLatencyMs === undefined ? {} : { mintLatencyMs }),
+    ...(redeemLatencyMs === undefined ? {} : { redeemLatencyMs }),
+    ...(token === undefined ? {} : { token }),
   });
   process.stdout.write(`listening on ${target.url}\n`);
   const stop = () => {

@@ -55,6 +55,18 @@ async function trace(config: ScenarioConfig, iterationMs: number, signal = new A
   return { t, result, elapsedMs: performance.now() - started };
 }
 
+/**
+ * How many of a schedule's starts real k6 may not make: k6's arrival-rate executors wait for
+ * each start on a timer in a `select` that also watches the end of the scenario's duration,
+ * and return as soon as that end is seen. A start due at the very end (our schedules include
+ * it, as k6 v1 does) races the end, and on a busy machine a timer that fires late lets the
+ * starts due in its last moments race it too. So k6 starts the schedule's count, less at most
+ * the starts due in the last 100 ms; never more.
+ */
+function racingTheEnd(offsetsMs: readonly number[], durationMs: number): number {
+  return offsetsMs.filter((o) => o >= durationMs - 100).length;
+}
+
 describe("load executors", function () {
   this.timeout(20_000);
 
@@ -129,7 +141,7 @@ describe("load executors", function () {
       expect(offsets).to.deep.equal([0, 1000, 2000, 3000]);
     });
 
-    it("real k6 starts as many arrival-rate iterations as these schedules", async function () {
+    it("real k6 starts as many arrival-rate iterations as these schedules, less only starts racing the end", async function () {
       const bin = findK6();
       if (bin === undefined) {
         console.log("      (skipped: k6 not found on PATH, K6_BIN or .tools/bin/k6)");
@@ -154,17 +166,17 @@ export function handleSummary(d) {
         const { stdout } = await run(bin!, ["run", "--quiet", join(dir, "a.js")], {
           env: { ...process.env, K6_NO_USAGE_REPORT: "true" },
         });
-        const ours = [
-          [...constantArrivalOffsets(30, 1000, 2000)].length,
-          [
-            ...rampingArrivalOffsets(20, 1000, [
-              { durationMs: 1000, target: 0 },
-              { durationMs: 500, target: 0 },
-              { durationMs: 1000, target: 7 },
-            ]),
-          ].length,
+        const c = [...constantArrivalOffsets(30, 1000, 2000)];
+        const r = [
+          ...rampingArrivalOffsets(20, 1000, [
+            { durationMs: 1000, target: 0 },
+            { durationMs: 500, target: 0 },
+            { durationMs: 1000, target: 7 },
+          ]),
         ];
-        expect(JSON.parse(stdout)).to.deep.equal(ours);
+        const [k6c, k6r] = JSON.parse(stdout) as [number, number];
+        expect(k6c, "constant-arrival-rate").to.be.within(c.length - racingTheEnd(c, 2000), c.length);
+        expect(k6r, "ramping-arrival-rate").to.be.within(r.length - racingTheEnd(r, 2500), r.length);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
