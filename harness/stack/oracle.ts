@@ -4,6 +4,7 @@
  * an old price or deviates from the median is left out, and the price comes from the
  * primary source only while it is healthy (else from the secondary sources).
  */
+import { stallTolerantDeadline } from "./deadline.ts";
 import type { OracleFinding } from "./detector.ts";
 
 export const PAIRS = ["ETH/USD", "USDC/USD"] as const;
@@ -87,10 +88,9 @@ export class OracleAggregator {
   }
 
   async #pollSource(s: SourceState): Promise<void> {
+    const deadline = stallTolerantDeadline(this.#options.timeoutMs);
     try {
-      const response = await fetch(`${s.url}/prices`, {
-        signal: AbortSignal.timeout(this.#options.timeoutMs),
-      });
+      const response = await fetch(`${s.url}/prices`, { signal: deadline.signal });
       if (!response.ok) {
         await response.arrayBuffer().catch(() => undefined);
         throw new Error(`HTTP ${response.status}`);
@@ -118,6 +118,8 @@ export class OracleAggregator {
       const e = error as Error;
       s.goodStreak = 0;
       s.error = e.name === "TimeoutError" ? `no answer within ${this.#options.timeoutMs} ms` : e.message;
+    } finally {
+      deadline.clear();
     }
   }
 

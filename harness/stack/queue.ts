@@ -9,7 +9,10 @@
  * an fsync of its own (synchronous=NORMAL for that transaction): it survives a crash or a
  * SIGKILL of the process, and what a power loss could take back is rebuilt from the chain,
  * since a row found `queued` or `sending` is reconciled with the vault's `processed(id)`
- * before it is paid again. The next accept's fsync makes it durable anyway.
+ * before it is paid again. The next accept's fsync makes it durable anyway. Mint keys are
+ * kept the same way: a mint's on-chain id is derived from its key, and the vault refuses an
+ * id it has processed, so a key claim that a power loss took back cannot mint twice on that
+ * chain; a synchronous fsync per mint held the whole gateway up under a spike.
  */
 import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
@@ -350,7 +353,7 @@ export class RedemptionQueue {
   /** Claims a mint key; false when it is already taken. */
   claimMint(idempotencyKey: string, id: string, bodyHash: string): boolean {
     try {
-      this.#stmts.mintInsert.run(idempotencyKey, id, bodyHash, Date.now());
+      this.#bookkeeping(() => this.#stmts.mintInsert.run(idempotencyKey, id, bodyHash, Date.now()));
       return true;
     } catch {
       return false;
@@ -362,12 +365,12 @@ export class RedemptionQueue {
     status: "done" | "failed",
     response: { status: number; body: unknown },
   ): void {
-    this.#stmts.mintDone.run(status, JSON.stringify(response), idempotencyKey);
+    this.#bookkeeping(() => this.#stmts.mintDone.run(status, JSON.stringify(response), idempotencyKey));
   }
 
   /** Forgets a mint key whose request never reached a chain, so that a retry can run. */
   releaseMint(idempotencyKey: string): void {
-    this.#stmts.mintDelete.run(idempotencyKey);
+    this.#bookkeeping(() => this.#stmts.mintDelete.run(idempotencyKey));
   }
 
   close(): void {

@@ -38,7 +38,8 @@ export interface EngineOptions {
 export class RedemptionEngine {
   readonly #o: EngineOptions;
   #running = false;
-  #wake: (() => void) | undefined;
+  /** Loops idling until their timer or the next wake, whichever comes first. */
+  readonly #sleepers = new Set<() => void>();
   #loops: Promise<void>[] = [];
   #unsubscribe: (() => void) | undefined;
   readonly #inFlight = new Set<string>();
@@ -52,30 +53,39 @@ export class RedemptionEngine {
 
   start(): void {
     this.#running = true;
-    this.#unsubscribe = this.#o.queue.onAccepted(() => this.#wake?.());
+    this.#unsubscribe = this.#o.queue.onAccepted(() => this.#wakeAll());
     this.#loops = [...this.#o.chains.keys()].map((chain) => this.#loop(chain));
   }
 
   async stop(): Promise<void> {
     this.#running = false;
     this.#unsubscribe?.();
-    this.#wake?.();
+    this.#wakeAll();
     await Promise.allSettled(this.#loops);
     this.#open = false;
   }
 
+  /** Wakes every idling loop at once. */
+  #wakeAll(): void {
+    const sleepers = [...this.#sleepers];
+    this.#sleepers.clear();
+    for (const wake of sleepers) wake();
+  }
+
+  /**
+   * Idles `ms`, or until the next wake. A sleeper leaves the set when its timer fires, so
+   * the set holds only the loops idling now (at most one per chain), however long the stack
+   * runs.
+   */
   async #idle(ms: number): Promise<void> {
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      const previous = this.#wake;
-      function done() {
+      const done = () => {
         clearTimeout(timer);
+        this.#sleepers.delete(done);
         resolve();
-      }
-      this.#wake = () => {
-        previous?.();
-        done();
       };
+      const timer = setTimeout(done, ms);
+      this.#sleepers.add(done);
     });
   }
 

@@ -4,6 +4,7 @@
  * call that fails on the network tries the next provider at once.
  */
 import type { ProviderName } from "./config.ts";
+import { stallTolerantDeadline } from "./deadline.ts";
 
 /** The node answered with a JSON-RPC error (a revert, a bad nonce): not a provider failure. */
 export class RpcError extends Error {
@@ -29,6 +30,37 @@ export class ProviderError extends Error {
 
 let nextId = 1;
 
+/** One JSON-RPC reply object. */
+interface Reply<T = unknown> {
+  id?: number;
+  result?: T;
+  error?: { code?: number; message?: string; data?: unknown };
+}
+
+/** POSTs one JSON-RPC body within the provider's deadline; returns the parsed reply. */
+async function post(url: string, body: string, timeoutMs: number, label: string): Promise<unknown> {
+  const deadline = stallTolerantDeadline(timeoutMs);
+  try {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+      signal: deadline.signal,
+    });
+    if (!response.ok) {
+      await response.arrayBuffer().catch(() => undefined);
+      throw new ProviderError(label, `HTTP ${response.status}`);
+    }
+    return await response.json();
+  } catch (error) {
+    if (error instanceof ProviderError) throw error;
+    const e = error as Error;
+    throw new ProviderError(label, e.name === "TimeoutError" ? `timeout after ${timeoutMs} ms` : e.message);
+  } finally {
+    deadline.clear();
+  }
+}
+
 /** One JSON-RPC call; throws RpcError for a node error, ProviderError for anything else. */
 export async function jsonRpc<T>(
   url: string,
@@ -37,24 +69,12 @@ export async function jsonRpc<T>(
   timeoutMs: number,
   label = "provider",
 ): Promise<T> {
-  let reply: { result?: T; error?: { code?: number; message?: string; data?: unknown } };
-  try {
-    const response = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: nextId++, method, params }),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    if (!response.ok) {
-      await response.arrayBuffer().catch(() => undefined);
-      throw new ProviderError(label, `HTTP ${response.status}`);
-    }
-    reply = (await response.json()) as typeof reply;
-  } catch (error) {
-    if (error instanceof ProviderError) throw error;
-    const e = error as Error;
-    throw new ProviderError(label, e.name === "TimeoutError" ? `timeout after ${timeoutMs} ms` : e.message);
-  }
+  const reply = (await post(
+    url,
+    JSON.stringify({ jsonrpc: "2.0", id: nextId++, method, params }),
+    timeoutMs,
+    label,
+  )) as Reply<T>;
   if (reply.error) throw new RpcError(method, reply.error);
   return reply.result as T;
 }
@@ -70,36 +90,19 @@ export async function jsonRpcBatch(
   if (calls.length === 0) return [];
   const first = nextId;
   nextId += calls.length;
-  let replies: {
-    id: number;
-    result?: unknown;
-    error?: { code?: number; message?: string; data?: unknown };
-  }[];
-  try {
-    const response = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(
-        calls.map((c, i) => ({ jsonrpc: "2.0", id: first + i, method: c.method, params: c.params })),
-      ),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    if (!response.ok) {
-      await response.arrayBuffer().catch(() => undefined);
-      throw new ProviderError(label, `HTTP ${response.status}`);
-    }
-    const reply = (await response.json()) as typeof replies | { error?: { message?: string } };
-    if (!Array.isArray(reply)) {
-      const why = reply.error?.message ?? "no error given";
-      throw new ProviderError(label, `batch of ${calls.length} answered with a single reply: ${why}`);
-    }
-    replies = reply;
-  } catch (error) {
-    if (error instanceof ProviderError) throw error;
-    const e = error as Error;
-    throw new ProviderError(label, e.name === "TimeoutError" ? `timeout after ${timeoutMs} ms` : e.message);
+  const reply = (await post(
+    url,
+    JSON.stringify(
+      calls.map((c, i) => ({ jsonrpc: "2.0", id: first + i, method: c.method, params: c.params })),
+    ),
+    timeoutMs,
+    label,
+  )) as Reply[] | Reply;
+  if (!Array.isArray(reply)) {
+    const why = reply.error?.message ?? "no error given";
+    throw new ProviderError(label, `batch of ${calls.length} answered with a single reply: ${why}`);
   }
-  const byId = new Map(replies.map((r) => [r.id, r]));
+  const byId = new Map(reply.map((r) => [r.id, r]));
   return calls.map((c, i) => {
     const reply = byId.get(first + i);
     if (!reply) return new RpcError(c.method, { message: "no reply in batch" });
