@@ -34,7 +34,6 @@ describe("lab deployStack", () => {
   let rpcUrl: string;
   const accounts = labAccounts();
   let deployed: ChainContracts;
-  let deployMs: number;
 
   before(async () => {
     anvil = await startProcess({
@@ -45,10 +44,8 @@ describe("lab deployStack", () => {
     });
     rpcUrl = `http://127.0.0.1:${anvil.readyMatch?.[1]}`;
     provider = new JsonRpcProvider(rpcUrl, 1, { staticNetwork: true });
-    const started = performance.now();
+    // How fast it deploys is a benchmark (bench/deploy.ts), not a test.
     deployed = await deployStack(rpcUrl, accounts, OPTIONS);
-    deployMs = performance.now() - started;
-    console.log(`      deployStack took ${deployMs.toFixed(0)} ms`);
   });
 
   after(async () => {
@@ -64,10 +61,6 @@ describe("lab deployStack", () => {
     for (const account of [accounts.treasury, ...accounts.users]) {
       expect(new Wallet(account.privateKey).address).to.equal(account.address);
     }
-  });
-
-  it("deploys in well under the lab's budget", () => {
-    expect(deployMs).to.be.lessThan(3000);
   });
 
   it("leaves a healthy collateral ratio and the whole initial supply with the users", async () => {
