@@ -114,6 +114,13 @@ export class ChainClient {
   head: Head | undefined;
   /** Wall-clock ms when the head last advanced. */
   lastAdvanceMs = Date.now();
+  /**
+   * Wall-clock ms when one of this stack's transactions was last mined in a block higher than
+   * any before: a chain that mines them is alive, even while its providers are too busy to
+   * answer the monitor's polls in time (a load spike), so it is neither halted nor down.
+   */
+  lastMinedMs = 0;
+  #highestMined = -1;
   readonly #signers = new Map<string, TxSigner>();
   readonly #waiters = new Map<string, Waiter>();
   #scanning = false;
@@ -276,6 +283,13 @@ export class ChainClient {
       this.#signers.set(key, signer);
     }
     return signer;
+  }
+
+  /** Records that a transaction of this stack was mined in `blockNumber`. */
+  recordMined(blockNumber: number): void {
+    if (blockNumber <= this.#highestMined) return;
+    this.#highestMined = blockNumber;
+    this.lastMinedMs = Date.now();
   }
 
   recordTx(ok: boolean, gasUsed: bigint): void {
@@ -461,6 +475,7 @@ export class TxSigner {
     }
     const ok = receipt.status === "0x1";
     this.#chain.recordTx(ok, BigInt(receipt.gasUsed));
+    this.#chain.recordMined(Number(receipt.blockNumber));
     if (!ok) {
       let reason = "reverted";
       try {

@@ -112,7 +112,10 @@ export class CrossChainManager {
     if (state.nonCriticalPaused) out.push("minting paused");
     if (state.sequencerUnavailable)
       out.push(state.sequencerDown ? "sequencer down" : "sequencer grace period");
-    if (m.health.every((h) => !h.ok)) out.push("no provider answers");
+    // Providers too busy to answer the monitor in time still count while they mine our
+    // transactions (a congested chain is slow, not down).
+    const minedLately = Date.now() - chain.lastMinedMs <= Math.max(3 * chain.blockTimeMs, 1500);
+    if (m.health.every((h) => !h.ok) && !minedLately) out.push("no provider answers");
     for (const reason of this.#forced.get(chain.name) ?? []) out.push(`failover: ${reason}`);
     return out;
   }

@@ -279,6 +279,7 @@ export class CollateralMonitor {
     const haltAfterMs = Math.max(3 * this.chain.blockTimeMs, 1500);
     const lastAdvance = Math.max(
       this.chain.lastAdvanceMs,
+      this.chain.lastMinedMs,
       ...this.health.filter((h) => h.ok).map((h) => h.lastAdvanceMs),
     );
     const stalled = now - lastAdvance > haltAfterMs;
