@@ -74,7 +74,11 @@ describe("shipped scenarios", function () {
       const journal = journals.find((j) => j.scenario.name === name);
       expect(journal, `no journal for ${name}`).to.not.equal(undefined);
       const failed = journal!.verdicts.filter((v) => !v.passed).map((v) => `${v.name}: ${v.reason}`);
-      expect(failed).to.deep.equal([]);
+      // A failure shows what the stack said and when (negative: before the first injection).
+      const alerts = journal!.timeline
+        .filter((e) => e.kind === "alert.received" || e.kind.startsWith("fault."))
+        .map((e) => `${(e.t_ms / 1000).toFixed(2)}s ${e.kind} ${e.name ?? ""} ${e.chain ?? ""}`);
+      expect(failed, `timeline:\n${alerts.join("\n")}`).to.deep.equal([]);
       expect(journal!.status).to.equal("completed");
       for (const fault of journal!.faults) expect(fault.proof?.ok, `${fault.type} proof`).to.equal(true);
       expect(journal!.phases.detection_ms).to.be.a("number");
