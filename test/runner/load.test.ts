@@ -64,19 +64,15 @@ describe("load inside a scenario", function () {
     rmSync(work, { recursive: true, force: true });
   });
 
+  /** Drills the spike scenario against a stand-in run with `flags`; its journal goes to `work/name`. */
+  async function drillSpike(name: string, flags: string) {
+    const dir = join(work, name);
+    const args = ["run", SPIKE, "--lab-dir", labDir, "--journal-dir", dir, "--sut", standIn(flags)];
+    return { ...(await run(args)), dir };
+  }
+
   it("passes every budget of the profile when the gateway answers within them", async () => {
-    const dir = join(work, "ok");
-    const sut = standIn("--mint-latency-ms 200 --redeem-latency-ms 100");
-    const { code, output } = await run([
-      "run",
-      SPIKE,
-      "--lab-dir",
-      labDir,
-      "--journal-dir",
-      dir,
-      "--sut",
-      sut,
-    ]);
+    const { code, output, dir } = await drillSpike("ok", "--mint-latency-ms 200 --redeem-latency-ms 100");
     expect(code, output).to.equal(0);
     const journal = journalIn(dir);
     const budgets = journal.verdicts.filter((v) => v.kind === "budget");
@@ -103,19 +99,11 @@ describe("load inside a scenario", function () {
   });
 
   it("fails the redeem and success budgets, exit 1, when the gateway is slower and fails more than they allow", async () => {
-    const dir = join(work, "slow");
     // Redeem answers after 16 s (budget 15 s); one request in 200 fails (budget: 1 in 1000).
-    const sut = standIn("--mint-latency-ms 200 --redeem-latency-ms 16000 --fail-every 200");
-    const { code, output } = await run([
-      "run",
-      SPIKE,
-      "--lab-dir",
-      labDir,
-      "--journal-dir",
-      dir,
-      "--sut",
-      sut,
-    ]);
+    const { code, output, dir } = await drillSpike(
+      "slow",
+      "--mint-latency-ms 200 --redeem-latency-ms 16000 --fail-every 200",
+    );
     expect(code, output).to.equal(1);
     expect(output).to.match(
       /FAIL {2}http_req_duration\{scenario:redeem\} p\(95\)<15000: .* measured 1[6-9]\d{3}/,
