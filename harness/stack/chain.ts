@@ -285,6 +285,16 @@ export class ChainClient {
     return signer;
   }
 
+  /** How long without a new block before the chain counts as halted, ms. */
+  get haltAfterMs(): number {
+    return Math.max(3 * this.blockTimeMs, 1500);
+  }
+
+  /** Whether one of this stack's transactions was mined in a new block within the halt window. */
+  minedLately(now = Date.now()): boolean {
+    return now - this.lastMinedMs <= this.haltAfterMs;
+  }
+
   /** Records that a transaction of this stack was mined in `blockNumber`. */
   recordMined(blockNumber: number): void {
     if (blockNumber <= this.#highestMined) return;

@@ -114,8 +114,7 @@ export class CrossChainManager {
       out.push(state.sequencerDown ? "sequencer down" : "sequencer grace period");
     // Providers too busy to answer the monitor in time still count while they mine our
     // transactions (a congested chain is slow, not down).
-    const minedLately = Date.now() - chain.lastMinedMs <= Math.max(3 * chain.blockTimeMs, 1500);
-    if (m.health.every((h) => !h.ok) && !minedLately) out.push("no provider answers");
+    if (m.health.every((h) => !h.ok) && !chain.minedLately()) out.push("no provider answers");
     for (const reason of this.#forced.get(chain.name) ?? []) out.push(`failover: ${reason}`);
     return out;
   }

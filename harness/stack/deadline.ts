@@ -4,11 +4,12 @@
  * small machine), a plain timeout fires even when the answer has already arrived, and the
  * monitor would fail over from a provider, or drop a price source, that answered in time.
  */
+
 /**
  * A deadline for one call to a provider or a price source that does not blame it for the
- * stack's own stalls: when the timer fires late (this process was busy, and the answer may be waiting
- * unread on the socket), the call gets one more `timeoutMs` before it is aborted. A peer
- * that does not answer on an idle loop still times out after `timeoutMs`.
+ * stack's own stalls: when the timer fires late (this process was busy, and the answer may
+ * be waiting unread on the socket), the call gets one more `timeoutMs` before it is aborted.
+ * A peer that does not answer on an idle loop still times out after `timeoutMs`.
  */
 export function stallTolerantDeadline(timeoutMs: number): { signal: AbortSignal; clear: () => void } {
   const controller = new AbortController();

@@ -276,7 +276,7 @@ export class CollateralMonitor {
 
   #checkHalt(): void {
     const now = Date.now();
-    const haltAfterMs = Math.max(3 * this.chain.blockTimeMs, 1500);
+    const { haltAfterMs } = this.chain;
     const lastAdvance = Math.max(
       this.chain.lastAdvanceMs,
       this.chain.lastMinedMs,
