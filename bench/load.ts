@@ -25,6 +25,7 @@ import { runLoad } from "../harness/loadgen/index.ts";
 import { findK6, runK6 } from "../harness/loadgen/k6.ts";
 import type { SummaryData } from "../harness/loadgen/metrics.ts";
 import { loadProfile, maxVus, type ProfileData } from "../harness/loadgen/profile.ts";
+import { parseThresholdExpression } from "../harness/loadgen/thresholds.ts";
 import { startAlertSink } from "../harness/runner/alert-sink.ts";
 import { runSecrets, startSut } from "../harness/runner/sut.ts";
 import { rawVaultMints } from "./support.ts";
@@ -120,15 +121,12 @@ try {
   await target.stop();
 }
 
-/** A budget of the spike profile: `p(95)<30000` or `rate>0.999` as a number and a direction. */
+/** The limit of the first budget on `metric` in the spike profile, read by the engine's own parser. */
 function budgetOf(thresholds: ProfileData["thresholds"], metric: string): number {
-  const expressions = (thresholds?.[metric] ?? []) as unknown[];
-  const text = expressions.map((e) =>
-    typeof e === "string" ? e : (e as { threshold: string }).threshold,
-  )[0];
-  const m = text?.match(/^(?:p\(95\)<|rate>)([\d.]+)$/);
-  if (!m) throw new Error(`the spike profile has no p(95)< or rate> budget on ${metric}`);
-  return Number(m[1]);
+  const first = ((thresholds?.[metric] ?? []) as unknown[])[0];
+  if (first === undefined) throw new Error(`the spike profile has no budget on ${metric}`);
+  const source = typeof first === "string" ? first : (first as { threshold: string }).threshold;
+  return parseThresholdExpression(source).value;
 }
 
 /** The spike on the reference gateway of a lab of its own (or on `--gateway`), against its budgets. */
