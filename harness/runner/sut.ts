@@ -12,7 +12,13 @@ import { freePort } from "../lab/toxiproxy.ts";
 import { registerSecret } from "../redact.ts";
 
 export type SutChoice =
-  | { kind: "reference"; detectionDelayMs?: number | undefined; gatewayDelayMs?: number | undefined }
+  | {
+      kind: "reference";
+      detectionDelayMs?: number | undefined;
+      gatewayDelayMs?: number | undefined;
+      /** The stack's admission limit (`stack serve --max-mints-in-flight`). */
+      maxMintsInFlight?: number | undefined;
+    }
   | { kind: "command"; command: string }
   | { kind: "url"; url: string };
 
@@ -105,6 +111,7 @@ export async function startSut(
             wiring.dataDir,
             ...(choice.detectionDelayMs ? ["--detection-delay-ms", String(choice.detectionDelayMs)] : []),
             ...(choice.gatewayDelayMs ? ["--gateway-delay-ms", String(choice.gatewayDelayMs)] : []),
+            ...(choice.maxMintsInFlight ? ["--max-mints-in-flight", String(choice.maxMintsInFlight)] : []),
           ],
           env,
           pidDir: join(lab.dir, "pids"),

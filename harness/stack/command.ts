@@ -1,6 +1,6 @@
 /**
- * `firedrill stack serve`: runs the reference stack against a running lab, with the SUT
- * environment of DESIGN.md, until SIGINT or SIGTERM.
+ * `firedrill stack serve`: runs the reference stack against a running lab, configured by the
+ * system-under-test environment (FIREDRILL_*), until SIGINT or SIGTERM.
  */
 import { parseArgs } from "node:util";
 import type { Io } from "../cli.ts";
@@ -8,15 +8,18 @@ import { usageError } from "../errors.ts";
 
 const USAGE = [
   "usage: firedrill stack serve [--data-dir DIR] [--poll-ms N] [--detection-delay-ms N] [--gateway-delay-ms N]",
+  "                             [--max-mints-in-flight N]",
   "  reads FIREDRILL_LAB, FIREDRILL_RPC_*, FIREDRILL_ORACLE_URLS, FIREDRILL_REGULATOR_URL,",
   "  FIREDRILL_ALERT_WEBHOOK, FIREDRILL_WEBHOOK_SECRET, FIREDRILL_GATEWAY_TOKEN, FIREDRILL_SUT_PORT",
 ];
 
-function positiveInt(name: string, text: string | undefined): number | undefined {
+function positiveInt(name: string, text: string | undefined, min = 0, unit = " of ms"): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 0)
-    throw usageError(`--${name}: expected a whole number of ms, got "${text}"`);
+  if (!Number.isInteger(n) || n < min)
+    throw usageError(
+      `--${name}: expected a whole number${unit}${min > 0 ? ` >= ${min}` : ""}, got "${text}"`,
+    );
   return n;
 }
 
@@ -30,6 +33,7 @@ export async function command(args: string[], io: Io): Promise<number> {
       "poll-ms": { type: "string" },
       "detection-delay-ms": { type: "string" },
       "gateway-delay-ms": { type: "string" },
+      "max-mints-in-flight": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -43,6 +47,7 @@ export async function command(args: string[], io: Io): Promise<number> {
   const pollMs = positiveInt("poll-ms", values["poll-ms"]);
   const detectionDelayMs = positiveInt("detection-delay-ms", values["detection-delay-ms"]);
   const gatewayDelayMs = positiveInt("gateway-delay-ms", values["gateway-delay-ms"]);
+  const maxMintsInFlight = positiveInt("max-mints-in-flight", values["max-mints-in-flight"], 1, "");
   // node:sqlite still prints an experimental warning on Node 22; it says nothing to a user.
   const emit = process.emitWarning;
   process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
@@ -57,6 +62,7 @@ export async function command(args: string[], io: Io): Promise<number> {
     ...(pollMs !== undefined ? { pollMs } : {}),
     ...(detectionDelayMs !== undefined ? { detectionDelayMs } : {}),
     ...(gatewayDelayMs !== undefined ? { gatewayDelayMs } : {}),
+    ...(maxMintsInFlight !== undefined ? { maxMintsInFlight } : {}),
   });
   io.out(`stack: ready on 127.0.0.1:${stack.port}`);
   await new Promise<void>((resolve) => {

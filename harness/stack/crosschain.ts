@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import type { Alerter } from "./alerts.ts";
 import { type ChainClient, TxReverted, VAULT } from "./chain.ts";
 import type { Account, Thresholds } from "./config.ts";
+import { Gate } from "./gate.ts";
 import type { CollateralMonitor } from "./monitor.ts";
 
 export interface MintResult {
@@ -61,6 +62,13 @@ export interface CrossChainOptions {
    * for a deposit. @default 50000
    */
   maxUnsettledUsd?: number;
+  /**
+   * Most mint transactions in flight on one chain; more mints wait for a place (see Gate), so
+   * that a burst queues in the gateway and the node stays quick to answer. @default 32
+   */
+  maxMintsInFlight?: number | undefined;
+  /** Longest a mint waits for a place on a busy chain before it tries the next one, ms. @default 15000 */
+  admissionTimeoutMs?: number | undefined;
 }
 
 /** What the custodian owes one chain's vault. */
@@ -91,6 +99,7 @@ export class CrossChainManager {
   readonly #batchWaiters = new Map<string, Promise<void>>();
   readonly #forced = new Map<string, Set<string>>();
   readonly #forcedBatching = new Map<string, Set<string>>();
+  readonly #gates = new Map<string, Gate>();
 
   constructor(options: CrossChainOptions) {
     this.#o = options;
@@ -360,6 +369,20 @@ export class CrossChainManager {
     for (const book of this.#books.values()) clearTimeout(book.timer);
   }
 
+  /** Per chain that has taken a mint: mints with a transaction in flight, and mints waiting for a place. */
+  admission(): { chain: string; sending: number; waiting: number }[] {
+    return [...this.#gates].map(([chain, g]) => ({ chain, sending: g.held, waiting: g.queued }));
+  }
+
+  #gate(chain: string): Gate {
+    let gate = this.#gates.get(chain);
+    if (!gate) {
+      gate = new Gate(this.#o.maxMintsInFlight ?? 32);
+      this.#gates.set(chain, gate);
+    }
+    return gate;
+  }
+
   /** Mints `amountWei` fdUSD to `recipient` on the first healthy chain that takes it. */
   async mint(
     recipient: string,
@@ -372,55 +395,68 @@ export class CrossChainManager {
       if (problems.length > 0) skipped.push({ chain: m.chain.name, reason: problems.join(", ") });
       return problems.length === 0;
     });
+    const admitBy = Date.now() + (this.#o.admissionTimeoutMs ?? 15_000);
     for (const m of healthy) {
       const chain: ChainClient = m.chain;
       if (this.batching(chain.name)) await this.#batchWindow(chain.name);
-      const data = VAULT.encodeFunctionData("mint", [mintId, recipient, amountWei]);
-      const options = {
-        to: chain.contracts.vault,
-        data,
-        gasLimit: 300_000n,
-        timeoutMs: Math.max(3 * chain.blockTimeMs, 1000) + 2000,
-      };
-      try {
-        await this.#reserve(chain, amountWei, options.timeoutMs);
-      } catch (error) {
-        skipped.push({ chain: chain.name, reason: (error as Error).message });
+      const gate = this.#gate(chain.name);
+      if (!(await gate.enter(admitBy - Date.now()))) {
+        skipped.push({
+          chain: chain.name,
+          reason: `busy: ${gate.limit} mints in flight and ${gate.queued} waiting`,
+        });
         continue;
       }
       try {
-        const receipt = await chain
-          .signer(this.#o.operator)
-          .send(options)
-          .catch((error: unknown) => {
-            this.#release(chain, amountWei);
-            throw error;
-          });
-        this.#owe(chain, amountWei);
-        const from = skipped[0]?.chain;
-        if (from && !this.#o.alerter.isActive(`crosschain:${from}`)) {
-          this.#o.alerter.emitEvery(
-            `crosschain-mint:${from}>${chain.name}`,
-            FAILOVER_ALERT_EVERY_MS,
-            "CROSS_CHAIN_FAILOVER",
-            "high",
-            "minting_contracts",
-            chain.name,
-            { from, to: chain.name, mintId, skipped },
-          );
-        }
-        return {
-          mintId,
-          chain: chain.name,
-          txHash: receipt.transactionHash,
-          blockNumber: Number(receipt.blockNumber),
-          skipped,
+        const data = VAULT.encodeFunctionData("mint", [mintId, recipient, amountWei]);
+        const options = {
+          to: chain.contracts.vault,
+          data,
+          gasLimit: 300_000n,
+          timeoutMs: Math.max(3 * chain.blockTimeMs, 1000) + 2000,
         };
-      } catch (error) {
-        const reason = error instanceof TxReverted ? error.reason : (error as Error).message;
-        if (error instanceof TxReverted && reason.startsWith("AlreadyProcessed")) throw error;
-        skipped.push({ chain: chain.name, reason });
-        if (error instanceof TxReverted && !TRY_NEXT.test(reason)) throw error;
+        try {
+          await this.#reserve(chain, amountWei, options.timeoutMs);
+        } catch (error) {
+          skipped.push({ chain: chain.name, reason: (error as Error).message });
+          continue;
+        }
+        try {
+          const receipt = await chain
+            .signer(this.#o.operator)
+            .send(options)
+            .catch((error: unknown) => {
+              this.#release(chain, amountWei);
+              throw error;
+            });
+          this.#owe(chain, amountWei);
+          const from = skipped[0]?.chain;
+          if (from && !this.#o.alerter.isActive(`crosschain:${from}`)) {
+            this.#o.alerter.emitEvery(
+              `crosschain-mint:${from}>${chain.name}`,
+              FAILOVER_ALERT_EVERY_MS,
+              "CROSS_CHAIN_FAILOVER",
+              "high",
+              "minting_contracts",
+              chain.name,
+              { from, to: chain.name, mintId, skipped },
+            );
+          }
+          return {
+            mintId,
+            chain: chain.name,
+            txHash: receipt.transactionHash,
+            blockNumber: Number(receipt.blockNumber),
+            skipped,
+          };
+        } catch (error) {
+          const reason = error instanceof TxReverted ? error.reason : (error as Error).message;
+          if (error instanceof TxReverted && reason.startsWith("AlreadyProcessed")) throw error;
+          skipped.push({ chain: chain.name, reason });
+          if (error instanceof TxReverted && !TRY_NEXT.test(reason)) throw error;
+        }
+      } finally {
+        gate.leave();
       }
     }
     throw new AllChainsFailed(skipped);

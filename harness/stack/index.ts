@@ -50,6 +50,10 @@ export interface StackOptions {
   redeemWaitMs?: number;
   /** Holds every mint and redeem answer back this long, to slow the gateway on purpose. @default 0 */
   gatewayDelayMs?: number;
+  /** Most mint transactions in flight per chain; further mints wait for a place. @default 32 */
+  maxMintsInFlight?: number;
+  /** Longest a mint waits for a place on a busy chain before it tries the next, ms. @default 15000 */
+  admissionTimeoutMs?: number;
   /** Regulator filing deadline. @default 10000 */
   reportDeadlineMs?: number;
   /** A line per alert and lifecycle step. */
@@ -171,6 +175,8 @@ export async function startStack(env: StackEnv, options: StackOptions = {}): Pro
     thresholds,
     operator,
     custodian: config.lab.accounts.treasury,
+    maxMintsInFlight: options.maxMintsInFlight,
+    admissionTimeoutMs: options.admissionTimeoutMs,
   });
   const emergency = new EmergencyProtocols({
     monitors: byName,
@@ -402,6 +408,10 @@ export async function startStack(env: StackEnv, options: StackOptions = {}): Pro
     for (const c of lastConsensus) {
       metrics.oracleConsensusDeviation.set({ pair: c.pair }, c.maxDeviation);
       if (c.price !== undefined) metrics.oraclePrice.set({ pair: c.pair }, c.price);
+    }
+    for (const a of crosschain.admission()) {
+      metrics.mintAdmission.set({ chain: a.chain, state: "sending" }, a.sending);
+      metrics.mintAdmission.set({ chain: a.chain, state: "waiting" }, a.waiting);
     }
     metrics.redemptionQueueDepth.set(snapshot.redemptionBacklog);
     metrics.crossChainSyncLag.set(snapshot.crossChainSyncLagSeconds);

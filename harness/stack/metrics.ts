@@ -13,6 +13,7 @@ export interface StackMetrics {
   redemptionQueueDepth: Gauge;
   crossChainSyncLag: Gauge;
   mintSuccessRate: Gauge;
+  mintAdmission: Gauge<"chain" | "state">;
   mints: Counter<"chain" | "outcome">;
   redemptions: Counter<"outcome">;
   redemptionDuration: Histogram;
@@ -62,6 +63,12 @@ export function createMetrics(): StackMetrics {
     crossChainSyncLag: new Gauge({
       name: "firedrill_cross_chain_sync_lag_seconds",
       help: "Time between the freshest and the stalest chain head",
+      registers,
+    }),
+    mintAdmission: new Gauge({
+      name: "firedrill_mints_in_flight",
+      help: "Mints per chain with a transaction in flight (state=sending) or waiting for a place (state=waiting)",
+      labelNames: ["chain", "state"],
       registers,
     }),
     mintSuccessRate: new Gauge({

@@ -11,7 +11,13 @@ describe("stack cross-chain backup manager", function () {
 
   before(async () => {
     lab = await startTestLab({ chains: ["ethereum", "polygon"], blockTimeMs: 500 });
-    stack = await startStack(lab.env, { dataDir: `${lab.dir}/stack` });
+    // One mint transaction in flight per chain, and no waiting for a place: a second mint
+    // at the same time finds ethereum busy (the mints here are otherwise one at a time).
+    stack = await startStack(lab.env, {
+      dataDir: `${lab.dir}/stack`,
+      maxMintsInFlight: 1,
+      admissionTimeoutMs: 0,
+    });
     base = `http://127.0.0.1:${stack.port}`;
     headers = {
       authorization: `Bearer ${lab.env["FIREDRILL_GATEWAY_TOKEN"]}`,
@@ -94,5 +100,23 @@ describe("stack cross-chain backup manager", function () {
       20_000,
       "gas spike over",
     );
+  });
+
+  it("sends a mint that finds ethereum's places taken to polygon, and says why", async () => {
+    await until(() => stack.status().mintChain === "ethereum", 10_000, "minting on ethereum");
+    const [a, b] = await Promise.all([mint(), mint()]);
+    expect(a.status, JSON.stringify(a.body)).to.equal(200);
+    expect(b.status, JSON.stringify(b.body)).to.equal(200);
+    const chains = [a.body["chain"], b.body["chain"]].sort();
+    expect(chains).to.deep.equal(["ethereum", "polygon"]);
+    const spilled = a.body["chain"] === "polygon" ? a.body : b.body;
+    expect(spilled["failover"]).to.deep.equal([
+      { chain: "ethereum", reason: "busy: 1 mints in flight and 0 waiting" },
+    ]);
+    // Both places are free again: the next mint goes to ethereum.
+    const next = await mint();
+    expect(next.body["chain"]).to.equal("ethereum");
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).to.match(/firedrill_mints_in_flight\{chain="ethereum",state="sending"\} 0/);
   });
 });
