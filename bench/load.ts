@@ -43,6 +43,9 @@ const { values } = parseArgs({
     "max-mints-in-flight": { type: "string" },
   },
 });
+/** Alerts the reference stack posted during the spike, by event. */
+const alertCounts = new Map<string, number>();
+
 const seconds = Number(values.seconds);
 const vus = Number(values.vus);
 
@@ -129,9 +132,6 @@ function budgetOf(thresholds: ProfileData["thresholds"], metric: string): number
   const source = typeof first === "string" ? first : (first as { threshold: string }).threshold;
   return parseThresholdExpression(source).value;
 }
-
-/** Alerts the reference stack posted during the spike, by event. */
-const alertCounts = new Map<string, number>();
 
 /** The spike on the reference gateway of a lab of its own (or on `--gateway`), against its budgets. */
 async function spikeOnGateway(): Promise<void> {

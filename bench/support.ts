@@ -41,6 +41,9 @@ export async function drive(total: number, clients: number, job: (i: number) => 
   return { perSecond: (total - failed) / seconds, p95: percentile(latencies, 95), failed, seconds };
 }
 
+/** Longest the anchor waits for one raw transaction's receipt. */
+const RECEIPT_DEADLINE_MS = 120_000;
+
 const VAULT = new Interface(["function mint(bytes32 mintId, address to, uint256 amount)"]);
 
 /**
@@ -60,6 +63,8 @@ export async function rawVaultMints(
     await rpcCall<string>(chain.url, "eth_getTransactionCount", [operator.address, "pending"]),
   );
   const salt = Date.now().toString(16);
+  // Set once a transaction is lost: those behind its nonce never mine either, stop waiting.
+  let lost: string | undefined;
   return drive(total, clients, async (i) => {
     const signed = await operator.signTransaction({
       type: 2,
@@ -76,12 +81,19 @@ export async function rawVaultMints(
       maxPriorityFeePerGas: 10n ** 9n,
     });
     const hash = await rpcCall<string>(chain.url, "eth_sendRawTransaction", [signed]);
-    for (;;) {
+    // A transaction the node lost (or one queued behind a nonce it never got) is never mined:
+    // give up on it instead of polling for ever.
+    const deadline = Date.now() + RECEIPT_DEADLINE_MS;
+    while (Date.now() < deadline && lost === undefined) {
       const receipt = await rpcCall<{ status: string } | null>(chain.url, "eth_getTransactionReceipt", [
         hash,
       ]);
       if (receipt) return receipt.status === "0x1";
       await new Promise((r) => setTimeout(r, 5));
     }
+    lost ??= hash;
+    throw new Error(
+      `raw mint ${i}: not mined (transaction ${lost} was not mined within ${RECEIPT_DEADLINE_MS / 1000} s)`,
+    );
   });
 }
