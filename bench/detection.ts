@@ -1,7 +1,7 @@
 /**
  * Detection latency of the reference stack: from a fault to its alert at the webhook, for
  * an oracle outage (a price source stops answering) and an RPC outage (the primary
- * provider refuses connections), over 20+ runs each. The anchor is the seed's monitor, a
+ * provider refuses connections), over 20+ runs each. The anchor is the BCP's monitor, a
  * 5 s health-check poll, run side by side against the same faults in the same run.
  *
  *   node bench/detection.ts [runs]
@@ -11,21 +11,25 @@ import { type ReceivedAlert, startTestLab, until } from "../test/stack/fixture.t
 import { percentile } from "./support.ts";
 
 const RUNS = Math.max(20, Number(process.argv[2] ?? 20));
-const SEED_POLL_MS = 5000;
+const HEALTH_CHECK_MS = 5000;
 const BLOCK_MS = 1000;
 
-/** The seed's CollateralMonitor loop: one check every 5 s, an error means failure. */
-function seedPoller(check: () => Promise<void>): {
+/** The BCP's collateral monitor loop: one check every 5 s, an error means failure. */
+function healthCheckPoller(check: () => Promise<void>): {
   detectedAfter(sinceMs: number): Promise<number>;
   stop(): void;
 } {
   let failures: number[] = [];
   const timer = setInterval(() => {
     check().catch(() => failures.push(Date.now()));
-  }, SEED_POLL_MS);
+  }, HEALTH_CHECK_MS);
   return {
     async detectedAfter(sinceMs) {
-      const hit = await until(() => failures.find((t) => t >= sinceMs), SEED_POLL_MS * 3, "seed detection");
+      const hit = await until(
+        () => failures.find((t) => t >= sinceMs),
+        HEALTH_CHECK_MS * 3,
+        "5 s poll detection",
+      );
       failures = [];
       return hit! - sinceMs;
     },
@@ -35,9 +39,9 @@ function seedPoller(check: () => Promise<void>): {
 
 const lab = await startTestLab({ chains: ["ethereum"], blockTimeMs: BLOCK_MS });
 const stack = await startStack(lab.env, { dataDir: `${lab.dir}/stack` });
-const results: Record<string, { stack: number[]; seed: number[] }> = {
-  "oracle outage": { stack: [], seed: [] },
-  "rpc outage": { stack: [], seed: [] },
+const results: Record<string, { stack: number[]; poll: number[] }> = {
+  "oracle outage": { stack: [], poll: [] },
+  "rpc outage": { stack: [], poll: [] },
 };
 try {
   await until(() => stack.status().oracles.every((o) => o.primaryActive), 15_000, "stack warmed up");
@@ -45,7 +49,7 @@ try {
     lab.receiver.waitFor((a) => a.receivedAtMs >= sinceMs && pred(a), 10_000);
 
   const source = lab.sources[0]!;
-  const seedOracle = seedPoller(async () => {
+  const pollOracle = healthCheckPoller(async () => {
     const res = await fetch(`${source.url}/prices`, { signal: AbortSignal.timeout(2000) });
     await res.json();
   });
@@ -58,7 +62,7 @@ try {
       t0,
     );
     results["oracle outage"]!.stack.push(alert.receivedAtMs - t0);
-    results["oracle outage"]!.seed.push(await seedOracle.detectedAfter(t0));
+    results["oracle outage"]!.poll.push(await pollOracle.detectedAfter(t0));
     source.mode = "live";
     await firstAfter(
       (a) => a.event === "RECOVERED" && a.details["condition"] === "SECONDARY_ORACLE_ACTIVATED",
@@ -66,10 +70,10 @@ try {
     );
     process.stdout.write(".");
   }
-  seedOracle.stop();
+  pollOracle.stop();
 
   const primary = lab.chains[0]!.providers[0]!;
-  const seedRpc = seedPoller(async () => {
+  const pollRpc = healthCheckPoller(async () => {
     const res = await fetch(primary.url, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -84,12 +88,12 @@ try {
     primary.setMode("down");
     const alert = await firstAfter((a) => a.event === "RPC_FAILOVER", t0);
     results["rpc outage"]!.stack.push(alert.receivedAtMs - t0);
-    results["rpc outage"]!.seed.push(await seedRpc.detectedAfter(t0));
+    results["rpc outage"]!.poll.push(await pollRpc.detectedAfter(t0));
     primary.setMode("up");
     await firstAfter((a) => a.event === "RPC_FAILBACK", t0);
     process.stdout.write(".");
   }
-  seedRpc.stop();
+  pollRpc.stop();
   process.stdout.write("\n");
 } finally {
   await stack.close();
@@ -103,11 +107,11 @@ console.log(
 for (const [name, r] of Object.entries(results)) {
   const p50 = percentile(r.stack, 50);
   const p95 = percentile(r.stack, 95);
-  const s50 = percentile(r.seed, 50);
-  const s95 = percentile(r.seed, 95);
+  const s50 = percentile(r.poll, 50);
+  const s95 = percentile(r.poll, 95);
   console.log(
-    `${name.padEnd(14)} stack p50 ${p50} ms  p95 ${p95} ms  | seed 5 s poll p50 ${s50} ms  p95 ${s95} ms  | ` +
-      `seed/stack p50: ${(s50 / Math.max(1, p50)).toFixed(1)}x, p95: ${(s95 / Math.max(1, p95)).toFixed(1)}x  | ` +
+    `${name.padEnd(14)} stack p50 ${p50} ms  p95 ${p95} ms  | 5 s poll p50 ${s50} ms  p95 ${s95} ms  | ` +
+      `poll/stack p50: ${(s50 / Math.max(1, p50)).toFixed(1)}x, p95: ${(s95 / Math.max(1, p95)).toFixed(1)}x  | ` +
       `target p95 <= ${target} ms: ${p95 <= target ? "met" : "MISSED"}`,
   );
 }

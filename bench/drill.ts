@@ -2,7 +2,7 @@
  * The wall time of a whole tier-1 drill (lab up, stack up, steady state, faults, recovery,
  * invariants, journal), against its anchor: the scenario's own fault window, which no drill
  * can beat. Target: 60 s or less. Then the detection-time distribution over 20 oracle
- * outages against the seed's 5 s health-check interval.
+ * outages against the BCP's 5 s health-check interval.
  *
  *   node bench/drill.ts [--runs 20] [--seed 5]
  */
@@ -69,4 +69,4 @@ const p95 = percentile(detections, 95);
 console.log(
   `oracle outage detection over ${detections.length}/${runs} runs: p50 ${p50.toFixed(0)} ms, p95 ${p95.toFixed(0)} ms, max ${Math.max(...detections).toFixed(0)} ms`,
 );
-console.log(`detection p95 / seed's 5 s health check: ${(p95 / 5000).toFixed(3)}x`);
+console.log(`detection p95 / BCP's 5 s health check: ${(p95 / 5000).toFixed(3)}x`);

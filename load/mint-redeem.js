@@ -67,11 +67,11 @@ const settlementTimeouts = new Counter("redemption_settlement_timeouts");
 
 const LAB_USER = "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc";
 
-// The seed mints 1000.00 and redeems 500.00 in one iteration, so that every redemption is
-// funded by the mint before it. Here mint and redeem are scenarios of their own (each with its
-// budget) and run at whatever pace the gateway allows: redemptions of 50.00 against mints of
-// 1000.00 keep the holder funded at any mix of the two rates, so that a redemption fails only
-// when the gateway fails it. Profiles may set other amounts under "request".
+// The BCP's load test mints 1000.00 and redeems 500.00 in one iteration, so that every
+// redemption is funded by the mint before it. Here mint and redeem are scenarios of their own
+// (each with its budget) and run at whatever pace the gateway allows: redemptions of 50.00
+// against mints of 1000.00 keep the holder funded at any mix of the two rates, so that a
+// redemption fails only when the gateway fails it. Profiles may set other amounts under "request".
 const MINT_AMOUNT = request.mintAmount || "1000.00";
 const REDEEM_AMOUNT = request.redeemAmount || "50.00";
 

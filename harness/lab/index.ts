@@ -538,7 +538,10 @@ function registerLabKeys(accounts: LabAccounts): void {
   for (const account of all) registerSecret(account.privateKey);
 }
 
-/** The SUT environment of DESIGN.md for a lab (without the webhook, token and port a runner adds). */
+/**
+ * The SUT environment of a lab (README.md, "Drill your own stack"), without the webhook,
+ * token and port a runner adds.
+ */
 export function sutEnvironment(info: LabInfo, labFile: string): Record<string, string> {
   const env: Record<string, string> = { FIREDRILL_LAB: labFile };
   for (const name of CHAIN_NAMES) {

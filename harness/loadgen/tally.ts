@@ -12,7 +12,7 @@
  */
 import type { SummaryData } from "./metrics.ts";
 
-/** Upper bounds of the latency buckets, ms; they include the seed's budgets (15 s, 30 s). */
+/** Upper bounds of the latency buckets, ms; they include the BCP's load budgets (15 s, 30 s). */
 export const LATENCY_BOUNDS_MS: readonly number[] = [
   10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 15_000, 30_000, 60_000,
 ];

@@ -1,8 +1,8 @@
 /**
- * Realistic journals for tests and benchmarks, generated from a seed: the seed's
- * scenarios, its systems map (tiers and RTOs) and its KPI thresholds, with timings
- * that drift from drill to drill. `plantSecrets` puts secrets in several fields so
- * tests can check that no report ever prints them.
+ * Realistic journals for tests and benchmarks, generated from a random seed: scenarios
+ * modelled on the BCP's chaos tests, its systems map (tiers and RTOs) and its KPI
+ * thresholds, with timings that drift from drill to drill. `plantSecrets` puts secrets in
+ * several fields so tests can check that no report ever prints them.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";

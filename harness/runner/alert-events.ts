@@ -1,7 +1,7 @@
 /**
  * The alert and action names that scenarios use to mark detection, response and
- * mitigation (DESIGN.md, "What the SUT does"). A stack may post others; a scenario that
- * expects one of those declares it in `custom_events`.
+ * mitigation; docs/bcp.md says which playbook step each one stands for. A stack may post
+ * others; a scenario that expects one of those declares it in `custom_events`.
  */
 export const ALERT_EVENTS = [
   "CRITICAL_COLLATERAL_LOW",
@@ -32,7 +32,7 @@ export type Severity = (typeof SEVERITIES)[number];
 /** Shape of an event name: upper snake case. */
 export const EVENT_NAME = /^[A-Z][A-Z0-9_]*$/;
 
-/** Whether `name` is one of DESIGN.md's event names. */
+/** Whether `name` is one of the standard event names above. */
 export function isStandardEvent(name: string): name is AlertEvent {
   return (ALERT_EVENTS as readonly string[]).includes(name);
 }

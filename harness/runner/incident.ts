@@ -1,5 +1,5 @@
 /**
- * The seed's incident alert template, filled in from a run, and the remediation plan an
+ * The BCP's incident alert template, filled in from a run, and the remediation plan an
  * auditor expects next to it.
  */
 import { formatDuration } from "./duration.ts";

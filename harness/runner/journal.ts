@@ -249,7 +249,7 @@ const journalShape = {
   invariants: z.array(InvariantSchema),
   load: LoadSummarySchema.nullable(),
   kpis: z.array(KpiSchema),
-  /** The incident alert, the seed's template filled in (Markdown). */
+  /** The incident alert, the BCP's template filled in (Markdown). */
   alert: z.object({ severity: z.enum(["critical", "high", "medium", "low"]), text: z.string() }),
   remediation: z.array(z.object({ step: z.string(), owner: z.string(), due: z.string(), done: z.boolean() })),
   /** Notes the runner wants an auditor to read (why it deviated, what was skipped). */

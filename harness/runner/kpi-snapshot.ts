@@ -1,5 +1,5 @@
 /**
- * The seed's KPIs at the end of a run, read from the system under test's /metrics
+ * The BCP's KPIs at the end of a run, read from the system under test's /metrics
  * (Prometheus text) and judged against scenarios/kpis.yml.
  */
 import { join } from "node:path";

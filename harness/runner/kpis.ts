@@ -12,7 +12,7 @@ const severity = z.enum(SEVERITIES);
 const eventName = z.string().regex(EVENT_NAME, { message: "an event name is UPPER_SNAKE_CASE" });
 const systemName = z.string().regex(SYSTEM_NAME, { message: "a system name is lower_snake_case" });
 
-/** Steps of the seed's emergency playbook that a detector may trigger. */
+/** Steps of the BCP's emergency playbook (docs/bcp.md) that a detector may trigger. */
 export const ACTIONS = [
   "pause_non_critical",
   "activate_secondary_oracles",
@@ -36,7 +36,7 @@ const share = z.number().gt(0).lt(1);
 
 /**
  * A threshold and the side of it that raises the alert. `alert_when` is fixed per
- * metric; writing it keeps the file readable on its own. `threshold` is the seed's word.
+ * metric; writing it keeps the file readable on its own. `threshold` is the BCP's term.
  */
 const below = <T extends z.ZodType>(threshold: T) => ({ threshold, alert_when: z.literal("below") });
 const above = <T extends z.ZodType>(threshold: T) => ({ threshold, alert_when: z.literal("above") });

@@ -1,11 +1,12 @@
 /**
- * A scenario (DESIGN.md, "A scenario"): what to break, when, what must hold before and
+ * A scenario (README.md, "Scenarios"): what to break, when, what must hold before and
  * after, and which alerts mark detection, response and mitigation. Validated in full,
  * against the systems map too, before anything runs.
  *
- * Choices beyond DESIGN.md:
- * - Event names in `expect` must be DESIGN.md's, or be declared in `custom_events`
- *   (a stack may post others; declaring them keeps a typo from silently never matching).
+ * Rules beyond the shape of each field:
+ * - Event names in `expect` must be standard ones (ALERT_EVENTS), or be declared in
+ *   `custom_events` (a stack may post others; declaring them keeps a typo from silently
+ *   never matching).
  * - Each phase list matches on any of its events; `expect.required` lists events that
  *   must each be seen at least once (e.g. both failover and batching).
  * - Fault `id`s are optional; given ones must be unique.
@@ -106,7 +107,7 @@ export const scenarioSchema = z.strictObject({
     .min(0)
     .max(2 ** 32 - 1)
     .optional(),
-  /** Event names outside DESIGN.md's list that `expect` may use. @default [] */
+  /** Event names outside the standard list (ALERT_EVENTS) that `expect` may use. @default [] */
   custom_events: z.array(eventName).default([]),
 });
 
@@ -230,7 +231,7 @@ export function scenarioFrom(src: YamlFile, map: SystemsMap): Scenario {
       if (!allowed.includes(name)) {
         push(
           ["expect", list, i],
-          `unknown event "${name}"${suggest(name, allowed)}: use one of DESIGN.md's events or declare it in custom_events`,
+          `unknown event "${name}"${suggest(name, allowed)}: use one of the standard events (${ALERT_EVENTS.join(", ")}) or declare it in custom_events`,
           "FD208",
         );
       } else if (doc.expect[list]!.indexOf(name) !== i)

@@ -1,7 +1,8 @@
 /**
  * The system under test: the reference stack (default), a user's own stack started from
  * a command (`--sut`), or one already running (`--sut-url`). Either way it gets the SUT
- * environment of DESIGN.md and must answer GET /health before the drill starts.
+ * environment (README.md, "Drill your own stack") and must answer GET /health before the
+ * drill starts.
  */
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";

@@ -1,8 +1,8 @@
 /**
- * The seed's emergency assessment (its `emergency-assessment.sh`), as one read of the
+ * The BCP's emergency assessment (step 1 of its manual playbook), as one read of the
  * lab and the stack: collateral ratio per chain, oracle consensus, gas, pending
  * transactions, redemption backlog, component health, the severity with the recommended
- * actions, and the seed's incident alert text filled in.
+ * actions, and the BCP's incident alert text filled in.
  */
 import type { Condition, Severity } from "./alerts.ts";
 import { ChainClient, ERC20, VAULT } from "./chain.ts";
@@ -215,7 +215,7 @@ function actionsFor(conditions: readonly Condition[], chains: readonly ChainAsse
   return out;
 }
 
-/** The seed's incident alert template, filled in. */
+/** The BCP's incident alert template, filled in. */
 export function incidentAlert(
   at: string,
   severity: Severity | "none",

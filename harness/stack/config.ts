@@ -1,5 +1,5 @@
 /**
- * What the stack reads at start: the SUT environment (DESIGN.md), lab.json, the KPI
+ * What the stack reads at start: the SUT environment (README.md), lab.json, the KPI
  * thresholds of scenarios/kpis.yml and the tiers of scenarios/systems-map.yml. Only the
  * SUT contract is used, so a user's own stack can replace this one.
  */
@@ -73,7 +73,7 @@ function need(env: StackEnv, name: string): string {
   if (value === undefined || value === "") {
     throw new FiredrillError(
       "FD210",
-      `${name} is not set: the stack needs the SUT environment (see DESIGN.md)`,
+      `${name} is not set: the stack needs the SUT environment (see "Drill your own stack" in README.md)`,
     );
   }
   return value;
@@ -213,7 +213,7 @@ function findKey(node: unknown, keys: readonly string[], depth = 0): unknown {
   return undefined;
 }
 
-/** The detector thresholds from scenarios/kpis.yml, or the seed's defaults where it says nothing. */
+/** The detector thresholds from scenarios/kpis.yml, or the BCP's defaults where it says nothing. */
 export function loadThresholds(path = join(SCENARIOS_DIR, "kpis.yml")): Thresholds {
   const out = { ...DEFAULT_THRESHOLDS };
   if (!existsSync(path)) return out;
@@ -263,7 +263,7 @@ export function loadDetectorMeta(path = join(SCENARIOS_DIR, "kpis.yml")): Record
   return out;
 }
 
-/** Tiers of the seed's systems map, used when scenarios/systems-map.yml says nothing. */
+/** Tiers of the BCP's systems map, used when scenarios/systems-map.yml says nothing. */
 const DEFAULT_TIERS: Record<string, number> = {
   collateral_management: 1,
   minting_contracts: 1,

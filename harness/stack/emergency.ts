@@ -1,5 +1,5 @@
 /**
- * The seed's emergency protocols: pause non-critical operations on chain
+ * The BCP's emergency protocols: pause non-critical operations on chain
  * (`pauseNonCritical()`, redemptions keep working), emergency rebalance (collateral from
  * the treasury until the ratio is back above target), resume when every reason to pause
  * has cleared. Each action is posted as an alert.

@@ -602,7 +602,7 @@ export async function startStack(env: StackEnv, options: StackOptions = {}): Pro
   };
 }
 
-/** The seed's recommended next actions for a status. */
+/** The recommended next actions for a status (the "Next Steps" of the BCP's incident alert). */
 export function recommendedActions(s: StackStatus): string[] {
   const out: string[] = [];
   const events = new Set(s.activeConditions.map((c) => c.event));

@@ -1,5 +1,5 @@
 /**
- * Prometheus metrics of the stack (prom-client, one registry per stack): the seed's KPIs
+ * Prometheus metrics of the stack (prom-client, one registry per stack): the BCP's KPIs
  * and the gateway's request latency. No label ever carries a key, token or address.
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
@@ -39,7 +39,7 @@ export function createMetrics(): StackMetrics {
     }),
     collateralEfficiency: new Gauge({
       name: "firedrill_collateral_efficiency",
-      help: "Share of the fdUSD liabilities covered by collateral, capped at 1 (seed warning threshold 0.98)",
+      help: "Share of the fdUSD liabilities covered by collateral, capped at 1 (BCP warning threshold 0.98)",
       labelNames: ["chain"],
       registers,
     }),

@@ -1,5 +1,5 @@
 /**
- * The compliance reporter: on a critical incident it builds the seed's emergency report
+ * The compliance reporter: on a critical incident it builds the BCP's emergency report
  * (system status, collateral snapshot, liabilities, remediation plan, timeline), files it
  * with the regulator with retries until a deadline (REPORT_FILED), falls back to a
  * manual-submission file from a template when the regulator cannot be reached

@@ -98,7 +98,7 @@ describe("load executors", function () {
       expect(vusAt(steps, 0)).to.equal(50);
     });
 
-    it("the seed's spike goes 100 -> 1000 -> 100 VUs", () => {
+    it("the BCP's spike goes 100 -> 1000 -> 100 VUs", () => {
       const half = rampingVuSteps(50, [
         { durationMs: 30_000, target: 50 },
         { durationMs: 30_000, target: 500 },

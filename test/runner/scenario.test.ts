@@ -23,7 +23,7 @@ expect:
 describe("scenarios", () => {
   const files = readdirSync(SCENARIOS).filter((f) => f.endsWith(".yml") && !/systems-map|kpis/.test(f));
 
-  it("ships the seed's five chaos tests, four more drills and four replays", () => {
+  it("ships the BCP's five chaos tests, four more drills and four replays", () => {
     expect(files).to.have.length(13);
     expect(files.filter((f) => f.startsWith("replay-"))).to.have.length(4);
   });
@@ -102,7 +102,7 @@ describe("faults", () => {
     regulatory_pressure: "deadline: 30s\n    for: 20s",
   };
 
-  it("covers DESIGN.md's list, one definition each", () => {
+  it("covers every fault type, one definition each", () => {
     expect(FAULTS.map((f) => f.type)).to.have.members(Object.keys(examples));
   });
 
@@ -152,7 +152,7 @@ describe("faults", () => {
 });
 
 describe("kpis.yml", () => {
-  it("holds the seed's detector thresholds", () => {
+  it("holds the BCP's detector thresholds", () => {
     const kpis = loadKpis(fileURLToPath(new URL("../../scenarios/kpis.yml", import.meta.url)), map);
     expect(kpis.detectors.collateral_ratio).to.include({ threshold: 1.02, alert_when: "below" });
     expect(kpis.detectors.oracle_deviation).to.include({ threshold: 0.005, alert_when: "above" });

@@ -130,7 +130,7 @@ describe("systems map", () => {
   describe("the shipped map", () => {
     const map = loadSystemsMap(SHIPPED_MAP);
 
-    it("has the seed's tiers, RTOs and systems", () => {
+    it("has the BCP's tiers, RTOs and systems", () => {
       expect([...map.tiers.values()].map((t) => t.rtoMs)).to.deep.equal([15 * 60_000, 2 * HOUR, 24 * HOUR]);
       const tier = (n: number) => [...map.systems].filter(([, s]) => s.tier === n).map(([name]) => name);
       expect(tier(1)).to.include.members([
