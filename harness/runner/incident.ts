@@ -11,20 +11,30 @@ type Phases = Record<"detection" | "response" | "mitigation" | "recovery", numbe
 
 const RANK: Record<Severity, number> = { critical: 0, high: 1, medium: 2, low: 3 };
 
-/** The incident alert text (Markdown) with the most severe alert of the run. */
+/**
+ * The incident alert text (Markdown) with the most severe alert of the run.
+ *
+ * The checklist and the status count only alerts received at or after the first
+ * injection (`firstInjectionMs`, epoch milliseconds; null when nothing was injected, and
+ * then no alert counts): an alert the stack posted before the fault is not a reaction to
+ * it. Phases count from the first injection already.
+ */
 export function incidentAlert(
   scenario: Scenario,
   timeline: readonly TimelineEvent[],
   status: Journal["status"],
   phases: Phases,
+  firstInjectionMs: number | null,
 ): Journal["alert"] {
   const alerts = timeline.filter((e) => e.kind === "alert.received");
+  const afterInjection =
+    firstInjectionMs === null ? [] : alerts.filter((e) => Date.parse(e.at) >= firstInjectionMs);
   const severity = alerts.reduce<Severity>(
     (worst, e) => (e.severity && RANK[e.severity] < RANK[worst] ? e.severity : worst),
     scenario.tier === 1 ? "high" : "medium",
   );
   const first = timeline.find((e) => e.kind === "fault.injected");
-  const names = new Set(alerts.map((e) => e.name));
+  const names = new Set(afterInjection.map((e) => e.name));
   const box = (done: boolean, text: string) => `- [${done ? "x" : " "}] ${text}`;
   const current =
     phases.recovery !== null
@@ -48,7 +58,7 @@ export function incidentAlert(
       ["SECONDARY_ORACLE_ACTIVATED", "RPC_FAILOVER", "CROSS_CHAIN_FAILOVER"].some((n) => names.has(n)),
       "Secondary systems activated",
     ),
-    box(alerts.length > 0, "Team notification sent"),
+    box(afterInjection.length > 0, "Team notification sent"),
     box(
       names.has("REPORT_FILED") || names.has("REPORT_FALLBACK"),
       "Regulatory notification prepared (if required)",

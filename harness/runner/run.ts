@@ -34,6 +34,7 @@ import type {
 } from "./journal.ts";
 import { journalId, writeJournal } from "./journal.ts";
 import { readKpis } from "./kpi-snapshot.ts";
+import { ALERT_PHASES, type Phase, PhaseClock } from "./phases.ts";
 import { abortWatch, checkProbe, type ProbeTarget, probeName } from "./probe-check.ts";
 import type { Scenario } from "./scenario.ts";
 import { runSecrets, type SutChoice, startSut } from "./sut.ts";
@@ -164,12 +165,8 @@ export async function runScenario(
     healed_at: null,
     proof: null,
   }));
-  const phases: Record<"detection" | "response" | "mitigation" | "recovery", number | null> = {
-    detection: null,
-    response: null,
-    mitigation: null,
-    recovery: null,
-  };
+  // Phase times are fixed in the clock only, which keeps them in phase order.
+  const clock = new PhaseClock(scenario.expect);
   const seen = new Set<string>();
   const accepted: AcceptedRedemption[] = [];
   let load: JournalLoad | null = null;
@@ -215,18 +212,17 @@ export async function runScenario(
         summary: `${alert.event} (${alert.severity}) from ${alert.system}${alert.chain ? ` on ${alert.chain}` : ""}`,
         details: { sent_at: alert.at, ...(alert.details ?? {}) },
       });
-      if (t0 === undefined || alert.receivedAt < t0) return;
-      for (const phase of ["detection", "response", "mitigation"] as const) {
-        const wanted = scenario.expect[phase];
-        if (phases[phase] === null && wanted?.includes(alert.event)) {
-          phases[phase] = alert.receivedAt - t0;
-          emit({
-            kind: "phase.reached",
-            atMs: alert.receivedAt,
-            name: phase,
-            summary: `${phase} reached by ${alert.event}`,
-          });
-        }
+      // The clock starts at the first injection: an alert received before it reaches no phase.
+      const outcome = clock.alert(alert.event, alert.receivedAt);
+      if (outcome.ignored !== null) notes.push(outcome.ignored);
+      for (const mark of outcome.reached) {
+        emit({
+          kind: "phase.reached",
+          atMs: mark.atMs,
+          name: mark.phase,
+          summary: `${mark.phase} reached by ${mark.alert}${mark.via === null ? "" : ` (via ${mark.via})`}`,
+          details: { alert: mark.alert, ...(mark.via === null ? {} : { via: mark.via }) },
+        });
       }
     };
     const sink = await startAlertSink(secrets.webhookSecret, onAlert);
@@ -349,6 +345,7 @@ export async function runScenario(
         if (!firstApplied) {
           firstApplied = true;
           t0 = appliedAt;
+          clock.start(appliedAt);
         }
         const injected = await definition.inject(ctx, fault as never);
         active.set(index, injected);
@@ -427,15 +424,7 @@ export async function runScenario(
       interrupt.signal,
       options.hurry,
     );
-    if (recovered.ok) {
-      phases.recovery = recovered.atMs - t0;
-      emit({
-        kind: "phase.reached",
-        atMs: recovered.atMs,
-        name: "recovery",
-        summary: "recovery: steady state holds again",
-      });
-    } else {
+    if (!recovered.ok) {
       deviated = true;
       notes.push(`steady state did not hold again: ${recovered.failing.join("; ")}`);
     }
@@ -444,9 +433,30 @@ export async function runScenario(
     while (
       Date.now() < late &&
       !options.hurry?.aborted &&
-      (["detection", "response", "mitigation"] as const).some((p) => scenario.expect[p] && phases[p] === null)
+      ALERT_PHASES.some((p) => scenario.expect[p] && clock.mark(p) === null)
     ) {
       await sleep(100, options.hurry);
+    }
+    // Recovery is fixed only now, so that it is never earlier than a phase reached by an
+    // alert that trailed the steady state; from here on no alert reaches a phase.
+    if (recovered.ok) {
+      const mark = clock.recover(recovered.atMs);
+      const from = mark.countedFrom === null ? null : clock.mark(mark.countedFrom);
+      emit({
+        kind: "phase.reached",
+        atMs: mark.atMs,
+        name: "recovery",
+        ...(from === null
+          ? { summary: "recovery: steady state holds again" }
+          : {
+              summary: `recovery: counted from ${from.phase}, reached by ${from.alert} after the steady state held again at ${formatDuration(Math.round(mark.steadyAtMs! - t0))}`,
+              details: {
+                steady_state_at: new Date(mark.steadyAtMs!).toISOString(),
+                counted_from: from.phase,
+                alert: from.alert,
+              },
+            }),
+      });
     }
     if (interrupt.signal.aborted) throw new StopRun("interrupted");
 
@@ -505,7 +515,7 @@ export async function runScenario(
   }
   if (status === "completed" || status === "failed")
     verdicts.push(
-      ...judge(scenario, phases, seen, faultRecords, invariants, load, deviated, t0 !== undefined),
+      ...judge(scenario, clock, seen, faultRecords, invariants, load, deviated, t0 !== undefined),
     );
   const passed = verdicts.length > 0 && verdicts.every((v) => v.passed);
   if (status === "completed" && !passed) status = "failed";
@@ -514,6 +524,7 @@ export async function runScenario(
   for (const event of timeline) event.t_ms = Date.parse(event.at) - origin;
   timeline.sort((a, b) => a.t_ms - b.t_ms);
   const journalDir = options.journalDir ?? join(ROOT, "reports");
+  const phases = clock.times();
   const draft: JournalDraft = {
     version: 1,
     id: journalId(startedAt.toISOString(), scenario.name, seed),
@@ -585,7 +596,7 @@ export async function runScenario(
     invariants,
     load,
     kpis,
-    alert: incidentAlert(scenario, timeline, status, phases),
+    alert: incidentAlert(scenario, timeline, status, phases, clock.origin ?? null),
     remediation: remediationPlan(scenario, verdicts, seen),
     notes,
   };
@@ -729,10 +740,10 @@ function loadScenarios(summary: import("../loadgen/index.ts").LoadSummary): {
   return { scenarios };
 }
 
-/** Every verdict of a finished run, each with its reason. */
-function judge(
+/** Every verdict of a finished run, each with its reason; phase verdicts name what reached the phase. */
+export function judge(
   scenario: Scenario,
-  phases: Record<"detection" | "response" | "mitigation" | "recovery", number | null>,
+  clock: PhaseClock,
   seen: ReadonlySet<string>,
   faults: JournalDraft["faults"],
   invariants: Invariant[],
@@ -743,6 +754,12 @@ function judge(
   const out: Verdict[] = [];
   if (!injected) return out;
   const fmt = (ms: number) => formatDuration(Math.round(ms));
+  const phases = clock.times();
+  // What reached a phase, after its time: `(CROSS_CHAIN_FAILOVER, via response)`.
+  const source = (phase: Phase) => {
+    const text = clock.source(phase);
+    return text === "" ? "" : ` ${text}`;
+  };
   for (const [index, fault] of faults.entries()) {
     out.push({
       name: `fault ${fault.id ?? index} took effect`,
@@ -765,7 +782,7 @@ function judge(
       reason:
         measured === null
           ? `none of ${wanted.join(", ")} was received`
-          : `${fmt(measured)} after the first injection${measured <= limit ? "" : `, over the limit of ${fmt(limit)}`}`,
+          : `${fmt(measured)} after the first injection${source(phase)}${measured <= limit ? "" : `, over the limit of ${fmt(limit)}`}`,
       limit,
       measured,
       unit: "ms",
@@ -791,7 +808,7 @@ function judge(
       reason:
         recovery === null
           ? "the steady state did not hold again"
-          : `${fmt(recovery)} after the first injection`,
+          : `${fmt(recovery)} after the first injection${source("recovery")}`,
       limit,
       measured: recovery,
       unit: "ms",
@@ -804,7 +821,7 @@ function judge(
     reason:
       recovery === null
         ? "not recovered: the steady state did not hold again"
-        : `recovered in ${fmt(recovery)}${recovery <= scenario.rtoMs ? "" : `, over the RTO of ${fmt(scenario.rtoMs)}`}${scenario.time_factor !== 1 ? ` (lab time compressed ${scenario.time_factor}x; measured times are real)` : ""}`,
+        : `recovered in ${fmt(recovery)}${source("recovery")}${recovery <= scenario.rtoMs ? "" : `, over the RTO of ${fmt(scenario.rtoMs)}`}${scenario.time_factor !== 1 ? ` (lab time compressed ${scenario.time_factor}x; measured times are real)` : ""}`,
     limit: scenario.rtoMs,
     measured: recovery,
     unit: "ms",

@@ -14,6 +14,7 @@ const { expect } = chai;
 const FIXTURES = join(ROOT, "test", "fixtures");
 const SHORT = join(FIXTURES, "scenarios", "short-rpc-outage.yml");
 const MULTI = join(FIXTURES, "scenarios", "short-multi-fault.yml");
+const SEQUENCER = join(FIXTURES, "scenarios", "short-sequencer-halt.yml");
 
 function journals(dir: string): Journal[] {
   if (!existsSync(dir)) return [];
@@ -83,6 +84,36 @@ describe("firedrill run", function () {
     const xml = readFileSync(junit, "utf8");
     expect(xml).to.include("<testsuite");
     expect((xml.match(/<testcase /g) ?? []).length).to.equal(journal!.verdicts.length);
+    await expectHealed();
+  });
+
+  it("keeps phases in order when the response alert comes before any detection alert (sequencer halt)", async () => {
+    const dir = join(work, "sequencer");
+    const run = cli(["run", SEQUENCER, "--lab-dir", labDir, "--journal-dir", dir]);
+    expect(await run.exit, run.output()).to.equal(0);
+    const [journal] = journals(dir);
+    const received = (name: string) =>
+      journal!.timeline.find((e) => e.kind === "alert.received" && e.name === name && e.t_ms >= 0)?.t_ms;
+    // The case itself: the stack fails over on the sequencer feed before it reports the halt.
+    expect(received("CROSS_CHAIN_FAILOVER"), run.output()).to.be.a("number");
+    expect(received("CHAIN_HALTED"), run.output()).to.be.a("number");
+    expect(received("CROSS_CHAIN_FAILOVER")!).to.be.below(received("CHAIN_HALTED")!);
+    const { detection_ms, response_ms, recovery_ms } = journal!.phases;
+    expect(detection_ms).to.equal(response_ms);
+    expect(response_ms!).to.be.at.most(recovery_ms!);
+    const reason = (name: string) => journal!.verdicts.find((v) => v.name.startsWith(name))?.reason;
+    expect(reason("detection within")).to.match(
+      /after the first injection \(CROSS_CHAIN_FAILOVER, via response\)$/,
+    );
+    expect(reason("response within")).to.match(/after the first injection \(CROSS_CHAIN_FAILOVER\)$/);
+    // The timeline says the same, and records no phase before an earlier one.
+    const reached = journal!.timeline.filter((e) => e.kind === "phase.reached");
+    expect(reached.map((e) => e.name)).to.deep.equal(["detection", "response", "recovery"]);
+    expect(reached[0]!.summary).to.equal("detection reached by CROSS_CHAIN_FAILOVER (via response)");
+    expect(reached.map((e) => e.t_ms)).to.deep.equal([...reached.map((e) => e.t_ms)].sort((a, b) => a - b));
+    expect(run.output()).to.match(
+      /phase\.reached\s+detection reached by CROSS_CHAIN_FAILOVER \(via response\)/,
+    );
     await expectHealed();
   });
 

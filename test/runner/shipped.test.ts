@@ -82,6 +82,14 @@ describe("shipped scenarios", function () {
       expect(journal!.status).to.equal("completed");
       for (const fault of journal!.faults) expect(fault.proof?.ok, `${fault.type} proof`).to.equal(true);
       expect(journal!.phases.detection_ms).to.be.a("number");
+      // Phases are monotonic: no phase is recorded earlier than a phase before it.
+      const reached = [
+        journal!.phases.detection_ms,
+        journal!.phases.response_ms,
+        journal!.phases.mitigation_ms,
+        journal!.phases.recovery_ms,
+      ].filter((ms): ms is number => ms !== null);
+      expect(reached, "phases in order").to.deep.equal([...reached].sort((a, b) => a - b));
     });
   }
 });
