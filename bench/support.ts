@@ -1,5 +1,5 @@
 /** What the benchmarks share: a CLI child, a detached lab, percentiles, a closed-loop driver, raw anvil. */
-import { Interface, Wallet } from "ethers";
+import { Interface, keccak256, Wallet } from "ethers";
 import { rpcCall } from "../harness/lab/anvil.ts";
 import { cli } from "../test/cli.ts";
 
@@ -80,7 +80,18 @@ export async function rawVaultMints(
       maxFeePerGas: 10n ** 11n,
       maxPriorityFeePerGas: 10n ** 9n,
     });
-    const hash = await rpcCall<string>(chain.url, "eth_sendRawTransaction", [signed]);
+    const hash = keccak256(signed);
+    // A send that timed out may or may not have reached the node: send the same transaction
+    // again (same nonce) until the node has it, or a gap would hold every later nonce back.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await rpcCall<string>(chain.url, "eth_sendRawTransaction", [signed], 60_000);
+        break;
+      } catch (error) {
+        if (/already known|nonce too low|already imported/i.test((error as Error).message)) break;
+        if (attempt >= 3) throw error;
+      }
+    }
     // A transaction the node lost (or one queued behind a nonce it never got) is never mined:
     // give up on it instead of polling for ever.
     const deadline = Date.now() + RECEIPT_DEADLINE_MS;

@@ -67,7 +67,7 @@ export interface CrossChainOptions {
    * that a burst queues in the gateway and the node stays quick to answer. @default 32
    */
   maxMintsInFlight?: number | undefined;
-  /** Longest a mint waits for a place on a busy chain before it tries the next one, ms. @default 15000 */
+  /** Longest a mint waits for a place on a busy chain before it tries the next one, ms. @default 10000 */
   admissionTimeoutMs?: number | undefined;
 }
 
@@ -395,7 +395,7 @@ export class CrossChainManager {
       if (problems.length > 0) skipped.push({ chain: m.chain.name, reason: problems.join(", ") });
       return problems.length === 0;
     });
-    const admitBy = Date.now() + (this.#o.admissionTimeoutMs ?? 15_000);
+    const admitBy = Date.now() + (this.#o.admissionTimeoutMs ?? 10_000);
     for (const m of healthy) {
       const chain: ChainClient = m.chain;
       if (this.batching(chain.name)) await this.#batchWindow(chain.name);

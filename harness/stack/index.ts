@@ -52,7 +52,7 @@ export interface StackOptions {
   gatewayDelayMs?: number;
   /** Most mint transactions in flight per chain; further mints wait for a place. @default 32 */
   maxMintsInFlight?: number;
-  /** Longest a mint waits for a place on a busy chain before it tries the next, ms. @default 15000 */
+  /** Longest a mint waits for a place on a busy chain before it tries the next, ms. @default 10000 */
   admissionTimeoutMs?: number;
   /** Regulator filing deadline. @default 10000 */
   reportDeadlineMs?: number;

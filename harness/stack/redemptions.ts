@@ -22,8 +22,14 @@ export interface EngineOptions {
   chains: Map<string, ChainClient>;
   operator: Account;
   metrics?: StackMetrics | undefined;
-  /** Most redemptions per batch. @default 64 */
+  /** Most redemptions per batch. @default 32 */
   batchSize?: number;
+  /**
+   * Most redemption transactions in flight per chain (two batches: the next is signed while
+   * one is mined). The chain's capacity is shared with mints (see Gate): more here makes mints
+   * wait longer and the node slower to answer the monitor. @default 64
+   */
+  maxInFlight?: number;
   /** Idle poll, ms. @default 100 */
   idleMs?: number;
   /** Receipt deadline, ms. @default 20000 */
@@ -92,8 +98,8 @@ export class RedemptionEngine {
   async #loop(chainName: string): Promise<void> {
     const chain = this.#o.chains.get(chainName)!;
     const idleMs = this.#o.idleMs ?? 100;
-    const batchSize = this.#o.batchSize ?? 64;
-    const maxInFlight = Math.max(256, batchSize * 4);
+    const batchSize = this.#o.batchSize ?? 32;
+    const maxInFlight = Math.max(this.#o.maxInFlight ?? 64, batchSize);
     while (this.#running) {
       if (!(this.#o.canSend?.(chainName) ?? true)) {
         await this.#idle(idleMs);
@@ -106,7 +112,7 @@ export class RedemptionEngine {
       const batch = this.#o.queue
         .open(chainName, batchSize + this.#inFlight.size)
         .filter((r) => !this.#inFlight.has(r.id))
-        .slice(0, batchSize);
+        .slice(0, Math.min(batchSize, maxInFlight - this.#inFlight.size));
       if (batch.length === 0) {
         await this.#idle(idleMs);
         continue;
@@ -223,6 +229,8 @@ export class RedemptionEngine {
         await new Promise((r) => setTimeout(r, 1000));
       }
       for (const t of txs) this.#inFlight.delete(t.r.id);
+      // A loop idling because the chain had its fill of our transactions may send again.
+      this.#wakeAll();
     });
     const tracked = confirming.finally(() => this.#confirming.delete(tracked));
     this.#confirming.add(tracked);
