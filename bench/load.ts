@@ -156,7 +156,7 @@ async function spikeOnGateway(): Promise<void> {
       );
       console.log(
         `raw anvil vault.mint, 1000 concurrent senders (the anchor): ${raw.perSecond.toFixed(0)}/s, ` +
-          `p95 ${raw.p95.toFixed(1)} ms, failed ${raw.failed}`,
+          `p95 ${raw.p95.toFixed(1)} ms, failed ${raw.failed}${raw.firstError ? ` (first: ${raw.firstError})` : ""}`,
       );
       const secrets = runSecrets();
       const sink = await startAlertSink(secrets.webhookSecret, (alert) => {

@@ -24,6 +24,7 @@ export async function detachedLab(dir: string): Promise<() => Promise<void>> {
 export async function drive(total: number, clients: number, job: (i: number) => Promise<boolean>) {
   let next = 0;
   let failed = 0;
+  let firstError: string | undefined;
   const latencies: number[] = [];
   const started = performance.now();
   await Promise.all(
@@ -31,14 +32,17 @@ export async function drive(total: number, clients: number, job: (i: number) => 
       while (next < total) {
         const i = next++;
         const t = performance.now();
-        const ok = await job(i).catch(() => false);
+        const ok = await job(i).catch((error: unknown) => {
+          firstError ??= (error as Error).message;
+          return false;
+        });
         latencies.push(performance.now() - t);
         if (!ok) failed++;
       }
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  return { perSecond: (total - failed) / seconds, p95: percentile(latencies, 95), failed, seconds };
+  return { perSecond: (total - failed) / seconds, p95: percentile(latencies, 95), failed, firstError, seconds };
 }
 
 /** Longest the anchor waits for one raw transaction's receipt. */
