@@ -42,7 +42,13 @@ export async function drive(total: number, clients: number, job: (i: number) => 
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  return { perSecond: (total - failed) / seconds, p95: percentile(latencies, 95), failed, firstError, seconds };
+  return {
+    perSecond: (total - failed) / seconds,
+    p95: percentile(latencies, 95),
+    failed,
+    firstError,
+    seconds,
+  };
 }
 
 /** Longest the anchor waits for one raw transaction's receipt. */
