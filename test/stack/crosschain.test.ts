@@ -116,7 +116,14 @@ describe("stack cross-chain backup manager", function () {
     // Both places are free again: the next mint goes to ethereum.
     const next = await mint();
     expect(next.body["chain"]).to.equal("ethereum");
-    const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).to.match(/firedrill_mints_in_flight\{chain="ethereum",state="sending"\} 0/);
+    // The gauges follow the stack's periodic snapshot, not each request.
+    await until(
+      async () =>
+        /firedrill_mints_in_flight\{chain="ethereum",state="sending"\} 0/.test(
+          await (await fetch(`${base}/metrics`)).text(),
+        ),
+      10_000,
+      "firedrill_mints_in_flight in /metrics",
+    );
   });
 });
