@@ -9,7 +9,7 @@
  *   expect(journal).to.recoverWithin("15m");
  *   expect(journal).to.loseNoRedemptions();
  */
-import { formatDuration, parseDuration } from "../runner/duration.ts";
+import { formatDuration, parseDuration } from "../duration.ts";
 import type { Journal } from "../runner/journal.ts";
 
 declare global {

@@ -1,6 +1,6 @@
 /** The chain stops producing blocks; on arbitrum the sequencer uptime feed reports it down too. */
 import { z } from "zod";
-import { formatDuration } from "../runner/duration.ts";
+import { formatDuration } from "../duration.ts";
 import { head, latestRound, minedIn, proveMining, restoreMining, sendProbeTx, stopMining } from "./chain.ts";
 import { type Chain, chain, type FaultDefinition, forText, healOnce, poll, sleep } from "./common.ts";
 import { type FaultContext, proof } from "./context.ts";

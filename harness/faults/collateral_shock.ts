@@ -1,6 +1,6 @@
 /** The market model moves an asset's price (a depeg, a crash) over a duration; healing restores it. */
 import { z } from "zod";
-import { duration, formatDuration } from "../runner/duration.ts";
+import { duration, formatDuration } from "../duration.ts";
 import {
   asset,
   type FaultDefinition,

@@ -1,6 +1,6 @@
 /** A congested chain: slower blocks, a smaller block gas limit, and a flooded mempool. */
 import { z } from "zod";
-import { formatDuration, positiveDuration } from "../runner/duration.ts";
+import { formatDuration, positiveDuration } from "../duration.ts";
 import {
   block,
   fillerAccount,

@@ -1,6 +1,6 @@
 /** The chain's base fee jumps to `gwei`, re-applied every block since the base fee decays on its own. */
 import { z } from "zod";
-import { formatDuration } from "../runner/duration.ts";
+import { formatDuration } from "../duration.ts";
 import { type BlockInfo, block, gwei, head, nextBlock, toHex } from "./chain.ts";
 import { chain, type FaultDefinition, forText, healOnce, sleep } from "./common.ts";
 import { proof } from "./context.ts";

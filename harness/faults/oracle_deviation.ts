@@ -1,6 +1,6 @@
 /** One price source reports a price off the market by a fixed share, while the others stay right. */
 import { z } from "zod";
-import { formatDuration } from "../runner/duration.ts";
+import { formatDuration } from "../duration.ts";
 import { type FaultDefinition, forText, healOnce, oracleSource, pair } from "./common.ts";
 import { type FaultContext, proof } from "./context.ts";
 import { labState, sourceQuote } from "./network.ts";

@@ -1,6 +1,6 @@
 /** A price source stops answering: its proxy refuses connections, or holds them until they time out. */
 import { z } from "zod";
-import { formatDuration } from "../runner/duration.ts";
+import { formatDuration } from "../duration.ts";
 import { type FaultDefinition, forText, healOnce, oracleSource } from "./common.ts";
 import { degradeProxy, proveAnswering, proveDegraded, proxyUrl } from "./network.ts";
 

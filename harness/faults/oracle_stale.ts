@@ -4,7 +4,7 @@
  * the on-chain feeds of a chain (`chain`, optionally one `pair`), so `updatedAt` freezes.
  */
 import { z } from "zod";
-import { formatDuration } from "../runner/duration.ts";
+import { formatDuration } from "../duration.ts";
 import { latestRound } from "./chain.ts";
 import {
   type Chain,

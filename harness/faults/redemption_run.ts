@@ -1,7 +1,7 @@
 /** A surge of redemptions through the ops gateway, spread over the fault's duration. */
 import { z } from "zod";
+import { formatDuration } from "../duration.ts";
 import { FiredrillError } from "../errors.ts";
-import { formatDuration } from "../runner/duration.ts";
 import { chain, type FaultDefinition, forText, healOnce, poll, sleep } from "./common.ts";
 import { type FaultProof, proof } from "./context.ts";
 

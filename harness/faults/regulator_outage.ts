@@ -1,6 +1,6 @@
 /** The regulator's endpoint, where compliance reports are filed, fails or slows down. */
 import { z } from "zod";
-import { formatDuration, positiveDuration } from "../runner/duration.ts";
+import { formatDuration, positiveDuration } from "../duration.ts";
 import { type FaultDefinition, forText, healOnce } from "./common.ts";
 import type { FaultContext, Injected } from "./context.ts";
 import { type Degrade, degradeProxy, proveAnswering, proveDegraded } from "./network.ts";

@@ -3,7 +3,7 @@
  * the stack must file it, or fall back to a manual submission, in time.
  */
 import { z } from "zod";
-import { formatDuration, positiveDuration } from "../runner/duration.ts";
+import { formatDuration, positiveDuration } from "../duration.ts";
 import { type FaultDefinition, forText, healOnce } from "./common.ts";
 import { proof } from "./context.ts";
 import { probe, proveAnswering } from "./network.ts";

@@ -1,6 +1,6 @@
 /** One RPC provider of a chain fails while the chain itself goes on. */
 import { z } from "zod";
-import { formatDuration } from "../runner/duration.ts";
+import { formatDuration } from "../duration.ts";
 import { head } from "./chain.ts";
 import { chain, type FaultDefinition, forText, healOnce, rpcProvider } from "./common.ts";
 import { proof } from "./context.ts";

@@ -2,7 +2,7 @@
  * The BCP's incident alert template, filled in from a run, and the remediation plan an
  * auditor expects next to it.
  */
-import { formatDuration } from "./duration.ts";
+import { formatDuration } from "../duration.ts";
 import type { Journal, TimelineEvent, Verdict } from "./journal.ts";
 import type { Scenario } from "./scenario.ts";
 

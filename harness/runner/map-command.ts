@@ -4,8 +4,8 @@
  */
 import { parseArgs } from "node:util";
 import type { Io } from "../cli.ts";
+import { formatDuration } from "../duration.ts";
 import { usageError } from "../errors.ts";
-import { formatDuration } from "./duration.ts";
 import {
   blastRadius,
   defaultMapPath,

@@ -14,7 +14,7 @@
  * that alert instead, so that it is never earlier than the phases before it. Once
  * recovery is fixed, no alert reaches a phase any more.
  */
-import { formatDuration } from "./duration.ts";
+import { formatDuration } from "../duration.ts";
 import { PHASES, type Phase } from "./journal.ts";
 import type { Scenario } from "./scenario.ts";
 

@@ -4,8 +4,8 @@
  * run, that heal everything and end the run as `aborted` when one holds.
  */
 import { z } from "zod";
+import { duration, positiveDuration } from "../duration.ts";
 import { chain, pair } from "../faults/common.ts";
-import { duration, positiveDuration } from "./duration.ts";
 
 /** `stack:/health` (a path on the system under test) or an http(s) URL. */
 export const probeUrl = z.string().refine(

@@ -10,6 +10,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
+import { formatDuration } from "../duration.ts";
 import { FiredrillError, releaseAll } from "../errors.ts";
 import type { FaultContext, FaultProof, Injected } from "../faults/context.ts";
 import { type Fault, faultDefinition } from "../faults/index.ts";
@@ -21,7 +22,6 @@ import { seededRandom } from "../random.ts";
 import { redact } from "../redact.ts";
 import { type Alert, startAlertSink } from "./alert-sink.ts";
 import { chainReader } from "./chain-reader.ts";
-import { formatDuration } from "./duration.ts";
 import { incidentAlert, remediationPlan } from "./incident.ts";
 import { type AcceptedRedemption, checkInvariants } from "./invariants.ts";
 import type {

@@ -7,8 +7,8 @@ import { existsSync } from "node:fs";
 import { dirname, isAbsolute, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { formatDuration, positiveDuration } from "../duration.ts";
 import { FiredrillError } from "../errors.ts";
-import { formatDuration, positiveDuration } from "./duration.ts";
 import { type Problem, parseYaml, readYamlFile, throwFirst, validateAgainst, type YamlFile } from "./yaml.ts";
 
 /** Names of systems: lower snake case. */

@@ -6,8 +6,8 @@ import { readdirSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Io } from "../cli.ts";
+import { formatDuration } from "../duration.ts";
 import { FiredrillError, usageError } from "../errors.ts";
-import { formatDuration } from "./duration.ts";
 import { kpisFrom } from "./kpis.ts";
 import { scenarioFrom } from "./scenario.ts";
 import {

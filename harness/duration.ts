@@ -3,7 +3,7 @@
  * sum such as `1h30m`), parsed once, here, into milliseconds.
  */
 import { z } from "zod";
-import { FiredrillError } from "../errors.ts";
+import { FiredrillError } from "./errors.ts";
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;

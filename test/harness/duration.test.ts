@@ -1,6 +1,6 @@
 import { expect } from "chai";
+import { formatDuration, parseDuration } from "../../harness/duration.ts";
 import { FiredrillError } from "../../harness/errors.ts";
-import { formatDuration, parseDuration } from "../../harness/runner/duration.ts";
 
 describe("parseDuration", () => {
   it("parses every unit into milliseconds", () => {
