@@ -11,7 +11,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { Io } from "../cli.ts";
 import { labError, usageError } from "../errors.ts";
-import { readYamlFile, validateAgainst } from "../runner/yaml.ts";
+import { readYamlFile, validateAgainst } from "../yaml.ts";
 import { type LabConfig, labConfigSchema } from "./config.ts";
 import {
   isAlive,

@@ -4,8 +4,8 @@
  */
 import { join } from "node:path";
 import { ROOT } from "../lab/index.ts";
+import { readYamlFile } from "../yaml.ts";
 import type { Kpi } from "./journal.ts";
-import { readYamlFile } from "./yaml.ts";
 
 interface KpiRule {
   key: string;

@@ -4,9 +4,16 @@
  */
 import { z } from "zod";
 import { duration, positiveDuration } from "../duration.ts";
+import {
+  type Problem,
+  parseYaml,
+  readYamlFile,
+  throwFirst,
+  validateAgainst,
+  type YamlFile,
+} from "../yaml.ts";
 import { EVENT_NAME, SEVERITIES } from "./alert-events.ts";
 import { SYSTEM_NAME, type SystemsMap, suggest } from "./systems-map.ts";
-import { type Problem, parseYaml, readYamlFile, throwFirst, validateAgainst, type YamlFile } from "./yaml.ts";
 
 const severity = z.enum(SEVERITIES);
 const eventName = z.string().regex(EVENT_NAME, { message: "an event name is UPPER_SNAKE_CASE" });

@@ -22,10 +22,17 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { duration, formatDuration, positiveDuration } from "../duration.ts";
 import { FAULTS, type Fault, faultDefinition } from "../faults/index.ts";
+import {
+  type Problem,
+  parseYaml,
+  readYamlFile,
+  throwFirst,
+  validateAgainst,
+  type YamlFile,
+} from "../yaml.ts";
 import { ALERT_EVENTS, EVENT_NAME, isStandardEvent } from "./alert-events.ts";
 import { abortCondition, steadyStateProbe } from "./probes.ts";
 import { blastRadius, rtoFor, SYSTEM_NAME, type SystemsMap, suggest } from "./systems-map.ts";
-import { type Problem, parseYaml, readYamlFile, throwFirst, validateAgainst, type YamlFile } from "./yaml.ts";
 
 const eventName = z.string().regex(EVENT_NAME, { message: "an event name is UPPER_SNAKE_CASE" });
 const events = z.array(eventName).min(1);

@@ -9,7 +9,14 @@ import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { formatDuration, positiveDuration } from "../duration.ts";
 import { FiredrillError } from "../errors.ts";
-import { type Problem, parseYaml, readYamlFile, throwFirst, validateAgainst, type YamlFile } from "./yaml.ts";
+import {
+  type Problem,
+  parseYaml,
+  readYamlFile,
+  throwFirst,
+  validateAgainst,
+  type YamlFile,
+} from "../yaml.ts";
 
 /** Names of systems: lower snake case. */
 export const SYSTEM_NAME = /^[a-z][a-z0-9_]*$/;

@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import type { Io } from "../cli.ts";
 import { formatDuration } from "../duration.ts";
 import { FiredrillError, usageError } from "../errors.ts";
+import { problemError, readYamlFile, type YamlFile } from "../yaml.ts";
 import { kpisFrom } from "./kpis.ts";
 import { scenarioFrom } from "./scenario.ts";
 import {
@@ -17,7 +18,6 @@ import {
   systemsMapFrom,
   tierInversions,
 } from "./systems-map.ts";
-import { problemError, readYamlFile, type YamlFile } from "./yaml.ts";
 
 const USAGE =
   "usage: firedrill validate [--map systems-map.yml] [--kind scenario|map|kpis] <files or folders...>";

@@ -14,8 +14,8 @@
 import { readFileSync } from "node:fs";
 import { type Document, isAlias, isMap, isSeq, LineCounter, type Node, parseDocument, visit } from "yaml";
 import type { z } from "zod";
-import { describeValue } from "../duration.ts";
-import { FiredrillError, inputError } from "../errors.ts";
+import { describeValue } from "./duration.ts";
+import { FiredrillError, inputError } from "./errors.ts";
 
 /** A path into a parsed document, as zod reports it: keys and list indexes. */
 export type FieldPath = readonly PropertyKey[];
