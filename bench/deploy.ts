@@ -10,7 +10,7 @@ import { parseArgs } from "node:util";
 import { ContractFactory, id, JsonRpcProvider, MaxUint256, NonceManager, Wallet } from "ethers";
 import { type ContractName, loadArtifact } from "../harness/lab/contracts.ts";
 import { type DeployOptions, deployStack, type LabAccounts, labAccounts } from "../harness/lab/deploy.ts";
-import { startProcess } from "../harness/lab/process.ts";
+import { startProcess } from "../harness/process.ts";
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "5" } } });
 const runs = Number(values.runs);

@@ -15,7 +15,7 @@ import { readdirSync } from "node:fs";
 import { Agent, createServer as createHttpServer, request } from "node:http";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
-import { startProcess } from "../harness/lab/process.ts";
+import { startProcess } from "../harness/process.ts";
 import { ToxiproxyClient } from "../harness/proxy/client.ts";
 import { findToxiproxyServer, startEmbeddedToxiproxy, startRealToxiproxy } from "../harness/proxy/server.ts";
 

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { JsonRpcProvider, Network } from "ethers";
 import { labError } from "../errors.ts";
-import { type OwnedProcess, startProcess } from "./process.ts";
+import { type OwnedProcess, startProcess } from "../process.ts";
 
 const require = createRequire(import.meta.url);
 

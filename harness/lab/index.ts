@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { labError, releaseAll } from "../errors.ts";
+import { sweepPidFiles } from "../process.ts";
 import { seededRandom } from "../random.ts";
 import { registerSecret } from "../redact.ts";
 import { type Chain, startAnvil } from "./anvil.ts";
@@ -24,7 +25,6 @@ import {
   type SourceName,
   startPriceSource,
 } from "./oracles.ts";
-import { sweepPidFiles } from "./process.ts";
 import { startRegulator } from "./regulator.ts";
 import { createLabProxy, type LabToxiproxy, startLabToxiproxy } from "./toxiproxy.ts";
 

@@ -6,7 +6,7 @@ import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, w
 import { tmpdir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
 import { FiredrillError, labError } from "../errors.ts";
-import { startProcess } from "../lab/process.ts";
+import { startProcess } from "../process.ts";
 import type { SummaryData } from "./metrics.ts";
 import { LOAD_DIR, type ProfileData, SCRIPT_FILE } from "./profile.ts";
 

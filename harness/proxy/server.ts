@@ -8,7 +8,7 @@ import { createServer as createTcpServer, type Socket } from "node:net";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { labError } from "../errors.ts";
-import { startProcess } from "../lab/process.ts";
+import { startProcess } from "../process.ts";
 import { ToxiproxyApi } from "./api.ts";
 import { ToxiproxyClient } from "./client.ts";
 

@@ -11,7 +11,7 @@ import {
   labAccounts,
   toUnits,
 } from "../../harness/lab/deploy.ts";
-import { type OwnedProcess, startProcess } from "../../harness/lab/process.ts";
+import { type OwnedProcess, startProcess } from "../../harness/process.ts";
 
 const require = createRequire(import.meta.url);
 const ANVIL = join(dirname(require.resolve("@foundry-rs/anvil-linux-amd64/package.json")), "bin", "anvil");

@@ -4,12 +4,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import { type Io, reportError } from "../../harness/cli.ts";
-import { type OwnedProcess, startProcess } from "../../harness/lab/process.ts";
 import { command } from "../../harness/loadgen/command.ts";
 import { type LoadSummary, runLoad } from "../../harness/loadgen/index.ts";
 import { findK6 } from "../../harness/loadgen/k6.ts";
 import { loadProfile } from "../../harness/loadgen/profile.ts";
 import { startTestingTarget } from "../../harness/loadgen/testing-target.ts";
+import { type OwnedProcess, startProcess } from "../../harness/process.ts";
 
 const TARGET_SCRIPT = fileURLToPath(new URL("../../harness/loadgen/testing-target.ts", import.meta.url));
 

@@ -3,7 +3,7 @@ import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { expect } from "chai";
 import { id as keccakId } from "ethers";
-import { type OwnedProcess, startProcess } from "../../harness/lab/process.ts";
+import { type OwnedProcess, startProcess } from "../../harness/process.ts";
 import { startTestLab, type TestLab, until } from "./fixture.ts";
 
 const ROOT = resolve(import.meta.dirname, "..", "..");

@@ -7,8 +7,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { labError } from "../errors.ts";
-import { redact } from "../redact.ts";
+import { labError } from "./errors.ts";
+import { redact } from "./redact.ts";
 
 export type ProcessStatus = "idle" | "starting" | "started" | "stopping" | "stopped";
 
