@@ -1,12 +1,15 @@
 /**
  * Every process firedrill starts is owned: it has a status, a readiness check with a
  * deadline, the last lines of its output for any error, and a pid file so that the next
- * run can sweep it if this one was killed with SIGKILL.
+ * run can sweep it if this one was killed with SIGKILL. Also the small waits and checks
+ * that go with processes: whether a pid is alive, a free port, a sleep and a poll.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { setTimeout as delay } from "node:timers/promises";
 import { labError } from "./errors.ts";
 import { redact } from "./redact.ts";
 
@@ -203,4 +206,73 @@ export function sweepPidFiles(pidDir: string): string[] {
     rmSync(path, { force: true });
   }
   return swept;
+}
+
+/**
+ * True when a process with this pid runs. A zombie does not count: an orphan killed by a
+ * sweep waits for its new parent to reap it, and where that parent is not an init that
+ * reaps, `kill(pid, 0)` would still succeed.
+ */
+export function isAlive(pid: number): boolean {
+  if (pid <= 0) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2).charAt(0);
+    return state !== "Z" && state !== "X";
+  } catch {
+    // No /proc (not Linux), or no such process: ask the kernel.
+  }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** A port that was free a moment ago on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Waits `ms`; resolves early (never rejects) when any of `signals` aborts. Zero or less
+ * returns at once, as Go's `time.Sleep` does (the embedded Toxiproxy's toxics rely on it).
+ */
+export async function sleep(ms: number, ...signals: (AbortSignal | undefined)[]): Promise<void> {
+  const live = signals.filter((s): s is AbortSignal => s !== undefined);
+  if (ms <= 0 || live.some((s) => s.aborted)) return;
+  // One signal is passed as is: the load engine sleeps thousands of times on one signal.
+  const signal = live.length > 1 ? AbortSignal.any(live) : live[0];
+  try {
+    await delay(ms, undefined, signal === undefined ? {} : { signal });
+  } catch (error) {
+    if ((error as Error).name !== "AbortError") throw error;
+  }
+}
+
+/**
+ * Polls `check` every `intervalMs` until it returns a value other than undefined, or
+ * `timeoutMs` passes (then undefined). Measurements wait this way, never by a fixed sleep.
+ */
+export async function poll<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs: number,
+  intervalMs = 25,
+  signal?: AbortSignal,
+): Promise<T | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() >= deadline || signal?.aborted) return undefined;
+    await sleep(intervalMs, signal);
+  }
 }

@@ -11,8 +11,9 @@
  * to a whole second, which keeps the head advancing and mines every transaction on the
  * next block.
  */
+
+import { poll } from "../process.ts";
 import type { Chain } from "./common.ts";
-import { poll } from "./common.ts";
 import type { FaultContext } from "./context.ts";
 import { labState } from "./network.ts";
 

@@ -1,8 +1,9 @@
 /** The chain stops producing blocks; on arbitrum the sequencer uptime feed reports it down too. */
 import { z } from "zod";
 import { formatDuration } from "../duration.ts";
+import { poll, sleep } from "../process.ts";
 import { head, latestRound, minedIn, proveMining, restoreMining, sendProbeTx, stopMining } from "./chain.ts";
-import { type Chain, chain, type FaultDefinition, forText, healOnce, poll, sleep } from "./common.ts";
+import { type Chain, chain, type FaultDefinition, forText, healOnce } from "./common.ts";
 import { type FaultContext, proof } from "./context.ts";
 
 /** Flips the sequencer uptime feed through the lab's keeper and waits until the feed says so. */

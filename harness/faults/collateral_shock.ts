@@ -1,16 +1,8 @@
 /** The market model moves an asset's price (a depeg, a crash) over a duration; healing restores it. */
 import { z } from "zod";
 import { duration, formatDuration } from "../duration.ts";
-import {
-  asset,
-  type FaultDefinition,
-  forText,
-  healOnce,
-  ORACLE_SOURCES,
-  type Pair,
-  poll,
-  sleep,
-} from "./common.ts";
+import { poll, sleep } from "../process.ts";
+import { asset, type FaultDefinition, forText, healOnce, ORACLE_SOURCES, type Pair } from "./common.ts";
 import { type FaultContext, proof } from "./context.ts";
 import { labState, sourceQuote } from "./network.ts";
 

@@ -90,36 +90,3 @@ export function healOnce(heal: () => Promise<FaultProof>): () => Promise<FaultPr
     return healing;
   };
 }
-
-/** Waits `ms`; resolves early (never rejects) when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
-
-/**
- * Polls `check` every `intervalMs` until it returns a value other than undefined, or
- * `timeoutMs` passes (then undefined). Measurements wait this way, never by a fixed sleep.
- */
-export async function poll<T>(
-  check: () => Promise<T | undefined>,
-  timeoutMs: number,
-  intervalMs = 25,
-  signal?: AbortSignal,
-): Promise<T | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() >= deadline || signal?.aborted) return undefined;
-    await sleep(intervalMs, signal);
-  }
-}

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { formatDuration } from "../duration.ts";
+import { poll, sleep } from "../process.ts";
 import { latestRound } from "./chain.ts";
 import {
   type Chain,
@@ -17,8 +18,6 @@ import {
   PAIRS,
   type Pair,
   pair,
-  poll,
-  sleep,
 } from "./common.ts";
 import { type FaultContext, type FaultProof, type Injected, proof } from "./context.ts";
 import { labState, sourceQuote } from "./network.ts";

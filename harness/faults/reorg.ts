@@ -1,8 +1,9 @@
 /** The chain drops its last `depth` blocks and replaces them (anvil_reorg): instantaneous. */
 import { z } from "zod";
 import { MAX_REORG_DEPTH } from "../lab/anvil.ts";
+import { sleep } from "../process.ts";
 import { type BlockInfo, block, head, proveMining, type TxInfo, toHex } from "./chain.ts";
-import { type Chain, chain, type FaultDefinition, healOnce, sleep } from "./common.ts";
+import { type Chain, chain, type FaultDefinition, healOnce } from "./common.ts";
 import { type FaultContext, proof } from "./context.ts";
 
 export const params = z.strictObject({

@@ -11,18 +11,10 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { Io } from "../cli.ts";
 import { labError, usageError } from "../errors.ts";
+import { isAlive } from "../process.ts";
 import { readYamlFile, validateAgainst } from "../yaml.ts";
 import { type LabConfig, labConfigSchema } from "./config.ts";
-import {
-  isAlive,
-  type LabInfo,
-  PROVIDERS,
-  ROOT,
-  readLabInfo,
-  startLab,
-  sutEnvironment,
-  sweepLab,
-} from "./index.ts";
+import { type LabInfo, PROVIDERS, ROOT, readLabInfo, startLab, sutEnvironment, sweepLab } from "./index.ts";
 import { findResidue } from "./residue.ts";
 
 const USAGE = `usage: firedrill lab up [--config lab.yml] [--dir DIR] [--detach] [--json]

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { labError, releaseAll } from "../errors.ts";
-import { sweepPidFiles } from "../process.ts";
+import { isAlive, sweepPidFiles } from "../process.ts";
 import { seededRandom } from "../random.ts";
 import { registerSecret } from "../redact.ts";
 import { type Chain, startAnvil } from "./anvil.ts";
@@ -182,28 +182,6 @@ function readPid(file: string): number {
     return (JSON.parse(readFileSync(file, "utf8")) as LabInfo).pid;
   } catch {
     return -1;
-  }
-}
-
-/**
- * True when a process with this pid runs. A zombie does not count: an orphan killed by a
- * sweep waits for its new parent to reap it, and where that parent is not an init that
- * reaps, `kill(pid, 0)` would still succeed.
- */
-export function isAlive(pid: number): boolean {
-  if (pid <= 0) return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const state = stat.slice(stat.lastIndexOf(")") + 2).charAt(0);
-    return state !== "Z" && state !== "X";
-  } catch {
-    // No /proc (not Linux), or no such process: ask the kernel.
-  }
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

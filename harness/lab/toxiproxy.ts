@@ -3,7 +3,6 @@
  * running one, TOXIPROXY_BIN, PATH, or the project's tools folder), otherwise the
  * embedded server. Either way the harness speaks to it only through the client.
  */
-import { createServer } from "node:net";
 import { Toxiproxy } from "toxiproxy-node-client";
 import { labError } from "../errors.ts";
 
@@ -17,18 +16,6 @@ export interface LabToxiproxy {
   version: string;
   client: Toxiproxy;
   close(): Promise<void>;
-}
-
-/** A port that was free a moment ago on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitForApi(url: string, deadlineMs: number): Promise<string> {

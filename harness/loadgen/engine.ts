@@ -6,7 +6,8 @@
 import { randomUUID } from "node:crypto";
 import { type Dispatcher, Pool } from "undici";
 import { labError } from "../errors.ts";
-import { runScenario, sleep, type VuHandle } from "./executors.ts";
+import { sleep } from "../process.ts";
+import { runScenario, type VuHandle } from "./executors.ts";
 import { type Metric, Registry, type SummaryData, type Tags } from "./metrics.ts";
 import { maxRunMs, maxVus, type ProfileData } from "./profile.ts";
 import { BUCKET_METRICS, bucketOf, withObserved } from "./tally.ts";

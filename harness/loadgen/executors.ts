@@ -4,6 +4,7 @@
  * can check them without a clock; `runScenario` drives them in real time. Every loop is
  * bounded by the schedule's end plus the graceful stop, and by the caller's signal.
  */
+import { sleep } from "../process.ts";
 import { parseDurationMs } from "./duration.ts";
 import type { ScenarioConfig } from "./profile.ts";
 
@@ -132,20 +133,6 @@ export interface ScenarioResult {
   dropped: number;
   /** The most VUs the scenario had at once. */
   peakVus: number;
-}
-
-/** Resolves after `delayMs` or when `signal` aborts, whichever is first. */
-export function sleep(delayMs: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted || delayMs <= 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, delayMs);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 /** Runs one scenario of a profile in real time and resolves when it has stopped. */

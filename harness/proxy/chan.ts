@@ -297,8 +297,3 @@ export async function noopPipe(stub: Stub): Promise<void> {
     if (p) await p;
   }
 }
-
-/** Sleeps `ms` (not interruptible). */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-}

@@ -3,7 +3,9 @@
  * stub's input and writes to its output, and stops at its next wait when interrupted.
  * Attribute names, their JSON order and their Go types are what the API shows and checks.
  */
-import { type Chunk, nextChunk, noopPipe, type Stub, send, sleep } from "./chan.ts";
+
+import { sleep } from "../process.ts";
+import { type Chunk, nextChunk, noopPipe, type Stub, send } from "./chan.ts";
 import type { GoType } from "./gojson.ts";
 
 export interface ToxicKind {

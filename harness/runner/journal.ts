@@ -14,6 +14,7 @@ import { open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { z } from "zod";
 import { FiredrillError, inputError } from "../errors.ts";
+import { isAlive, sleep } from "../process.ts";
 import { redactDeep } from "../redact.ts";
 
 /** The journal format this firedrill writes and reads. */
@@ -428,17 +429,8 @@ async function lockDir(dir: string, timeoutMs = 10_000): Promise<() => Promise<v
         continue;
       }
       if (Date.now() > deadline) throw new FiredrillError("FD500", `${lock} is held by process ${owner}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleep(20);
     }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

@@ -16,8 +16,9 @@ import type { FaultContext, FaultProof, Injected } from "../faults/context.ts";
 import { type Fault, faultDefinition } from "../faults/index.ts";
 import { anvilBinary, rpcCall } from "../lab/anvil.ts";
 import type { LabConfig } from "../lab/config.ts";
-import { isAlive, type LabInfo, ROOT, readLabInfo, startLab } from "../lab/index.ts";
+import { type LabInfo, ROOT, readLabInfo, startLab } from "../lab/index.ts";
 import { ALL } from "../loadgen/tally.ts";
+import { isAlive, sleep } from "../process.ts";
 import { seededRandom } from "../random.ts";
 import { redact } from "../redact.ts";
 import { type Alert, startAlertSink } from "./alert-sink.ts";
@@ -76,20 +77,6 @@ const STEADY_STATE_TIMEOUT_MS = 30_000;
 const WATCH_MS = 250;
 /** After recovery, how long the runner still waits for an expected phase alert. */
 const LATE_ALERT_GRACE_MS = 10_000;
-
-function sleep(ms: number, ...signals: (AbortSignal | undefined)[]): Promise<void> {
-  return new Promise((resolve) => {
-    const live = signals.filter((s): s is AbortSignal => s !== undefined);
-    if (live.some((s) => s.aborted)) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      for (const s of live) s.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    for (const s of live) s.addEventListener("abort", done, { once: true });
-  });
-}
 
 let anvilVersion: string | undefined;
 function versionOfAnvil(): string {

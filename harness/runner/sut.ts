@@ -8,8 +8,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { labError } from "../errors.ts";
 import { type LabInfo, ROOT, sutEnvironment } from "../lab/index.ts";
-import { freePort } from "../lab/toxiproxy.ts";
-import { type OwnedProcess, startProcess } from "../process.ts";
+import { freePort, type OwnedProcess, startProcess } from "../process.ts";
 import { registerSecret } from "../redact.ts";
 
 export type SutChoice =

@@ -6,7 +6,8 @@ import { expect } from "chai";
 import { Contract, JsonRpcProvider, toQuantity } from "ethers";
 import { KEPT_STATES, MAX_REORG_DEPTH, rpcCall } from "../../harness/lab/anvil.ts";
 import { labConfigSchema } from "../../harness/lab/config.ts";
-import { isAlive, type Lab, readLabInfo, startLab } from "../../harness/lab/index.ts";
+import { type Lab, readLabInfo, startLab } from "../../harness/lab/index.ts";
+import { isAlive } from "../../harness/process.ts";
 import { cli, stopChildren, until } from "../cli.ts";
 
 const FEED_ABI = [

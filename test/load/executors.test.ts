@@ -10,11 +10,11 @@ import {
   rampingVuSteps,
   runScenario,
   type ScenarioHooks,
-  sleep,
   vusAt,
 } from "../../harness/loadgen/executors.ts";
 import { findK6 } from "../../harness/loadgen/k6.ts";
 import type { ScenarioConfig } from "../../harness/loadgen/profile.ts";
+import { sleep } from "../../harness/process.ts";
 import { expectNear } from "../near.ts";
 
 const run = promisify(execFile);

@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { FiredrillError } from "../../harness/errors.ts";
+import { freePort } from "../../harness/process.ts";
 import { ToxiproxyClient, toxiproxyStatus } from "../../harness/proxy/client.ts";
-import { freePort, type ServerUnderTest, startEmbedded, startReal } from "./support.ts";
+import { type ServerUnderTest, startEmbedded, startReal } from "./support.ts";
 
 for (const [kind, start] of [
   ["embedded", startEmbedded],

@@ -5,8 +5,8 @@
  * quirk, the case asserts it and says so; the embedded server reproduces it.
  */
 import { expect } from "chai";
+import { freePort } from "../../harness/process.ts";
 import {
-  freePort,
   median,
   Probe,
   type Running,

@@ -51,14 +51,6 @@ export function startEchoServer(): Promise<Running> {
   return startTcpServer((socket) => socket.pipe(socket));
 }
 
-/** A free loopback port (bound then released). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  const port = await listen(server);
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 export interface ServerUnderTest {
   kind: "embedded" | "real";
   url: string;

@@ -3,8 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as chai from "chai";
 import { firedrillChai } from "../../harness/assert/index.ts";
-import { isAlive, ROOT, readLabInfo } from "../../harness/lab/index.ts";
+import { ROOT, readLabInfo } from "../../harness/lab/index.ts";
 import { findResidue } from "../../harness/lab/residue.ts";
+import { isAlive } from "../../harness/process.ts";
 import type { Journal } from "../../harness/runner/journal.ts";
 import { cli, stopChildren, until } from "../cli.ts";
 

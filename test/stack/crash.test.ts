@@ -1,21 +1,11 @@
-import type { AddressInfo } from "node:net";
-import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { expect } from "chai";
 import { id as keccakId } from "ethers";
-import { type OwnedProcess, startProcess } from "../../harness/process.ts";
+import { freePort, type OwnedProcess, startProcess } from "../../harness/process.ts";
 import { startTestLab, type TestLab, until } from "./fixture.ts";
 
 const ROOT = resolve(import.meta.dirname, "..", "..");
 const REDEEMED_TOPIC = keccakId("Redeemed(bytes32,address,address,uint256,uint256)");
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** The stack in its own process, as `firedrill stack serve` runs it. */
 function startStackProcess(env: Record<string, string>, dataDir: string): Promise<OwnedProcess> {
