@@ -1,6 +1,7 @@
 /**
- * Durations in YAML are strings with units (`500ms`, `10s`, `15m`, `2h`, `1d`, or a
- * sum such as `1h30m`), parsed once, here, into milliseconds.
+ * Durations in scenarios, systems maps, the lab config and load profiles are strings
+ * with units (`500ms`, `10s`, `1.5s`, `15m`, `2h`, `1d`, or a sum such as `1h30m`),
+ * parsed by this one grammar into milliseconds.
  */
 import { z } from "zod";
 import { FiredrillError } from "./errors.ts";
@@ -57,6 +58,12 @@ export function parseDuration(text: string): number {
   return result.ms;
 }
 
+/** Milliseconds of `value` when it is a duration string, else undefined (for callers with their own message). */
+export function tryParseDuration(value: unknown): number | undefined {
+  if (typeof value !== "string" || value.trim() === "") return undefined;
+  return parse(value).ms;
+}
+
 /** Formats milliseconds with the largest units that are exact: 900000 -> "15m", 90000 -> "1m30s". */
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return `${ms}ms`;
@@ -74,26 +81,32 @@ export function formatDuration(ms: number): string {
   return out;
 }
 
+const durationString = z.string({
+  error: (issue) =>
+    issue.input === undefined
+      ? 'is required: a duration such as "10s"'
+      : `expected a duration with a unit such as "10s", got ${
+          typeof issue.input === "number"
+            ? `${issue.input} (a number without a unit)`
+            : describeValue(issue.input)
+        }`,
+});
+
 /** Zod schema of a duration string; its output is milliseconds. Issues carry the code FD203. */
-export const duration = z
-  .string({
-    error: (issue) =>
-      issue.input === undefined
-        ? 'is required: a duration such as "10s"'
-        : `expected a duration with a unit such as "10s", got ${
-            typeof issue.input === "number"
-              ? `${issue.input} (a number without a unit)`
-              : describeValue(issue.input)
-          }`,
-  })
-  .transform((value, ctx): number => {
-    const problem = durationProblem(value);
-    if (problem !== undefined) {
-      ctx.addIssue({ code: "custom", message: problem, params: { fd: "FD203" } });
-      return z.NEVER;
-    }
-    return parseDuration(value);
-  });
+export const duration = durationString.transform((value, ctx): number => {
+  const problem = durationProblem(value);
+  if (problem !== undefined) {
+    ctx.addIssue({ code: "custom", message: problem, params: { fd: "FD203" } });
+    return z.NEVER;
+  }
+  return parseDuration(value);
+});
+
+/** A duration checked by the same grammar but kept as text, for files another tool reads too (k6's profiles). */
+export const durationText = durationString.superRefine((value, ctx) => {
+  const problem = durationProblem(value);
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem, params: { fd: "FD203" } });
+});
 
 /** A duration that must be longer than zero. */
 export const positiveDuration = duration.refine((ms) => ms > 0, {

@@ -3,17 +3,10 @@
  * Validated by one zod schema before anything starts.
  */
 import { z } from "zod";
+import { duration } from "../duration.ts";
 
 const port = z.number().int().min(0).max(65_535);
-/** Milliseconds from "250ms", "1s", "2m". */
-const duration = z
-  .string()
-  .regex(/^\d+(\.\d+)?(ms|s|m)$/, 'expected a duration like "500ms", "1s" or "2m"')
-  .transform((text) => {
-    const [, value, unit] = text.match(/^(\d+(?:\.\d+)?)(ms|s|m)$/)!;
-    return Number(value) * (unit === "ms" ? 1 : unit === "s" ? 1000 : 60_000);
-  })
-  .refine((ms) => ms >= 100, "a block time under 100ms is not supported");
+const blockTime = duration.refine((ms) => ms >= 100, "a block time under 100ms is not supported");
 
 export const CHAIN_NAMES = ["ethereum", "polygon", "arbitrum"] as const;
 export type ChainName = (typeof CHAIN_NAMES)[number];
@@ -22,7 +15,7 @@ const chainSchema = z
   .object({
     chain_id: z.number().int().positive(),
     port: port.default(0),
-    block_time: duration,
+    block_time: blockTime,
     /** Fork another node (a local anvil, or a real RPC URL) at a block. */
     fork: z.strictObject({ url: z.url(), block: z.number().int().nonnegative().optional() }).optional(),
   })

@@ -7,12 +7,15 @@ import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { Io } from "../cli.ts";
+import { formatDuration } from "../duration.ts";
 import { usageError } from "../errors.ts";
-import { formatDuration } from "./duration.ts";
 import { checkTarget, type Engine, type LoadProgress, prepareProfile, runLoad } from "./index.ts";
 import { K6_THRESHOLDS_FAILED } from "./k6.ts";
 import { writeK6OperatorManifests } from "./operator.ts";
 import { profileNames } from "./profile.ts";
+
+/** A run's length to the second (to the millisecond under a second), like k6 prints it. */
+const roughly = (ms: number): string => formatDuration(ms < 1000 ? ms : Math.round(ms / 1000) * 1000);
 
 const HELP = [
   "usage: firedrill load [--profile NAME|FILE] [--engine k6|embedded] [--target URL] [--duration D]",
@@ -95,7 +98,7 @@ export async function command(args: string[], io: Io): Promise<number> {
     }
     if (!live) return;
     const line =
-      `  ${formatDuration(p.elapsedMs).padStart(6)}  VUs ${String(p.vus).padStart(5)}  ` +
+      `  ${roughly(p.elapsedMs).padStart(6)}  VUs ${String(p.vus).padStart(5)}  ` +
       `${p.rps.toFixed(0).padStart(7)} req/s  p95 ${p.p95Ms.toFixed(1)} ms  ${p.requests} requests`;
     process.stderr.write(`\r${line}\x1b[K`);
   };
@@ -126,7 +129,7 @@ export async function command(args: string[], io: Io): Promise<number> {
   const trend = (key: string) => summary.data.metrics[key]?.values;
   io.out(
     `load ${summary.profile} on ${summary.engine}: ${summary.requests} requests in ` +
-      `${formatDuration(summary.durationMs)} (${summary.requestsPerSecond.toFixed(0)}/s)` +
+      `${roughly(summary.durationMs)} (${summary.requestsPerSecond.toFixed(0)}/s)` +
       (summary.aborted ? ", stopped early" : ""),
   );
   for (const key of ["http_req_duration{scenario:mint}", "http_req_duration{scenario:redeem}"]) {

@@ -4,8 +4,8 @@
  * can check them without a clock; `runScenario` drives them in real time. Every loop is
  * bounded by the schedule's end plus the graceful stop, and by the caller's signal.
  */
+import { parseDuration } from "../duration.ts";
 import { sleep } from "../process.ts";
-import { parseDurationMs } from "./duration.ts";
 import type { ScenarioConfig } from "./profile.ts";
 
 export interface Stage {
@@ -13,10 +13,10 @@ export interface Stage {
   target: number;
 }
 
-const ms = (d: string | number | undefined, fallback: number): number =>
-  d === undefined ? fallback : (parseDurationMs(d) ?? fallback);
+const ms = (d: string | undefined, fallback: number): number =>
+  d === undefined ? fallback : parseDuration(d);
 
-const stagesOf = (stages: ReadonlyArray<{ duration: string | number; target: number }>): Stage[] =>
+const stagesOf = (stages: ReadonlyArray<{ duration: string; target: number }>): Stage[] =>
   stages.map((s) => ({ durationMs: ms(s.duration, 0), target: s.target }));
 
 /**

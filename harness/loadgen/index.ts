@@ -4,8 +4,8 @@
  * calls it for a scenario's `load:`; `firedrill load` calls it from the command line.
  */
 import { request } from "undici";
+import { tryParseDuration } from "../duration.ts";
 import { FiredrillError, inputError, labError, usageError } from "../errors.ts";
-import { parseDurationMs } from "./duration.ts";
 import { runEmbedded, scriptRegistry } from "./engine.ts";
 import { findK6, runK6 } from "./k6.ts";
 import type { SummaryData } from "./metrics.ts";
@@ -92,9 +92,9 @@ export function prepareProfile(name: string, duration?: string): Profile {
   const profile = loadProfile(name);
   let data: ProfileData = profile.data;
   if (duration !== undefined) {
-    const ms = parseDurationMs(duration);
+    const ms = tryParseDuration(duration);
     if (ms === undefined || ms <= 0)
-      throw usageError(`--duration ${duration}: not a k6 duration (e.g. 30s, 5m)`);
+      throw usageError(`--duration ${duration}: not a duration (e.g. 30s, 5m)`);
     data = withDuration(data, ms);
   }
   try {

@@ -5,6 +5,7 @@
 import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
+import { parseDuration } from "../duration.ts";
 import { FiredrillError, labError } from "../errors.ts";
 import { startProcess } from "../process.ts";
 import type { SummaryData } from "./metrics.ts";
@@ -34,6 +35,59 @@ export function findK6(env: NodeJS.ProcessEnv = process.env): string | undefined
   return executable(tools) ? tools : undefined;
 }
 
+/** Milliseconds the way k6 (Go's `time.ParseDuration`) reads them, which has no `d`: 90000 -> "1m30s". */
+export function k6Duration(ms: number): string {
+  let rest = Math.round(ms);
+  let out = "";
+  for (const [unit, size] of [
+    ["h", 3_600_000],
+    ["m", 60_000],
+    ["s", 1000],
+    ["ms", 1],
+  ] as const) {
+    const count = Math.floor(rest / size);
+    if (count > 0) out += `${count}${unit}`;
+    rest -= count * size;
+  }
+  return out || "0s";
+}
+
+const SCENARIO_DURATIONS = [
+  "duration",
+  "startTime",
+  "gracefulStop",
+  "gracefulRampDown",
+  "timeUnit",
+  "maxDuration",
+];
+
+/** The profile as k6 reads it: every duration, validated by firedrill's grammar, rewritten in k6's. */
+export function profileForK6(profile: ProfileData): ProfileData {
+  const k6 = (text: string) => k6Duration(parseDuration(text));
+  const scenarios: Record<string, unknown> = {};
+  for (const [name, scenario] of Object.entries(profile.scenarios)) {
+    const out: Record<string, unknown> = { ...scenario };
+    for (const key of SCENARIO_DURATIONS) if (typeof out[key] === "string") out[key] = k6(out[key]);
+    if ("stages" in scenario)
+      out["stages"] = scenario.stages.map((st) => ({ ...st, duration: k6(st.duration) }));
+    scenarios[name] = out;
+  }
+  const thresholds: Record<string, unknown> = {};
+  for (const [metric, list] of Object.entries(profile.thresholds ?? {})) {
+    thresholds[metric] = Array.isArray(list)
+      ? list.map((item: unknown) => {
+          const delay = (item as { delayAbortEval?: unknown } | null)?.delayAbortEval;
+          return typeof delay === "string" ? { ...(item as object), delayAbortEval: k6(delay) } : item;
+        })
+      : list;
+  }
+  return {
+    ...profile,
+    scenarios: scenarios as ProfileData["scenarios"],
+    ...(profile.thresholds === undefined ? {} : { thresholds }),
+  };
+}
+
 export interface K6RunOptions {
   bin: string;
   profile: ProfileData;
@@ -61,7 +115,7 @@ export async function runK6(options: K6RunOptions): Promise<K6RunResult> {
   try {
     const profileFile = join(dir, "profile.json");
     const summaryFile = join(dir, "summary.json");
-    writeFileSync(profileFile, JSON.stringify(options.profile));
+    writeFileSync(profileFile, JSON.stringify(profileForK6(options.profile)));
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       BASE_URL: options.target,

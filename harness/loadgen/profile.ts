@@ -6,17 +6,16 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { durationText, parseDuration, tryParseDuration } from "../duration.ts";
 import { inputError } from "../errors.ts";
-import { parseDurationMs } from "./duration.ts";
 
 /** The repository's `load/` folder. */
 export const LOAD_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../load");
 /** The k6 script every engine runs. */
 export const SCRIPT_FILE = join(LOAD_DIR, "mint-redeem.js");
 
-const duration = z.union([z.string(), z.number()]).refine((v) => parseDurationMs(v) !== undefined, {
-  message: "not a k6 duration (e.g. 30s, 5m, 1m30s)",
-});
+// Kept as text: the k6 script reads the same file (runK6 hands it over in k6's syntax).
+const duration = durationText;
 const stage = z.object({ duration, target: z.number().int().nonnegative() }).strict();
 const common = {
   exec: z.enum(["mint", "redeem"]),
@@ -27,7 +26,7 @@ const common = {
 };
 
 // k6 refuses a constant executor shorter than a second.
-const atLeastOneSecond = duration.refine((v) => (parseDurationMs(v) ?? 0) >= 1000, {
+const atLeastOneSecond = duration.refine((v) => (tryParseDuration(v) ?? 1000) >= 1000, {
   message: "the duration must be at least 1s (as k6 requires)",
 });
 
@@ -173,8 +172,8 @@ export function parseProfile(raw: unknown, file: string): ProfileData {
   return parsed.data;
 }
 
-const ms = (d: string | number | undefined, fallback: number): number =>
-  d === undefined ? fallback : (parseDurationMs(d) ?? fallback);
+const ms = (d: string | undefined, fallback: number): number =>
+  d === undefined ? fallback : parseDuration(d);
 
 /** Milliseconds of the scenario's own schedule (without startTime and gracefulStop). */
 export function scheduledMs(s: ScenarioConfig): number {

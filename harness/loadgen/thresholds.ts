@@ -7,7 +7,7 @@
  * trims both sides; the right side is a Go float. Keys may select a submetric by tags:
  * `http_req_duration{scenario:mint}`.
  */
-import { parseDurationMs } from "./duration.ts";
+import { tryParseDuration } from "../duration.ts";
 
 export type MetricType = "counter" | "gauge" | "rate" | "trend";
 export type Operator = "<=" | "<" | ">=" | ">" | "===" | "==" | "!=";
@@ -180,7 +180,7 @@ export function parseThresholds(raw: unknown, metricTypes: ReadonlyMap<string, M
         source = typeof o["threshold"] === "string" ? o["threshold"] : "";
         abortOnFail = o["abortOnFail"] === true;
         if (o["delayAbortEval"] !== undefined) {
-          const d = parseDurationMs(o["delayAbortEval"]);
+          const d = tryParseDuration(o["delayAbortEval"]);
           if (d === undefined)
             throw new ThresholdError(`time: invalid duration "${String(o["delayAbortEval"])}"`);
           delayAbortEvalMs = d;

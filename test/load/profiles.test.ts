@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { expect } from "chai";
-import { parseDurationMs } from "../../harness/loadgen/duration.ts";
+import { parseDuration } from "../../harness/duration.ts";
 import { profileThresholds } from "../../harness/loadgen/engine.ts";
-import { findK6 } from "../../harness/loadgen/k6.ts";
+import { findK6, k6Duration, profileForK6 } from "../../harness/loadgen/k6.ts";
 import {
   loadProfile,
   maxRunMs,
@@ -50,7 +50,7 @@ describe("load profiles", function () {
         { scenarios: { a: { executor: "constant-vus", exec: "mint", vus: 1, duration: "1 minute" } } },
         "x.json",
       ),
-    ).to.throw(/scenarios\.a\.duration: not a k6 duration/);
+    ).to.throw(/scenarios\.a\.duration: "1 minute" is not a duration/);
   });
 
   it("--duration scales a ramp's stages and sets a constant executor's duration", () => {
@@ -58,9 +58,40 @@ describe("load profiles", function () {
     const mint = spike.scenarios["mint"]!;
     expect(mint.executor).to.equal("ramping-vus");
     if (mint.executor !== "ramping-vus") return;
-    expect(mint.stages.map((s) => parseDurationMs(s.duration))).to.deep.equal([3000, 3000, 6000, 3000, 3000]);
+    expect(mint.stages.map((s) => parseDuration(s.duration))).to.deep.equal([3000, 3000, 6000, 3000, 3000]);
     const normal = withDuration(loadProfile("normal").data, 30_000);
     expect(maxRunMs(normal)).to.equal(60_000); // 30 s plus the 30 s graceful stop
+  });
+
+  it("hands k6 its own syntax: no days, no decimals", () => {
+    expect([0, 250, 1_500, 90_000, 86_400_000 + 1].map(k6Duration)).to.deep.equal([
+      "0s",
+      "250ms",
+      "1s500ms",
+      "1m30s",
+      "24h1ms",
+    ]);
+    const data = parseProfile(
+      {
+        scenarios: {
+          a: {
+            executor: "ramping-vus",
+            exec: "mint",
+            stages: [{ duration: "1.5s", target: 2 }],
+            gracefulStop: "1d",
+          },
+        },
+        thresholds: { http_reqs: [{ threshold: "count>0", delayAbortEval: "1m30s" }] },
+      },
+      "p.json",
+    );
+    const k6 = profileForK6(data);
+    expect(k6.scenarios["a"]).to.deep.include({
+      gracefulStop: "24h",
+      stages: [{ duration: "1s500ms", target: 2 }],
+    });
+    expect(k6.thresholds).to.deep.equal({ http_reqs: [{ threshold: "count>0", delayAbortEval: "1m30s" }] });
+    expect(data.scenarios["a"], "the profile itself is unchanged").to.deep.include({ gracefulStop: "1d" });
   });
 
   describe("read by real k6", () => {
@@ -88,15 +119,31 @@ describe("load profiles", function () {
         const plan = await inspect({ PROFILE: name });
         const data = loadProfile(name).data;
         expect(plan.maxVUs, name).to.equal(maxVus(data));
-        expect(parseDurationMs(plan.totalDuration), name).to.equal(maxRunMs(data));
+        expect(parseDuration(plan.totalDuration), name).to.equal(maxRunMs(data));
       }
+    });
+
+    it("k6 reads a profile written in firedrill's grammar once it is handed over", async () => {
+      const file = join(dir, "days.json");
+      const data = parseProfile(
+        {
+          scenarios: {
+            a: { executor: "constant-vus", exec: "mint", vus: 3, duration: "1.5s", gracefulStop: "1d" },
+          },
+        },
+        "days.json",
+      );
+      writeFileSync(file, JSON.stringify(profileForK6(data)));
+      const plan = await inspect({ PROFILE_FILE: file });
+      expect(parseDuration(plan.totalDuration)).to.equal(maxRunMs(data));
+      expect(plan.maxVUs).to.equal(3);
     });
 
     it("k6 reads a --duration override from the written profile", async () => {
       const file = join(dir, "spike-1m.json");
-      writeFileSync(file, JSON.stringify(withDuration(loadProfile("spike").data, 60_000)));
+      writeFileSync(file, JSON.stringify(profileForK6(withDuration(loadProfile("spike").data, 60_000))));
       const plan = await inspect({ PROFILE_FILE: file });
-      expect(parseDurationMs(plan.totalDuration)).to.equal(90_000);
+      expect(parseDuration(plan.totalDuration)).to.equal(90_000);
       expect(plan.maxVUs).to.equal(1000);
     });
   });
