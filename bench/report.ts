@@ -9,7 +9,7 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Io } from "../harness/cli.ts";
+import type { Io } from "../harness/io.ts";
 import { command } from "../harness/report/command.ts";
 import { makeJournalSeries, writeJournalFiles } from "../harness/report/fixtures.ts";
 import { renderIndexHtml, renderJournalHtml } from "../harness/report/html.ts";

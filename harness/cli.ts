@@ -3,13 +3,7 @@
  * Every verb module exports `command(args, io)` and returns an exit status.
  */
 import { FiredrillError } from "./errors.ts";
-import { redact } from "./redact.ts";
-
-export interface Io {
-  out(line: string): void;
-  err(line: string): void;
-  debug: boolean;
-}
+import { type Io, processIo } from "./io.ts";
 
 export type Command = (args: string[], io: Io) => Promise<number>;
 
@@ -67,11 +61,7 @@ const USAGE = [
 export async function main(argv: string[]): Promise<number> {
   const debug = argv.includes("--debug");
   const args = argv.filter((a) => a !== "--debug");
-  const io: Io = {
-    out: (line) => process.stdout.write(`${redact(line)}\n`),
-    err: (line) => process.stderr.write(`${redact(line)}\n`),
-    debug,
-  };
+  const io = processIo(debug);
   const [verb, ...rest] = args;
   if (verb === undefined || verb === "--help" || verb === "-h" || verb === "help") {
     for (const line of USAGE) io.out(line);

@@ -6,9 +6,9 @@
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import type { Io } from "../cli.ts";
 import { formatDuration } from "../duration.ts";
 import { usageError } from "../errors.ts";
+import type { Io } from "../io.ts";
 import { checkTarget, type Engine, type LoadProgress, prepareProfile, runLoad } from "./index.ts";
 import { K6_THRESHOLDS_FAILED } from "./k6.ts";
 import { writeK6OperatorManifests } from "./operator.ts";

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
-import type { Io } from "../cli.ts";
 import { usageError } from "../errors.ts";
+import type { Io } from "../io.ts";
 import { startEmbeddedToxiproxy } from "./server.ts";
 
 const USAGE = [

@@ -5,8 +5,8 @@
 import { mkdir, readdir, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import type { Io } from "../cli.ts";
 import { FiredrillError, inputError, usageError } from "../errors.ts";
+import type { Io } from "../io.ts";
 import {
   JOURNAL_SUFFIX,
   type Journal,

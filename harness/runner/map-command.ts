@@ -3,9 +3,9 @@
  * `--check` exits 1 on a tier inversion; an unknown system or a cycle is bad input (exit 2).
  */
 import { parseArgs } from "node:util";
-import type { Io } from "../cli.ts";
 import { formatDuration } from "../duration.ts";
 import { usageError } from "../errors.ts";
+import type { Io } from "../io.ts";
 import {
   blastRadius,
   defaultMapPath,

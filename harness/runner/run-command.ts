@@ -9,9 +9,9 @@
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import type { Io } from "../cli.ts";
 import { formatDuration } from "../duration.ts";
 import { usageError } from "../errors.ts";
+import type { Io } from "../io.ts";
 import { ROOT } from "../lab/index.ts";
 import { seededRandom } from "../random.ts";
 import { junitFromJournals } from "../report/junit.ts";

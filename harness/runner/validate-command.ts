@@ -5,9 +5,9 @@
 import { readdirSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
-import type { Io } from "../cli.ts";
 import { formatDuration } from "../duration.ts";
 import { FiredrillError, usageError } from "../errors.ts";
+import type { Io } from "../io.ts";
 import { problemError, readYamlFile, type YamlFile } from "../yaml.ts";
 import { kpisFrom } from "./kpis.ts";
 import { scenarioFrom } from "./scenario.ts";

@@ -5,8 +5,8 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import type { Io } from "../cli.ts";
 import { FiredrillError } from "../errors.ts";
+import type { Io } from "../io.ts";
 import { assess } from "./assess.ts";
 
 const DEFAULT_LAB = resolve(import.meta.dirname, "..", "..", ".firedrill", "lab", "lab.json");

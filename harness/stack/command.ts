@@ -3,8 +3,8 @@
  * system-under-test environment (FIREDRILL_*), until SIGINT or SIGTERM.
  */
 import { parseArgs } from "node:util";
-import type { Io } from "../cli.ts";
 import { usageError } from "../errors.ts";
+import type { Io } from "../io.ts";
 
 const USAGE = [
   "usage: firedrill stack serve [--data-dir DIR] [--poll-ms N] [--detection-delay-ms N] [--gateway-delay-ms N]",

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { expect } from "chai";
 import type { Browser, Page } from "playwright-core";
-import type { Io } from "../../harness/cli.ts";
+import type { Io } from "../../harness/io.ts";
 import { command } from "../../harness/report/command.ts";
 import {
   makeJournal,

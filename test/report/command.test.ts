@@ -2,7 +2,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { type Io, reportError } from "../../harness/cli.ts";
+import { reportError } from "../../harness/cli.ts";
+import type { Io } from "../../harness/io.ts";
 import { command } from "../../harness/report/command.ts";
 import {
   makeJournal,
