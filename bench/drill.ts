@@ -10,7 +10,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { ROOT } from "../harness/lab/index.ts";
+import { ROOT } from "../harness/paths.ts";
 import type { Journal } from "../harness/runner/journal.ts";
 import { cli, detachedLab, percentile } from "./support.ts";
 

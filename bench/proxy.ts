@@ -14,7 +14,7 @@
 import { readdirSync } from "node:fs";
 import { Agent, createServer as createHttpServer, request } from "node:http";
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { fileURLToPath } from "node:url";
+import { BIN } from "../harness/paths.ts";
 import { startProcess } from "../harness/process.ts";
 import { ToxiproxyClient } from "../harness/proxy/client.ts";
 import { findToxiproxyServer, startEmbeddedToxiproxy, startRealToxiproxy } from "../harness/proxy/server.ts";
@@ -171,11 +171,10 @@ async function main(): Promise<void> {
 
   const stops: Array<() => Promise<void>> = [];
   const servers: Array<{ label: string; client: ToxiproxyClient }> = [];
-  const bin = fileURLToPath(new URL("../harness/bin/firedrill.mjs", import.meta.url));
   const embedded = await startProcess({
     name: "embedded-toxiproxy",
     command: process.execPath,
-    args: [bin, "proxy", "serve", "--port", "0"],
+    args: [BIN, "proxy", "serve", "--port", "0"],
     ready: /listening on (http:\/\/127\.0\.0\.1:\d+)/,
   });
   stops.push(() => embedded.stop());

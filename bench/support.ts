@@ -3,7 +3,7 @@ import { Interface, keccak256, Wallet } from "ethers";
 import { rpcCall } from "../harness/lab/anvil.ts";
 import { cli } from "../test/cli.ts";
 
-export { BIN, type Cli, cli, until } from "../test/cli.ts";
+export { type Cli, cli, until } from "../test/cli.ts";
 
 /** The p-th percentile (nearest rank) of `values`. */
 export function percentile(values: readonly number[], p: number): number {

@@ -4,10 +4,7 @@
  * assertion never leaves one running (`stopChildren`).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { join } from "node:path";
-import { ROOT } from "../harness/lab/index.ts";
-
-export const BIN = join(ROOT, "harness", "bin", "firedrill.mjs");
+import { BIN } from "../harness/paths.ts";
 
 export interface Cli {
   child: ChildProcess;

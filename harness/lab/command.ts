@@ -11,18 +11,17 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { labError, usageError } from "../errors.ts";
 import type { Io } from "../io.ts";
+import { BIN, LAB_DIR } from "../paths.ts";
 import { isAlive } from "../process.ts";
 import { readYamlFile, validateAgainst } from "../yaml.ts";
 import { type LabConfig, labConfigSchema } from "./config.ts";
-import { type LabInfo, PROVIDERS, ROOT, readLabInfo, startLab, sutEnvironment, sweepLab } from "./index.ts";
+import { type LabInfo, PROVIDERS, readLabInfo, startLab, sutEnvironment, sweepLab } from "./index.ts";
 import { findResidue } from "./residue.ts";
 
 const USAGE = `usage: firedrill lab up [--config lab.yml] [--dir DIR] [--detach] [--json]
        firedrill lab status [--dir DIR] [--json]
        firedrill lab env [--dir DIR]
        firedrill lab down [--dir DIR]`;
-
-const DEFAULT_DIR = join(ROOT, ".firedrill", "lab");
 
 /** Loads `lab.yml` (or the embedded defaults), validated before anything starts. */
 export function loadLabConfig(file: string | undefined): LabConfig {
@@ -56,7 +55,7 @@ export async function command(args: string[], io: Io): Promise<number> {
     io.out(USAGE);
     return sub === undefined ? 2 : 0;
   }
-  const dir = resolve(values.dir ?? DEFAULT_DIR);
+  const dir = resolve(values.dir ?? LAB_DIR);
   switch (sub) {
     case "up":
       return values.detach ? upDetached(dir, values.config, io) : up(dir, values.config, values.json, io);
@@ -144,7 +143,7 @@ async function upDetached(dir: string, configFile: string | undefined, io: Io): 
   mkdirSync(dir, { recursive: true });
   const log = join(dir, "lab.log");
   const out = openSync(log, "w");
-  const args = [join(ROOT, "harness", "bin", "firedrill.mjs"), "lab", "up", "--dir", dir];
+  const args = [BIN, "lab", "up", "--dir", dir];
   if (configFile) args.push("--config", resolve(configFile));
   const child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", out, out] });
   closeSync(out);

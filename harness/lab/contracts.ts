@@ -4,7 +4,7 @@
  * mirror the Solidity sources in contracts/.
  */
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import {
   type BaseContract,
   Contract,
@@ -15,6 +15,7 @@ import {
   type Overrides,
 } from "ethers";
 import { labError } from "../errors.ts";
+import { ARTIFACTS_DIR } from "../paths.ts";
 
 type Tx = Promise<ContractTransactionResponse>;
 /** roundId, answer, startedAt, updatedAt, answeredInRound */
@@ -118,7 +119,7 @@ const artifacts = new Map<string, Artifact>();
 export function loadArtifact(name: ContractName): Artifact {
   const cached = artifacts.get(name);
   if (cached) return cached;
-  const path = fileURLToPath(new URL(`../../artifacts/contracts/${name}.sol/${name}.json`, import.meta.url));
+  const path = join(ARTIFACTS_DIR, `${name}.sol`, `${name}.json`);
   let parsed: { abi: InterfaceAbi; bytecode: string };
   try {
     parsed = JSON.parse(readFileSync(path, "utf8")) as { abi: InterfaceAbi; bytecode: string };

@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { labError, releaseAll } from "../errors.ts";
+import { ARTIFACTS_DIR, LAB_DIR, STATE_DIR } from "../paths.ts";
 import { isAlive, sweepPidFiles } from "../process.ts";
 import { seededRandom } from "../random.ts";
 import { registerSecret } from "../redact.ts";
@@ -81,9 +82,6 @@ export interface StartLabOptions {
 /** Lab time between two ticks of the market, the sources and the keeper. */
 const TICK_MS = 250;
 
-/** The repository root, where `.firedrill/` lives. */
-export const ROOT = resolve(import.meta.dirname, "..", "..");
-
 /** Writes `data` to `file` atomically (temp file, then rename). */
 export function writeFileAtomic(file: string, data: string): void {
   const temp = `${file}.${process.pid}.tmp`;
@@ -93,9 +91,8 @@ export function writeFileAtomic(file: string, data: string): void {
 
 function deployKey(chainId: number, config: LabConfig, options: object): string {
   const hash = createHash("sha256");
-  const artifacts = join(ROOT, "artifacts", "contracts");
   for (const name of ["Stablecoin", "CollateralVault", "MockUSDC", "PriceFeed", "SequencerUptimeFeed"]) {
-    const file = join(artifacts, `${name}.sol`, `${name}.json`);
+    const file = join(ARTIFACTS_DIR, `${name}.sol`, `${name}.json`);
     if (existsSync(file)) hash.update(readFileSync(file));
   }
   hash.update(
@@ -301,8 +298,8 @@ async function startAll<T>(starts: readonly Promise<T>[]): Promise<T[]> {
 
 /** Brings the whole lab up; on any failure, stops what had started and throws naming the component. */
 export async function startLab(config: LabConfig, options: StartLabOptions = {}): Promise<Lab> {
-  const dir = resolve(options.dir ?? join(ROOT, ".firedrill", "lab"));
-  const cacheDir = resolve(options.cacheDir ?? join(ROOT, ".firedrill", "cache"));
+  const dir = resolve(options.dir ?? LAB_DIR);
+  const cacheDir = resolve(options.cacheDir ?? join(STATE_DIR, "cache"));
   const pidDir = join(dir, "pids");
   const step = options.onStep ?? (() => {});
   const file = join(dir, "lab.json");

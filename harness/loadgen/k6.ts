@@ -4,12 +4,13 @@
  */
 import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { delimiter, join, resolve } from "node:path";
+import { delimiter, join } from "node:path";
 import { parseDuration } from "../duration.ts";
 import { FiredrillError, labError } from "../errors.ts";
+import { TOOLS_BIN } from "../paths.ts";
 import { startProcess } from "../process.ts";
 import type { SummaryData } from "./metrics.ts";
-import { LOAD_DIR, type ProfileData, SCRIPT_FILE } from "./profile.ts";
+import { type ProfileData, SCRIPT_FILE } from "./profile.ts";
 
 /** k6's exit status when a threshold failed. */
 export const K6_THRESHOLDS_FAILED = 99;
@@ -31,7 +32,7 @@ export function findK6(env: NodeJS.ProcessEnv = process.env): string | undefined
   for (const dir of (env["PATH"] ?? "").split(delimiter)) {
     if (dir && executable(join(dir, "k6"))) return join(dir, "k6");
   }
-  const tools = resolve(LOAD_DIR, "../.tools/bin/k6");
+  const tools = join(TOOLS_BIN, "k6");
   return executable(tools) ? tools : undefined;
 }
 

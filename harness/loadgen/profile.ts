@@ -3,14 +3,12 @@
  * the embedded engine here, so that both run the same executors, durations and budgets.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { basename, join, resolve } from "node:path";
 import { z } from "zod";
 import { durationText, parseDuration, tryParseDuration } from "../duration.ts";
 import { inputError } from "../errors.ts";
+import { LOAD_DIR } from "../paths.ts";
 
-/** The repository's `load/` folder. */
-export const LOAD_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../load");
 /** The k6 script every engine runs. */
 export const SCRIPT_FILE = join(LOAD_DIR, "mint-redeem.js");
 

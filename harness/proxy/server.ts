@@ -6,8 +6,8 @@ import { accessSync, constants } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { createServer as createTcpServer, type Socket } from "node:net";
 import { delimiter, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { labError } from "../errors.ts";
+import { TOOLS_BIN } from "../paths.ts";
 import { startProcess } from "../process.ts";
 import { ToxiproxyApi } from "./api.ts";
 import { ToxiproxyClient } from "./client.ts";
@@ -72,8 +72,6 @@ function executable(path: string): boolean {
   }
 }
 
-const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
-
 /**
  * Path of the real `toxiproxy-server`: `TOXIPROXY_BIN`, else PATH, else the repository's
  * `.tools/bin`. Undefined when none is found.
@@ -86,7 +84,7 @@ export function findToxiproxyServer(): string | undefined {
     const candidate = join(dir, "toxiproxy-server");
     if (executable(candidate)) return candidate;
   }
-  const local = join(REPO_ROOT, ".tools", "bin", "toxiproxy-server");
+  const local = join(TOOLS_BIN, "toxiproxy-server");
   return executable(local) ? local : undefined;
 }
 

@@ -3,7 +3,7 @@
  * (Prometheus text) and judged against scenarios/kpis.yml.
  */
 import { join } from "node:path";
-import { ROOT } from "../lab/index.ts";
+import { SCENARIOS_DIR } from "../paths.ts";
 import { readYamlFile } from "../yaml.ts";
 import type { Kpi } from "./journal.ts";
 
@@ -91,7 +91,7 @@ function limits(): Map<string, number> {
     for (const [k, v] of Object.entries(entry)) walk(v, k);
   };
   try {
-    walk(readYamlFile(join(ROOT, "scenarios", "kpis.yml")).value);
+    walk(readYamlFile(join(SCENARIOS_DIR, "kpis.yml")).value);
   } catch {
     // Without a readable kpis.yml no KPI can be judged; the snapshot is then empty.
   }

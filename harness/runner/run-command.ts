@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import { formatDuration } from "../duration.ts";
 import { usageError } from "../errors.ts";
 import type { Io } from "../io.ts";
-import { ROOT } from "../lab/index.ts";
+import { REPORTS_DIR, SCENARIOS_DIR } from "../paths.ts";
 import { seededRandom } from "../random.ts";
 import { junitFromJournals } from "../report/junit.ts";
 import { markdownSummary } from "../report/markdown.ts";
@@ -119,7 +119,7 @@ async function runAll(
   seed?: number,
 ): Promise<number> {
   const sut = sutChoice(values);
-  const journalDir = resolve(values["journal-dir"] ?? join(ROOT, "reports"));
+  const journalDir = resolve(values["journal-dir"] ?? REPORTS_DIR);
   const interrupt = new AbortController();
   const hurry = new AbortController();
   let signals = 0;
@@ -210,7 +210,7 @@ export async function command(args: string[], io: Io): Promise<number> {
 
 /** Shipped scenarios, by file name. */
 export function shippedScenarios(): string[] {
-  const dir = join(ROOT, "scenarios");
+  const dir = SCENARIOS_DIR;
   return readdirSync(dir)
     .filter((f) => /\.ya?ml$/.test(f) && !/^(systems-map|kpis)\.ya?ml$/.test(f))
     .sort()

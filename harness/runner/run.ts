@@ -16,8 +16,9 @@ import type { FaultContext, FaultProof, Injected } from "../faults/context.ts";
 import { type Fault, faultDefinition } from "../faults/index.ts";
 import { anvilBinary, rpcCall } from "../lab/anvil.ts";
 import type { LabConfig } from "../lab/config.ts";
-import { type LabInfo, ROOT, readLabInfo, startLab } from "../lab/index.ts";
+import { type LabInfo, readLabInfo, startLab } from "../lab/index.ts";
 import { ALL } from "../loadgen/tally.ts";
+import { REPORTS_DIR, ROOT, STATE_DIR } from "../paths.ts";
 import { isAlive, sleep } from "../process.ts";
 import { seededRandom } from "../random.ts";
 import { redact } from "../redact.ts";
@@ -175,8 +176,7 @@ export async function runScenario(
       const config = options.labConfig ?? labConfigSchema.parse({ seed });
       // The run's own lab lives in a scratch folder that goes when the lab does: what an
       // auditor needs of it is in the journal.
-      const workDir =
-        options.workDir ?? join(ROOT, ".firedrill", "runs", `${process.pid}-${startedAt.getTime()}`);
+      const workDir = options.workDir ?? join(STATE_DIR, "runs", `${process.pid}-${startedAt.getTime()}`);
       releases.push(() => rmSync(workDir, { recursive: true, force: true }));
       const up = await startLab(config, { dir: join(workDir, "lab"), onStep: (line) => log(`lab: ${line}`) });
       releases.push(() => up.down());
@@ -510,7 +510,7 @@ export async function runScenario(
   const origin = t0 ?? startedAt.getTime();
   for (const event of timeline) event.t_ms = Date.parse(event.at) - origin;
   timeline.sort((a, b) => a.t_ms - b.t_ms);
-  const journalDir = options.journalDir ?? join(ROOT, "reports");
+  const journalDir = options.journalDir ?? REPORTS_DIR;
   const phases = clock.times();
   const draft: JournalDraft = {
     version: 1,

@@ -7,7 +7,8 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { labError } from "../errors.ts";
-import { type LabInfo, ROOT, sutEnvironment } from "../lab/index.ts";
+import { type LabInfo, sutEnvironment } from "../lab/index.ts";
+import { BIN } from "../paths.ts";
 import { freePort, type OwnedProcess, startProcess } from "../process.ts";
 import { registerSecret } from "../redact.ts";
 
@@ -104,7 +105,7 @@ export async function startSut(
           name: "stack",
           command: process.execPath,
           args: [
-            join(ROOT, "harness", "bin", "firedrill.mjs"),
+            BIN,
             "stack",
             "serve",
             "--data-dir",

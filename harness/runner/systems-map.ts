@@ -5,10 +5,10 @@
  */
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { formatDuration, positiveDuration } from "../duration.ts";
 import { FiredrillError } from "../errors.ts";
+import { SCENARIOS_DIR } from "../paths.ts";
 import {
   type Problem,
   parseYaml,
@@ -76,10 +76,8 @@ export interface RtoFor {
   blastRadius: string[];
 }
 
-const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-
 /** The map shipped with firedrill. */
-export const SHIPPED_MAP = join(PACKAGE_ROOT, "scenarios", "systems-map.yml");
+export const SHIPPED_MAP = join(SCENARIOS_DIR, "systems-map.yml");
 
 /**
  * The map that applies to a scenario: `systems-map.yml` beside it, else

@@ -3,13 +3,14 @@
  * the stack, when FIREDRILL_SUT_PORT points at one).
  */
 import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { FiredrillError } from "../errors.ts";
 import type { Io } from "../io.ts";
+import { LAB_DIR } from "../paths.ts";
 import { assess } from "./assess.ts";
 
-const DEFAULT_LAB = resolve(import.meta.dirname, "..", "..", ".firedrill", "lab", "lab.json");
+const DEFAULT_LAB = join(LAB_DIR, "lab.json");
 
 const fmt = (n: number | null, digits = 4) =>
   n === null ? "n/a" : Number.isFinite(n) ? n.toFixed(digits) : "inf";

@@ -4,10 +4,10 @@
  * SUT contract is used, so a user's own stack can replace this one.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { parse } from "yaml";
 import { FiredrillError } from "../errors.ts";
+import { SCENARIOS_DIR } from "../paths.ts";
 
 /** The SUT environment variables (`FIREDRILL_*`), e.g. `process.env`. */
 export type StackEnv = Readonly<Record<string, string | undefined>>;
@@ -172,8 +172,6 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   redemptionBacklog: 1000,
   crossChainSyncLagSeconds: 30,
 };
-
-const SCENARIOS_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "scenarios");
 
 const THRESHOLD_KEYS: Record<keyof Thresholds, readonly string[]> = {
   collateralRatio: ["collateral_ratio", "collateralRatio", "min_collateral_ratio"],

@@ -1,10 +1,8 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { expect } from "chai";
+import { BIN } from "../../harness/paths.ts";
 import { ToxiproxyClient } from "../../harness/proxy/client.ts";
-
-const BIN = fileURLToPath(new URL("../../harness/bin/firedrill.mjs", import.meta.url));
 
 function run(args: string[]) {
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });

@@ -1,9 +1,6 @@
 // Runs the firedrill CLI as a child process. Defines no tests.
 import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
-
-export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const BIN = fileURLToPath(new URL("../../harness/bin/firedrill.mjs", import.meta.url));
+import { BIN, ROOT } from "../../harness/paths.ts";
 
 export interface CliResult {
   code: number | null;

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { expect } from "chai";
-import { ROOT } from "../../harness/lab/index.ts";
+import { ROOT } from "../../harness/paths.ts";
 import { incidentAlert } from "../../harness/runner/incident.ts";
 import type { TimelineEvent } from "../../harness/runner/journal.ts";
 import { PhaseClock } from "../../harness/runner/phases.ts";

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { expect } from "chai";
-import { ROOT } from "../../harness/lab/index.ts";
+import { ROOT } from "../../harness/paths.ts";
 import { seededRandom } from "../../harness/random.ts";
 import { ALERT_EVENTS } from "../../harness/runner/alert-events.ts";
 import { PHASES } from "../../harness/runner/journal.ts";

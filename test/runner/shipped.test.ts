@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { ROOT } from "../../harness/lab/index.ts";
+import { BIN, SCENARIOS_DIR } from "../../harness/paths.ts";
 import type { Journal } from "../../harness/runner/journal.ts";
 import { shippedScenarios } from "../../harness/runner/run-command.ts";
 
@@ -20,15 +20,7 @@ describe("shipped scenarios", function () {
     work = mkdtempSync(join(tmpdir(), "firedrill-shipped-"));
     const child = spawn(
       process.execPath,
-      [
-        join(ROOT, "harness", "bin", "firedrill.mjs"),
-        "run",
-        join(ROOT, "scenarios"),
-        "--journal-dir",
-        work,
-        "--seed",
-        "42",
-      ],
+      [BIN, "run", SCENARIOS_DIR, "--journal-dir", work, "--seed", "42"],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     child.stdout.on("data", (d) => {

@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
-import { type CliResult, mapLimit, ROOT, runCli } from "./cli-run.ts";
+import { ROOT } from "../../harness/paths.ts";
+import { type CliResult, mapLimit, runCli } from "./cli-run.ts";
 
 interface BadCase {
   file: string;

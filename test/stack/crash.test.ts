@@ -1,10 +1,10 @@
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { expect } from "chai";
 import { id as keccakId } from "ethers";
+import { ROOT } from "../../harness/paths.ts";
 import { freePort, type OwnedProcess, startProcess } from "../../harness/process.ts";
 import { startTestLab, type TestLab, until } from "./fixture.ts";
 
-const ROOT = resolve(import.meta.dirname, "..", "..");
 const REDEEMED_TOPIC = keccakId("Redeemed(bytes32,address,address,uint256,uint256)");
 
 /** The stack in its own process, as `firedrill stack serve` runs it. */
