@@ -12,8 +12,8 @@
  * next block.
  */
 
+import type { ChainName } from "../names.ts";
 import { poll } from "../process.ts";
-import type { Chain } from "./common.ts";
 import type { FaultContext } from "./context.ts";
 import { labState } from "./network.ts";
 
@@ -51,14 +51,14 @@ const hexNumber = (hex: string) => Number.parseInt(hex, 16);
 export const toHex = (value: number | bigint) => `0x${value.toString(16)}`;
 
 /** The chain's head block number. */
-export async function head(ctx: FaultContext, chain: Chain): Promise<number> {
+export async function head(ctx: FaultContext, chain: ChainName): Promise<number> {
   return hexNumber(await ctx.rpc<string>(chain, "eth_blockNumber"));
 }
 
 /** A block by number (or `latest`); `full` includes the transactions. */
 export async function block(
   ctx: FaultContext,
-  chain: Chain,
+  chain: ChainName,
   at: number | "latest" | "pending",
   full = false,
 ): Promise<BlockInfo> {
@@ -81,7 +81,7 @@ export async function block(
 /** Waits for the first block above `after`; undefined when none comes within `timeoutMs`. */
 export async function nextBlock(
   ctx: FaultContext,
-  chain: Chain,
+  chain: ChainName,
   after: number,
   timeoutMs: number,
 ): Promise<BlockInfo | undefined> {
@@ -111,7 +111,7 @@ export function fillerAccount(ctx: FaultContext): string {
 }
 
 /** Sends a 0-value self-transfer signed by the node; returns its hash. */
-export async function sendProbeTx(ctx: FaultContext, chain: Chain): Promise<string> {
+export async function sendProbeTx(ctx: FaultContext, chain: ChainName): Promise<string> {
   const from = fillerAccount(ctx);
   return ctx.rpc<string>(chain, "eth_sendTransaction", [
     { from, to: from, value: "0x0", gas: toHex(21_000) },
@@ -119,7 +119,11 @@ export async function sendProbeTx(ctx: FaultContext, chain: Chain): Promise<stri
 }
 
 /** The block a transaction was mined in, or undefined while it is pending. */
-export async function minedIn(ctx: FaultContext, chain: Chain, hash: string): Promise<number | undefined> {
+export async function minedIn(
+  ctx: FaultContext,
+  chain: ChainName,
+  hash: string,
+): Promise<number | undefined> {
   const receipt = await ctx.rpc<{ blockNumber: string } | null>(chain, "eth_getTransactionReceipt", [hash]);
   return receipt ? hexNumber(receipt.blockNumber) : undefined;
 }
@@ -127,7 +131,7 @@ export async function minedIn(ctx: FaultContext, chain: Chain, hash: string): Pr
 /** Pending and queued transactions in the node's pool. */
 export async function poolSize(
   ctx: FaultContext,
-  chain: Chain,
+  chain: ChainName,
 ): Promise<{ pending: number; queued: number }> {
   const status = await ctx.rpc<{ pending: string; queued: string }>(chain, "txpool_status");
   return { pending: hexNumber(status.pending), queued: hexNumber(status.queued) };
@@ -148,7 +152,7 @@ export interface MiningState {
 }
 
 /** The lab's mining state for `chain`, when the lab owns its chains' mining. */
-async function labMining(ctx: FaultContext, chain: Chain): Promise<MiningState | undefined> {
+async function labMining(ctx: FaultContext, chain: ChainName): Promise<MiningState | undefined> {
   const state = (await labState(ctx)) as {
     mining?: Record<string, { mode: MiningState["mode"]; blockTimeMs?: number }>;
   };
@@ -157,7 +161,7 @@ async function labMining(ctx: FaultContext, chain: Chain): Promise<MiningState |
 }
 
 /** How `chain` mines now. */
-export async function miningState(ctx: FaultContext, chain: Chain): Promise<MiningState> {
+export async function miningState(ctx: FaultContext, chain: ChainName): Promise<MiningState> {
   const lab = await labMining(ctx, chain);
   if (lab) return lab;
   const seconds = await ctx.rpc<number | null>(chain, "anvil_getIntervalMining");
@@ -169,7 +173,7 @@ export async function miningState(ctx: FaultContext, chain: Chain): Promise<Mini
 }
 
 /** Stops every block: no interval blocks, no block per transaction. */
-export async function stopMining(ctx: FaultContext, chain: Chain): Promise<MiningState> {
+export async function stopMining(ctx: FaultContext, chain: ChainName): Promise<MiningState> {
   if (await labMining(ctx, chain)) {
     await ctx.control("/mining", { chain, mode: "halted" });
   } else {
@@ -183,7 +187,11 @@ export async function stopMining(ctx: FaultContext, chain: Chain): Promise<Minin
  * Mines a block every `blockTimeMs` only: transactions wait for the next block. Through
  * the node, the interval is rounded up to whole seconds. Returns the interval set, ms.
  */
-export async function intervalMining(ctx: FaultContext, chain: Chain, blockTimeMs: number): Promise<number> {
+export async function intervalMining(
+  ctx: FaultContext,
+  chain: ChainName,
+  blockTimeMs: number,
+): Promise<number> {
   if (await labMining(ctx, chain)) {
     const ms = Math.max(100, Math.round(blockTimeMs));
     await ctx.control("/mining", { chain, mode: "interval", blockTimeMs: ms });
@@ -197,7 +205,7 @@ export async function intervalMining(ctx: FaultContext, chain: Chain, blockTimeM
 /** Restores the chain's mining as closely as the lab allows (see the module comment). */
 export async function restoreMining(
   ctx: FaultContext,
-  chain: Chain,
+  chain: ChainName,
 ): Promise<MiningState & { blockTimeMs: number }> {
   if (await labMining(ctx, chain)) {
     await ctx.control("/mining", { chain, mode: "mixed" });
@@ -213,7 +221,7 @@ export async function restoreMining(
 /** Evidence that a chain mines again: the head advances twice and a probe transaction is mined. */
 export async function proveMining(
   ctx: FaultContext,
-  chain: Chain,
+  chain: ChainName,
   timeoutMs: number,
 ): Promise<{ ok: boolean; from: number; to: number; probeTx: string; probeMinedIn: number | undefined }> {
   const from = await head(ctx, chain);
@@ -234,7 +242,7 @@ export async function proveMining(
 /** `latestRoundData()` of an AggregatorV3 feed: round, answer, updatedAt (unix s). */
 export async function latestRound(
   ctx: FaultContext,
-  chain: Chain,
+  chain: ChainName,
   feed: string,
 ): Promise<{ roundId: bigint; answer: bigint; updatedAt: number }> {
   const data = await ctx.rpc<string>(chain, "eth_call", [{ to: feed, data: "0xfeaf968c" }, "latest"]);

@@ -1,13 +1,14 @@
 /** The chain stops producing blocks; on arbitrum the sequencer uptime feed reports it down too. */
 import { z } from "zod";
 import { formatDuration } from "../duration.ts";
+import { type ChainName, chain, SEQUENCER_CHAIN } from "../names.ts";
 import { poll, sleep } from "../process.ts";
 import { head, latestRound, minedIn, proveMining, restoreMining, sendProbeTx, stopMining } from "./chain.ts";
-import { type Chain, chain, type FaultDefinition, forText, healOnce } from "./common.ts";
+import { type FaultDefinition, forText, healOnce } from "./common.ts";
 import { type FaultContext, proof } from "./context.ts";
 
 /** Flips the sequencer uptime feed through the lab's keeper and waits until the feed says so. */
-async function setSequencer(ctx: FaultContext, c: Chain, feed: string, down: boolean): Promise<boolean> {
+async function setSequencer(ctx: FaultContext, c: ChainName, feed: string, down: boolean): Promise<boolean> {
   await ctx.control("/sequencer", { chain: c, down });
   const want = down ? 1n : 0n;
   const seen = await poll(
@@ -31,16 +32,21 @@ export const chainHalt = {
   systems: ["chains"],
   target: (p) => `mining:${p.chain}`,
   check: (p) =>
-    p.sequencer_feed === true && p.chain !== "arbitrum"
-      ? [{ path: ["sequencer_feed"], message: `only arbitrum has a sequencer uptime feed, not ${p.chain}` }]
+    p.sequencer_feed === true && p.chain !== SEQUENCER_CHAIN
+      ? [
+          {
+            path: ["sequencer_feed"],
+            message: `only ${SEQUENCER_CHAIN} has a sequencer uptime feed, not ${p.chain}`,
+          },
+        ]
       : [],
   describe: (p) =>
-    `${p.chain} halted (no blocks${p.chain === "arbitrum" && p.sequencer_feed !== false ? ", sequencer feed down" : ""})${forText(p, formatDuration)}`,
+    `${p.chain} halted (no blocks${p.chain === SEQUENCER_CHAIN && p.sequencer_feed !== false ? ", sequencer feed down" : ""})${forText(p, formatDuration)}`,
   async inject(ctx, p) {
     const c = p.chain;
     const blockTimeMs = ctx.lab.chains[c].blockTimeMs;
     const feed = ctx.lab.chains[c].contracts.sequencerUptimeFeed;
-    const useFeed = c === "arbitrum" && p.sequencer_feed !== false && feed !== undefined;
+    const useFeed = c === SEQUENCER_CHAIN && p.sequencer_feed !== false && feed !== undefined;
     // The feed is flipped while the chain still mines: its update is a transaction too.
     const sequencerDown = useFeed ? await setSequencer(ctx, c, feed, true) : undefined;
     const stopped = await stopMining(ctx, c);

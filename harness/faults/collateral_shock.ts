@@ -1,8 +1,9 @@
 /** The market model moves an asset's price (a depeg, a crash) over a duration; healing restores it. */
 import { z } from "zod";
 import { duration, formatDuration } from "../duration.ts";
+import { asset, type Pair, SOURCE_NAMES } from "../names.ts";
 import { poll, sleep } from "../process.ts";
-import { asset, type FaultDefinition, forText, healOnce, ORACLE_SOURCES, type Pair } from "./common.ts";
+import { type FaultDefinition, forText, healOnce } from "./common.ts";
 import { type FaultContext, proof } from "./context.ts";
 import { labState, sourceQuote } from "./network.ts";
 
@@ -12,7 +13,7 @@ const NOISE_TICK_MS = 250;
 /** What every answering source reports for `pair` (one may be down under another fault). */
 async function sourceQuotes(ctx: FaultContext, pair: Pair): Promise<{ source: string; price: number }[]> {
   const quotes = await Promise.all(
-    ORACLE_SOURCES.map((source) =>
+    SOURCE_NAMES.map((source) =>
       sourceQuote(ctx, source, pair).then(
         (q) => ({ source, price: q.price }),
         () => undefined,

@@ -1,27 +1,9 @@
 /**
- * What every fault shares: the names of the lab's chains, oracle sources, RPC providers
- * and assets, and the shape of a fault definition.
+ * What every fault shares: the shape of a fault definition and its helpers. The names of
+ * the lab's chains, sources and providers are in harness/names.ts.
  */
 import { z } from "zod";
 import type { FaultContext, FaultProof, Injected } from "./context.ts";
-
-export const CHAINS = ["ethereum", "polygon", "arbitrum"] as const;
-export const ORACLE_SOURCES = ["chainlink", "pyth", "redstone"] as const;
-export const RPC_PROVIDERS = ["primary", "secondary", "emergency"] as const;
-export const ASSETS = ["ETH", "USDC"] as const;
-export const PAIRS = ["ETH/USD", "USDC/USD"] as const;
-
-export const chain = z.enum(CHAINS);
-export const oracleSource = z.enum(ORACLE_SOURCES);
-export const rpcProvider = z.enum(RPC_PROVIDERS);
-export const asset = z.enum(ASSETS);
-export const pair = z.enum(PAIRS);
-
-export type Chain = z.infer<typeof chain>;
-export type OracleSource = z.infer<typeof oracleSource>;
-export type RpcProvider = z.infer<typeof rpcProvider>;
-export type Asset = z.infer<typeof asset>;
-export type Pair = z.infer<typeof pair>;
 
 /** When a fault starts and how long it lasts, in milliseconds from the first injection. */
 export interface FaultTiming {

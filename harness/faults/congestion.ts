@@ -1,6 +1,7 @@
 /** A congested chain: slower blocks, a smaller block gas limit, and a flooded mempool. */
 import { z } from "zod";
 import { formatDuration, positiveDuration } from "../duration.ts";
+import { chain } from "../names.ts";
 import { sleep } from "../process.ts";
 import {
   block,
@@ -14,7 +15,7 @@ import {
   restoreMining,
   toHex,
 } from "./chain.ts";
-import { chain, type FaultDefinition, forText, healOnce } from "./common.ts";
+import { type FaultDefinition, forText, healOnce } from "./common.ts";
 import { proof } from "./context.ts";
 
 /** Most filler transactions one congestion sends, whatever its rate and duration. */

@@ -1,9 +1,10 @@
 /** The chain's base fee jumps to `gwei`, re-applied every block since the base fee decays on its own. */
 import { z } from "zod";
 import { formatDuration } from "../duration.ts";
+import { chain } from "../names.ts";
 import { sleep } from "../process.ts";
 import { type BlockInfo, block, gwei, head, nextBlock, toHex } from "./chain.ts";
-import { chain, type FaultDefinition, forText, healOnce } from "./common.ts";
+import { type FaultDefinition, forText, healOnce } from "./common.ts";
 import { proof } from "./context.ts";
 
 /** How often the holding loop looks for a new block, ms: well under the fastest lab block (250 ms). */

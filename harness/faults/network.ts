@@ -5,8 +5,8 @@
  */
 import { request } from "node:http";
 import { labError } from "../errors.ts";
+import type { Pair, SourceName } from "../names.ts";
 import { ToxiproxyClient } from "../proxy/client.ts";
-import type { OracleSource, Pair } from "./common.ts";
 import type { FaultContext, FaultProof } from "./context.ts";
 import { proof } from "./context.ts";
 
@@ -213,7 +213,7 @@ export async function labState(ctx: FaultContext): Promise<LabState> {
 /** A price source's quote for `pair`, read through its proxy as the stack reads it. */
 export async function sourceQuote(
   ctx: FaultContext,
-  source: OracleSource,
+  source: SourceName,
   pair: Pair,
 ): Promise<{ price: number; updatedAt: string }> {
   const url = `${ctx.lab.oracles.sources[source]}/price/${pair.replace("/", "-")}`;

@@ -1,7 +1,8 @@
 /** One price source reports a price off the market by a fixed share, while the others stay right. */
 import { z } from "zod";
 import { formatDuration } from "../duration.ts";
-import { type FaultDefinition, forText, healOnce, oracleSource, pair } from "./common.ts";
+import { oracleSource, pair } from "../names.ts";
+import { type FaultDefinition, forText, healOnce } from "./common.ts";
 import { type FaultContext, proof } from "./context.ts";
 import { labState, sourceQuote } from "./network.ts";
 

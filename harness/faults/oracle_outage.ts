@@ -1,7 +1,8 @@
 /** A price source stops answering: its proxy refuses connections, or holds them until they time out. */
 import { z } from "zod";
 import { formatDuration } from "../duration.ts";
-import { type FaultDefinition, forText, healOnce, oracleSource } from "./common.ts";
+import { oracleSource } from "../names.ts";
+import { type FaultDefinition, forText, healOnce } from "./common.ts";
 import { degradeProxy, proveAnswering, proveDegraded, proxyUrl } from "./network.ts";
 
 export const params = z.strictObject({

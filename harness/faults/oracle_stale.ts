@@ -5,31 +5,21 @@
  */
 import { z } from "zod";
 import { formatDuration } from "../duration.ts";
+import { type ChainName, chain, oracleSource, PAIRS, type Pair, pair, type SourceName } from "../names.ts";
 import { poll, sleep } from "../process.ts";
 import { latestRound } from "./chain.ts";
-import {
-  type Chain,
-  chain,
-  type FaultDefinition,
-  forText,
-  healOnce,
-  type OracleSource,
-  oracleSource,
-  PAIRS,
-  type Pair,
-  pair,
-} from "./common.ts";
+import { type FaultDefinition, forText, healOnce } from "./common.ts";
 import { type FaultContext, type FaultProof, type Injected, proof } from "./context.ts";
 import { labState, sourceQuote } from "./network.ts";
 
 /** Long enough for several ticks of the lab's clock (every 250 ms): a live value would move. */
 const WATCH_MS = 1_000;
 
-const feedOf = (ctx: FaultContext, c: Chain, p: Pair) =>
+const feedOf = (ctx: FaultContext, c: ChainName, p: Pair) =>
   p === "ETH/USD" ? ctx.lab.chains[c].contracts.ethUsdFeed : ctx.lab.chains[c].contracts.usdcUsdFeed;
 
 /** A price source keeps answering with its last price and timestamp. */
-async function freezeSource(ctx: FaultContext, source: OracleSource): Promise<Injected> {
+async function freezeSource(ctx: FaultContext, source: SourceName): Promise<Injected> {
   await ctx.control(`/sources/${source}`, { kind: "frozen" });
   const first = await sourceQuote(ctx, source, "ETH/USD");
   await sleep(WATCH_MS, ctx.signal);
@@ -65,7 +55,7 @@ async function freezeSource(ctx: FaultContext, source: OracleSource): Promise<In
 }
 
 /** The keeper stops pushing rounds to a chain's feeds, so their `updatedAt` freezes. */
-async function freezeFeeds(ctx: FaultContext, c: Chain, only: Pair | undefined): Promise<Injected> {
+async function freezeFeeds(ctx: FaultContext, c: ChainName, only: Pair | undefined): Promise<Injected> {
   const pairs = only ? [only] : [...PAIRS];
   const body = { chain: c, ...(only ? { pair: only } : {}) };
   await ctx.control("/keeper", { paused: true, ...body });

@@ -2,8 +2,9 @@
 import { z } from "zod";
 import { formatDuration } from "../duration.ts";
 import { FiredrillError } from "../errors.ts";
+import { chain } from "../names.ts";
 import { poll, sleep } from "../process.ts";
-import { chain, type FaultDefinition, forText, healOnce } from "./common.ts";
+import { type FaultDefinition, forText, healOnce } from "./common.ts";
 import { type FaultProof, proof } from "./context.ts";
 
 /** Requests in flight at once by default: the surge is bounded even when the gateway stalls. */

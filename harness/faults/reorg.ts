@@ -1,9 +1,10 @@
 /** The chain drops its last `depth` blocks and replaces them (anvil_reorg): instantaneous. */
 import { z } from "zod";
 import { MAX_REORG_DEPTH } from "../lab/anvil.ts";
+import { type ChainName, chain } from "../names.ts";
 import { sleep } from "../process.ts";
 import { type BlockInfo, block, head, proveMining, type TxInfo, toHex } from "./chain.ts";
-import { type Chain, chain, type FaultDefinition, healOnce } from "./common.ts";
+import { type FaultDefinition, healOnce } from "./common.ts";
 import { type FaultContext, proof } from "./context.ts";
 
 export const params = z.strictObject({
@@ -13,7 +14,7 @@ export const params = z.strictObject({
 });
 
 /** Reads the last `depth` blocks and reorgs them, re-including their transactions. */
-async function reorgOnce(ctx: FaultContext, c: Chain, depth: number) {
+async function reorgOnce(ctx: FaultContext, c: ChainName, depth: number) {
   let top = await head(ctx, c);
   // The chain keeps mining meanwhile: read the blocks again until the head held still, so
   // that the reorg replaces exactly the blocks read.

@@ -1,7 +1,8 @@
 /** One RPC provider of a chain answers slowly. */
 import { z } from "zod";
 import { duration, formatDuration, positiveDuration } from "../duration.ts";
-import { chain, type FaultDefinition, forText, healOnce, rpcProvider } from "./common.ts";
+import { chain, rpcProvider } from "../names.ts";
+import { type FaultDefinition, forText, healOnce } from "./common.ts";
 import { proof } from "./context.ts";
 import { degradeProxy, probe, proveAnswering, proveDegraded, proxyUrl, rpcProbe } from "./network.ts";
 

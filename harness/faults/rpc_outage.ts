@@ -1,8 +1,9 @@
 /** One RPC provider of a chain fails while the chain itself goes on. */
 import { z } from "zod";
 import { formatDuration } from "../duration.ts";
+import { chain, rpcProvider } from "../names.ts";
 import { head } from "./chain.ts";
-import { chain, type FaultDefinition, forText, healOnce, rpcProvider } from "./common.ts";
+import { type FaultDefinition, forText, healOnce } from "./common.ts";
 import { proof } from "./context.ts";
 import { degradeProxy, proveAnswering, proveDegraded, proxyUrl, rpcProbe } from "./network.ts";
 

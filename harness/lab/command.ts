@@ -11,11 +11,12 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { labError, usageError } from "../errors.ts";
 import type { Io } from "../io.ts";
+import { PROVIDERS } from "../names.ts";
 import { BIN, LAB_DIR } from "../paths.ts";
 import { isAlive } from "../process.ts";
 import { readYamlFile, validateAgainst } from "../yaml.ts";
 import { type LabConfig, labConfigSchema } from "./config.ts";
-import { type LabInfo, PROVIDERS, readLabInfo, startLab, sutEnvironment, sweepLab } from "./index.ts";
+import { type LabInfo, readLabInfo, startLab, sutEnvironment, sweepLab } from "./index.ts";
 import { findResidue } from "./residue.ts";
 
 const USAGE = `usage: firedrill lab up [--config lab.yml] [--dir DIR] [--detach] [--json]

@@ -4,12 +4,10 @@
  */
 import { z } from "zod";
 import { duration } from "../duration.ts";
+import type { ChainName, SourceName } from "../names.ts";
 
 const port = z.number().int().min(0).max(65_535);
 const blockTime = duration.refine((ms) => ms >= 100, "a block time under 100ms is not supported");
-
-export const CHAIN_NAMES = ["ethereum", "polygon", "arbitrum"] as const;
-export type ChainName = (typeof CHAIN_NAMES)[number];
 
 const chainSchema = z
   .object({
@@ -32,7 +30,7 @@ export const labConfigSchema = z
         ethereum: chainSchema.prefault({ chain_id: 1, block_time: "1s" }),
         polygon: chainSchema.prefault({ chain_id: 137, block_time: "500ms" }),
         arbitrum: chainSchema.prefault({ chain_id: 42_161, block_time: "250ms" }),
-      })
+      } satisfies Record<ChainName, unknown>)
       .strict()
       .prefault({}),
     ports: z
@@ -40,7 +38,11 @@ export const labConfigSchema = z
         toxiproxy: port.default(0),
         control: port.default(0),
         regulator: port.default(0),
-        oracles: z.object({ chainlink: port, pyth: port, redstone: port }).partial().strict().prefault({}),
+        oracles: z
+          .object({ chainlink: port, pyth: port, redstone: port } satisfies Record<SourceName, unknown>)
+          .partial()
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -8,29 +8,31 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { labError, releaseAll } from "../errors.ts";
+import {
+  CHAIN_NAMES,
+  type ChainName,
+  PAIRS,
+  type Pair,
+  PROVIDERS,
+  type ProviderName,
+  SEQUENCER_CHAIN,
+  SOURCE_NAMES,
+  type SourceName,
+} from "../names.ts";
 import { ARTIFACTS_DIR, LAB_DIR, STATE_DIR } from "../paths.ts";
 import { isAlive, sweepPidFiles } from "../process.ts";
 import { seededRandom } from "../random.ts";
 import { registerSecret } from "../redact.ts";
 import { type Chain, startAnvil } from "./anvil.ts";
-import { CHAIN_NAMES, type ChainName, type LabConfig } from "./config.ts";
+import type { LabConfig } from "./config.ts";
 import { type ChainContracts, deployStack, type LabAccounts, labAccounts } from "./deploy.ts";
 import { type JsonServer, serveJson } from "./http.ts";
 import { createKeeper, type Keeper } from "./keeper.ts";
-import { createMarket, type Market, PAIRS, type Pair } from "./market.ts";
+import { createMarket, type Market } from "./market.ts";
 import { type MiningControl, type MiningMode, startMining } from "./mining.ts";
-import {
-  type PriceSource,
-  SOURCE_NAMES,
-  type SourceMode,
-  type SourceName,
-  startPriceSource,
-} from "./oracles.ts";
+import { type PriceSource, type SourceMode, startPriceSource } from "./oracles.ts";
 import { startRegulator } from "./regulator.ts";
 import { createLabProxy, type LabToxiproxy, startLabToxiproxy } from "./toxiproxy.ts";
-
-export const PROVIDERS = ["primary", "secondary", "emergency"] as const;
-export type Provider = (typeof PROVIDERS)[number];
 
 /** What `lab.json` holds: every endpoint, chain id, contract address and operator key. */
 export interface LabInfo {
@@ -47,7 +49,7 @@ export interface LabInfo {
     {
       chainId: number;
       nodeUrl: string;
-      rpc: Record<Provider, string>;
+      rpc: Record<ProviderName, string>;
       blockTimeMs: number;
       contracts: ChainContracts;
     }
@@ -117,7 +119,7 @@ async function deployChain(
     minCollateralRatio: 1.05,
     // The vault refuses to mint on a price older than the slowest feed's heartbeat, in lab time.
     maxPriceAgeSeconds: Math.ceil((86_400 / config.time_factor) * 1.5),
-    withSequencerFeed: name === "arbitrum",
+    withSequencerFeed: name === SEQUENCER_CHAIN,
     // A fiat-backed coin with an ETH sleeve: 800k USDC and 300k USD of ETH behind 1M fdUSD
     // (ratio 1.10), so that both a USDC depeg and an ETH crash move the collateral ratio.
     initialCollateralUsdc: 800_000n * 10n ** 6n,
@@ -354,7 +356,7 @@ export async function startLab(config: LabConfig, options: StartLabOptions = {})
         contracts.set(name, await deployChain(chainByName.get(name)!, name, config, accounts, cacheDir));
       }),
     );
-    step("contracts deployed on ethereum, polygon, arbitrum");
+    step(`contracts deployed on ${CHAIN_NAMES.join(", ")}`);
 
     const market = createMarket(random, {
       start: { "ETH/USD": config.market.eth_usd, "USDC/USD": config.market.usdc_usd },
@@ -427,9 +429,9 @@ export async function startLab(config: LabConfig, options: StartLabOptions = {})
       if (lab.owned) return; // stopping the server removes its proxies
       await Promise.all(proxies.map((p) => fetch(`${lab.url}/proxies/${p.name}`, { method: "DELETE" })));
     });
-    const rpc = new Map<ChainName, Record<Provider, string>>();
+    const rpc = new Map<ChainName, Record<ProviderName, string>>();
     for (const name of CHAIN_NAMES) {
-      const urls = {} as Record<Provider, string>;
+      const urls = {} as Record<ProviderName, string>;
       for (const provider of PROVIDERS)
         urls[provider] = await proxy(`${name}-${provider}`, chainByName.get(name)!.url);
       rpc.set(name, urls);

@@ -6,8 +6,8 @@
  * sequencer uptime feed through it.
  */
 import { Contract, Wallet } from "ethers";
+import type { Pair } from "../names.ts";
 import { labProvider } from "./anvil.ts";
-import type { Pair } from "./market.ts";
 import { median, type PriceSource } from "./oracles.ts";
 
 /** Chainlink's mainnet parameters for the lab's feeds. */

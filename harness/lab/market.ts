@@ -2,10 +2,8 @@
  * The market the lab's price sources report: one seeded random walk per pair, which a
  * market fault can move (a depeg, a crash) to a target over a duration.
  */
+import { PAIRS, type Pair } from "../names.ts";
 import type { Random } from "../random.ts";
-
-export const PAIRS = ["ETH/USD", "USDC/USD"] as const;
-export type Pair = (typeof PAIRS)[number];
 
 interface Shock {
   from: number;

@@ -4,12 +4,10 @@
  * and `oracle_deviation` set a source's mode; an outage is a Toxiproxy fault on the
  * source's proxy, so the server itself never lies about being up.
  */
+import { PAIRS, type Pair, type SourceName } from "../names.ts";
 import type { Random } from "../random.ts";
 import { type JsonServer, serveJson } from "./http.ts";
-import { type Market, PAIRS, type Pair } from "./market.ts";
-
-export const SOURCE_NAMES = ["chainlink", "pyth", "redstone"] as const;
-export type SourceName = (typeof SOURCE_NAMES)[number];
+import type { Market } from "./market.ts";
 
 export type SourceMode =
   | { kind: "live" }

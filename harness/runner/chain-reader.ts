@@ -6,6 +6,7 @@
 import { Interface } from "ethers";
 import { rpcCall } from "../lab/anvil.ts";
 import type { LabInfo } from "../lab/index.ts";
+import type { Pair } from "../names.ts";
 
 const VAULT = new Interface([
   "function collateralRatio() view returns (uint256)",
@@ -56,10 +57,7 @@ export function chainReader(lab: LabInfo) {
       return value >= 2n ** 255n ? Number.POSITIVE_INFINITY : Number(value) / 1e18;
     },
     /** Age of a feed's latest round in ms, by the node's clock (the block timestamp is real time). */
-    async feedUpdatedAt(
-      chain: ChainName,
-      pair: "ETH/USD" | "USDC/USD",
-    ): Promise<{ updatedAtMs: number; answer: number }> {
+    async feedUpdatedAt(chain: ChainName, pair: Pair): Promise<{ updatedAtMs: number; answer: number }> {
       const contracts = lab.chains[chain].contracts;
       const address = pair === "ETH/USD" ? contracts.ethUsdFeed : contracts.usdcUsdFeed;
       const round = await call(chain, address, FEED, "latestRoundData");

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { duration, positiveDuration } from "../duration.ts";
-import { chain, pair } from "../faults/common.ts";
+import { chain, pair } from "../names.ts";
 
 /** `stack:/health` (a path on the system under test) or an http(s) URL. */
 export const probeUrl = z.string().refine(

@@ -4,11 +4,13 @@
  * transactions, redemption backlog, component health, the severity with the recommended
  * actions, and the BCP's incident alert text filled in.
  */
+
+import { PAIRS } from "../names.ts";
 import type { Condition, Severity } from "./alerts.ts";
 import { ChainClient, ERC20, VAULT } from "./chain.ts";
 import { loadStackConfig, loadThresholds, type StackEnv, type Thresholds } from "./config.ts";
 import { evaluate, type OracleFinding, type Snapshot } from "./detector.ts";
-import { median, PAIRS } from "./oracle.ts";
+import { median } from "./oracle.ts";
 
 export interface ChainAssessment {
   name: string;

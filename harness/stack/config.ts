@@ -7,14 +7,11 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { FiredrillError } from "../errors.ts";
+import { CHAIN_NAMES, PROVIDERS, type ProviderName } from "../names.ts";
 import { SCENARIOS_DIR } from "../paths.ts";
 
 /** The SUT environment variables (`FIREDRILL_*`), e.g. `process.env`. */
 export type StackEnv = Readonly<Record<string, string | undefined>>;
-
-export const CHAIN_ORDER = ["ethereum", "polygon", "arbitrum"] as const;
-export const PROVIDERS = ["primary", "secondary", "emergency"] as const;
-export type ProviderName = (typeof PROVIDERS)[number];
 
 export interface Account {
   address: string;
@@ -94,7 +91,7 @@ export function loadStackConfig(env: StackEnv): StackConfig {
   if (!lab.chains || !lab.accounts?.operator) {
     throw new FiredrillError("FD211", `${labPath}: lab.json has no chains or no operator account`);
   }
-  const known = [...CHAIN_ORDER.filter((c) => c in lab.chains), ...Object.keys(lab.chains)];
+  const known = [...CHAIN_NAMES.filter((c) => c in lab.chains), ...Object.keys(lab.chains)];
   const chains: ChainConfig[] = [...new Set(known)].map((name) => {
     const chain = lab.chains[name]!;
     const providers = PROVIDERS.flatMap((p) => {

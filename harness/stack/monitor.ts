@@ -6,9 +6,10 @@
  * while another provider's advances, and moves back once the primary is healthy again.
  */
 import { MaxUint256, toQuantity } from "ethers";
+import type { Pair } from "../names.ts";
 import type { Alerter } from "./alerts.ts";
 import { type ChainClient, ERC20, FEED, type Head, toHead, VAULT } from "./chain.ts";
-import type { OracleAggregator, Pair } from "./oracle.ts";
+import type { OracleAggregator } from "./oracle.ts";
 import { ProviderError } from "./rpc.ts";
 
 export interface ProviderHealth {

@@ -4,11 +4,9 @@
  * an old price or deviates from the median is left out, and the price comes from the
  * primary source only while it is healthy (else from the secondary sources).
  */
+import { PAIRS, type Pair } from "../names.ts";
 import { stallTolerantDeadline } from "./deadline.ts";
 import type { OracleFinding } from "./detector.ts";
-
-export const PAIRS = ["ETH/USD", "USDC/USD"] as const;
-export type Pair = (typeof PAIRS)[number];
 
 /** Chainlink's deviation thresholds: an on-chain feed may lag the market by this much. */
 export const FEED_DEVIATION: Record<Pair, number> = { "ETH/USD": 0.005, "USDC/USD": 0.0025 };
