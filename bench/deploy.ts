@@ -11,6 +11,7 @@ import { ContractFactory, id, JsonRpcProvider, MaxUint256, NonceManager, Wallet 
 import { type ContractName, loadArtifact } from "../harness/lab/contracts.ts";
 import { type DeployOptions, deployStack, type LabAccounts, labAccounts } from "../harness/lab/deploy.ts";
 import { startProcess } from "../harness/process.ts";
+import { median } from "../harness/stats.ts";
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "5" } } });
 const runs = Number(values.runs);
@@ -100,7 +101,6 @@ async function timeOnFreshAnvil(deploy: (url: string) => Promise<unknown>): Prom
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 const accounts = labAccounts();
 const batched: number[] = [];
 const sequential: number[] = [];

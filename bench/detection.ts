@@ -7,8 +7,8 @@
  *   node bench/detection.ts [runs]
  */
 import { startStack } from "../harness/stack/index.ts";
+import { percentile } from "../harness/stats.ts";
 import { type ReceivedAlert, startTestLab, until } from "../test/stack/fixture.ts";
-import { percentile } from "./support.ts";
 
 const RUNS = Math.max(20, Number(process.argv[2] ?? 20));
 const HEALTH_CHECK_MS = 5000;

@@ -12,7 +12,8 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ROOT } from "../harness/paths.ts";
 import type { Journal } from "../harness/runner/journal.ts";
-import { cli, detachedLab, percentile } from "./support.ts";
+import { percentile } from "../harness/stats.ts";
+import { cli, detachedLab } from "./support.ts";
 
 const { values } = parseArgs({
   options: { runs: { type: "string", default: "20" }, seed: { type: "string", default: "5" } },

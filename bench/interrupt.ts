@@ -17,7 +17,8 @@ import { ROOT } from "../harness/paths.ts";
 import { isAlive } from "../harness/process.ts";
 import { seededRandom } from "../harness/random.ts";
 import type { Journal } from "../harness/runner/journal.ts";
-import { cli, detachedLab, percentile, until } from "./support.ts";
+import { percentile } from "../harness/stats.ts";
+import { cli, detachedLab, until } from "./support.ts";
 
 const { values } = parseArgs({
   options: { runs: { type: "string", default: "50" }, seed: { type: "string", default: "1" } },

@@ -11,16 +11,13 @@ import { parseArgs } from "node:util";
 import { startAnvil } from "../harness/lab/anvil.ts";
 import { labConfigSchema } from "../harness/lab/config.ts";
 import { startLab } from "../harness/lab/index.ts";
+import { median } from "../harness/stats.ts";
 
 const { values } = parseArgs({
   options: { runs: { type: "string", default: "10" }, toxiproxy: { type: "string", default: "embedded" } },
 });
 const runs = Number(values.runs);
 const server = values.toxiproxy as "embedded" | "real" | "auto";
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 async function time(fn: () => Promise<void>): Promise<number> {
   const t0 = performance.now();
@@ -57,7 +54,7 @@ for (let i = 0; i < runs; i++) {
 rmSync(dir, { recursive: true, force: true });
 
 for (const list of [anvil, upDown, upOnly]) list.sort((a, b) => a - b);
-const p50 = (l: number[]) => percentile(l, 50);
+const p50 = (l: number[]) => median(l);
 console.log(
   `lab-up bench: ${runs} runs, toxiproxy ${server}; first up+down (fills the deployment cache if empty) ${cold.toFixed(0)} ms`,
 );

@@ -18,6 +18,7 @@ import { BIN } from "../harness/paths.ts";
 import { startProcess } from "../harness/process.ts";
 import { ToxiproxyClient } from "../harness/proxy/client.ts";
 import { findToxiproxyServer, startEmbeddedToxiproxy, startRealToxiproxy } from "../harness/proxy/server.ts";
+import { median, percentile } from "../harness/stats.ts";
 
 const LATENCY_ROUNDS = 200;
 const DOWNLOAD_ROUNDS = 5;
@@ -39,10 +40,6 @@ function connectTo(port: number): Promise<Socket> {
     socket.once("connect", () => resolve(socket));
     socket.once("error", reject);
   });
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
 interface Result {
@@ -238,15 +235,12 @@ async function main(): Promise<void> {
   }
   const results: Record<string, Result> = {};
   for (const [label, s] of Object.entries(samples)) {
-    const e = s.echo.sort((a, b) => a - b);
-    const h = s.http.sort((a, b) => a - b);
-    const mbps = s.mbps.sort((a, b) => a - b);
     results[label] = {
-      p50: percentile(e, 50),
-      p99: percentile(e, 99),
-      httpP50: percentile(h, 50),
-      httpP99: percentile(h, 99),
-      mbps: percentile(mbps, 50),
+      p50: percentile(s.echo, 50),
+      p99: percentile(s.echo, 99),
+      httpP50: percentile(s.http, 50),
+      httpP99: percentile(s.http, 99),
+      mbps: median(s.mbps),
     };
   }
 

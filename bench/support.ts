@@ -1,15 +1,10 @@
-/** What the benchmarks share: a CLI child, a detached lab, percentiles, a closed-loop driver, raw anvil. */
+/** What the benchmarks share: a CLI child, a detached lab, a closed-loop driver, raw anvil. */
 import { Interface, keccak256, Wallet } from "ethers";
 import { rpcCall } from "../harness/lab/anvil.ts";
+import { percentile } from "../harness/stats.ts";
 import { cli } from "../test/cli.ts";
 
 export { type Cli, cli, until } from "../test/cli.ts";
-
-/** The p-th percentile (nearest rank) of `values`. */
-export function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
 
 /** Starts a lab in the background in `dir`; returns its stop. */
 export async function detachedLab(dir: string): Promise<() => Promise<void>> {

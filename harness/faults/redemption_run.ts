@@ -4,6 +4,7 @@ import { formatDuration } from "../duration.ts";
 import { FiredrillError } from "../errors.ts";
 import { chain } from "../names.ts";
 import { poll, sleep } from "../process.ts";
+import { percentile } from "../stats.ts";
 import { type FaultDefinition, forText, healOnce } from "./common.ts";
 import { type FaultProof, proof } from "./context.ts";
 
@@ -32,13 +33,13 @@ function tally(outcomes: readonly Outcome[]) {
   const statuses: Record<string, number> = {};
   for (const o of outcomes) statuses[String(o.status)] = (statuses[String(o.status)] ?? 0) + 1;
   const accepted = outcomes.filter((o) => o.status === 200 || o.status === 202);
-  const ms = outcomes.map((o) => o.ms).sort((a, b) => a - b);
+  const ms = outcomes.map((o) => o.ms);
   return {
     answered: outcomes.length,
     accepted: accepted.length,
     statuses,
-    p50Ms: ms[Math.floor(ms.length * 0.5)] ?? null,
-    p95Ms: ms[Math.min(ms.length - 1, Math.floor(ms.length * 0.95))] ?? null,
+    p50Ms: ms.length === 0 ? null : percentile(ms, 50),
+    p95Ms: ms.length === 0 ? null : percentile(ms, 95),
     acceptedIds: accepted.flatMap((o) => (o.id ? [o.id] : [])),
   };
 }

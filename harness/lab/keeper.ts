@@ -7,8 +7,9 @@
  */
 import { Contract, Wallet } from "ethers";
 import type { Pair } from "../names.ts";
+import { median } from "../stats.ts";
 import { labProvider } from "./anvil.ts";
-import { median, type PriceSource } from "./oracles.ts";
+import type { PriceSource } from "./oracles.ts";
 
 /** Chainlink's mainnet parameters for the lab's feeds. */
 export const FEED_PARAMETERS: Record<Pair, { deviation: number; heartbeatSeconds: number }> = {

@@ -6,11 +6,11 @@
  */
 
 import { PAIRS } from "../names.ts";
+import { median } from "../stats.ts";
 import type { Condition, Severity } from "./alerts.ts";
 import { ChainClient, ERC20, VAULT } from "./chain.ts";
 import { loadStackConfig, loadThresholds, type StackEnv, type Thresholds } from "./config.ts";
 import { evaluate, type OracleFinding, type Snapshot } from "./detector.ts";
-import { median } from "./oracle.ts";
 
 export interface ChainAssessment {
   name: string;

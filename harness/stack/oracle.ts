@@ -5,6 +5,7 @@
  * primary source only while it is healthy (else from the secondary sources).
  */
 import { PAIRS, type Pair } from "../names.ts";
+import { median } from "../stats.ts";
 import { stallTolerantDeadline } from "./deadline.ts";
 import type { OracleFinding } from "./detector.ts";
 
@@ -207,11 +208,4 @@ export class OracleAggregator {
     }
     return { consensus, findings };
   }
-}
-
-/** Median of a non-empty list. */
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }

@@ -6,8 +6,8 @@
  */
 import { expect } from "chai";
 import { freePort } from "../../harness/process.ts";
+import { median } from "../../harness/stats.ts";
 import {
-  median,
   Probe,
   type Running,
   type ServerUnderTest,

@@ -162,9 +162,3 @@ export class Probe {
     this.socket.destroy();
   }
 }
-
-/** The median of numbers. */
-export function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
