@@ -8,7 +8,8 @@
  */
 import { startStack } from "../harness/stack/index.ts";
 import { percentile } from "../harness/stats.ts";
-import { type ReceivedAlert, startTestLab, until } from "../test/stack/fixture.ts";
+import { type ReceivedAlert, startTestLab } from "../harness/testing/stack-lab.ts";
+import { until } from "../harness/testing/until.ts";
 
 const RUNS = Math.max(20, Number(process.argv[2] ?? 20));
 const HEALTH_CHECK_MS = 5000;
@@ -26,9 +27,9 @@ function healthCheckPoller(check: () => Promise<void>): {
   return {
     async detectedAfter(sinceMs) {
       const hit = await until(
+        "5 s poll detection",
         () => failures.find((t) => t >= sinceMs),
         HEALTH_CHECK_MS * 3,
-        "5 s poll detection",
       );
       failures = [];
       return hit! - sinceMs;
@@ -44,7 +45,7 @@ const results: Record<string, { stack: number[]; poll: number[] }> = {
   "rpc outage": { stack: [], poll: [] },
 };
 try {
-  await until(() => stack.status().oracles.every((o) => o.primaryActive), 15_000, "stack warmed up");
+  await until("stack warmed up", () => stack.status().oracles.every((o) => o.primaryActive), 15_000);
   const firstAfter = (pred: (a: ReceivedAlert) => boolean, sinceMs: number) =>
     lab.receiver.waitFor((a) => a.receivedAtMs >= sinceMs && pred(a), 10_000);
 

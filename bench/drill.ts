@@ -13,7 +13,8 @@ import { parseArgs } from "node:util";
 import { ROOT } from "../harness/paths.ts";
 import type { Journal } from "../harness/runner/journal.ts";
 import { percentile } from "../harness/stats.ts";
-import { cli, detachedLab } from "./support.ts";
+import { cli } from "../harness/testing/cli.ts";
+import { detachedLab } from "./support.ts";
 
 const { values } = parseArgs({
   options: { runs: { type: "string", default: "20" }, seed: { type: "string", default: "5" } },

@@ -13,7 +13,8 @@
  */
 import { rpcCall } from "../harness/lab/anvil.ts";
 import { startStack } from "../harness/stack/index.ts";
-import { startTestLab, until } from "../test/stack/fixture.ts";
+import { startTestLab } from "../harness/testing/stack-lab.ts";
+import { until } from "../harness/testing/until.ts";
 import { drive, rawVaultMints } from "./support.ts";
 
 const CLIENTS = 100;
@@ -41,7 +42,7 @@ try {
     snapshot = await rpcCall<string>(url, "evm_snapshot");
     const stack = await startStack(lab.env, { dataDir: `${lab.dir}/stack-${name}` });
     try {
-      await until(() => stack.status().mintChain === "ethereum", 15_000, "stack ready");
+      await until("stack ready", () => stack.status().mintChain === "ethereum", 15_000);
       return await phase(`http://127.0.0.1:${stack.port}`);
     } finally {
       await stack.close();

@@ -18,7 +18,9 @@ import { isAlive } from "../harness/process.ts";
 import { seededRandom } from "../harness/random.ts";
 import type { Journal } from "../harness/runner/journal.ts";
 import { percentile } from "../harness/stats.ts";
-import { cli, detachedLab, until } from "./support.ts";
+import { cli } from "../harness/testing/cli.ts";
+import { until } from "../harness/testing/until.ts";
+import { detachedLab } from "./support.ts";
 
 const { values } = parseArgs({
   options: { runs: { type: "string", default: "50" }, seed: { type: "string", default: "1" } },
@@ -52,7 +54,7 @@ try {
   for (let i = 0; i < runs; i++) {
     const dir = join(work, `run-${i}`);
     const run = cli(["run", scenario, "--lab-dir", labDir, "--journal-dir", dir]);
-    await until("the run to start", () => /short-multi-fault: tier/.test(run.output()));
+    await until("the run to start", () => /short-multi-fault: tier/.test(run.output()), 60_000);
     const delayMs = Math.floor(random.next() * 8000);
     await new Promise((r) => setTimeout(r, delayMs));
     const sent = performance.now();

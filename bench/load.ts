@@ -74,7 +74,7 @@ const target = await startProcess({
   name: "bench-target",
   command: process.execPath,
   args: [
-    fileURLToPath(new URL("../harness/loadgen/testing-target.ts", import.meta.url)),
+    fileURLToPath(new URL("../harness/testing/load-target.ts", import.meta.url)),
     "--latency-ms",
     String(values["latency-ms"]),
   ],

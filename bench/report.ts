@@ -11,8 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Io } from "../harness/io.ts";
 import { command } from "../harness/report/command.ts";
-import { makeJournalSeries, writeJournalFiles } from "../harness/report/fixtures.ts";
 import { renderIndexHtml, renderJournalHtml } from "../harness/report/html.ts";
+import { makeJournalSeries, writeJournalFiles } from "../harness/testing/journals.ts";
 
 const count = Number(process.argv[2] ?? 100);
 const TARGET_MS = 10_000;

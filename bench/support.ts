@@ -2,9 +2,7 @@
 import { Interface, keccak256, Wallet } from "ethers";
 import { rpcCall } from "../harness/lab/anvil.ts";
 import { percentile } from "../harness/stats.ts";
-import { cli } from "../test/cli.ts";
-
-export { type Cli, cli, until } from "../test/cli.ts";
+import { cli } from "../harness/testing/cli.ts";
 
 /** Starts a lab in the background in `dir`; returns its stop. */
 export async function detachedLab(dir: string): Promise<() => Promise<void>> {

@@ -1,7 +1,7 @@
 import * as chai from "chai";
 import { firedrillChai } from "../../harness/assert/index.ts";
-import { makeJournal } from "../../harness/report/fixtures.ts";
 import type { Journal } from "../../harness/runner/journal.ts";
+import { makeJournal } from "../../harness/testing/journals.ts";
 
 chai.use(firedrillChai as never);
 const { expect } = chai;

@@ -5,6 +5,7 @@ import { congestion } from "../../harness/faults/congestion.ts";
 import { gasSpike } from "../../harness/faults/gas_spike.ts";
 import { reorg } from "../../harness/faults/reorg.ts";
 import { rpcCall } from "../../harness/lab/anvil.ts";
+import { until } from "../../harness/testing/until.ts";
 import {
   expectMining,
   expectProof,
@@ -16,7 +17,6 @@ import {
   healTwice,
   startFaultLab,
   track,
-  until,
 } from "./support.ts";
 
 const GWEI = 10n ** 9n;

@@ -3,6 +3,7 @@ import { latestRound } from "../../harness/faults/chain.ts";
 import { collateralShock } from "../../harness/faults/collateral_shock.ts";
 import { oracleDeviation } from "../../harness/faults/oracle_deviation.ts";
 import { oracleStale } from "../../harness/faults/oracle_stale.ts";
+import { until } from "../../harness/testing/until.ts";
 import { expectNear } from "../near.ts";
 import {
   expectProof,
@@ -13,7 +14,6 @@ import {
   healTwice,
   startFaultLab,
   track,
-  until,
 } from "./support.ts";
 
 describe("market and oracle faults", function () {

@@ -4,7 +4,8 @@ import { FiredrillError } from "../../harness/errors.ts";
 import { amountText, MAX_IN_FLIGHT, redemptionRun } from "../../harness/faults/redemption_run.ts";
 import { labAccounts } from "../../harness/lab/deploy.ts";
 import type { LabInfo } from "../../harness/lab/index.ts";
-import { expectProof, faultContext, healTwice, until } from "./support.ts";
+import { until } from "../../harness/testing/until.ts";
+import { expectProof, faultContext, healTwice } from "./support.ts";
 
 interface Recorded {
   at: number;

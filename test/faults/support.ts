@@ -12,6 +12,7 @@ import { checkLab } from "../../harness/lab/command.ts";
 import { type LabConfigInput, labConfigSchema } from "../../harness/lab/config.ts";
 import { type Lab, type LabInfo, startLab } from "../../harness/lab/index.ts";
 import { seededRandom } from "../../harness/random.ts";
+import { until } from "../../harness/testing/until.ts";
 
 export interface FaultLab {
   lab: Lab;
@@ -110,16 +111,6 @@ export async function expectSteady(info: LabInfo): Promise<void> {
 /** The chain's head block number, straight from its node. */
 export async function headOf(info: LabInfo, chain: keyof LabInfo["chains"]): Promise<number> {
   return Number.parseInt(await rpcCall<string>(info.chains[chain].nodeUrl, "eth_blockNumber"), 16);
-}
-
-/** Polls until `check` holds or `timeoutMs` passes; throws naming `what`. */
-export async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 const injectedFaults: Injected[] = [];

@@ -8,7 +8,8 @@ import { KEPT_STATES, MAX_REORG_DEPTH, rpcCall } from "../../harness/lab/anvil.t
 import { labConfigSchema } from "../../harness/lab/config.ts";
 import { type Lab, readLabInfo, startLab } from "../../harness/lab/index.ts";
 import { isAlive } from "../../harness/process.ts";
-import { cli, stopChildren, until } from "../cli.ts";
+import { cli, stopChildren } from "../../harness/testing/cli.ts";
+import { until } from "../../harness/testing/until.ts";
 
 const FEED_ABI = [
   "function latestRoundData() view returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)",
@@ -154,6 +155,7 @@ describe("lab", function () {
         await until(
           "lab.json",
           () => existsSync(join(dir, "lab.json")) && run.output().includes("holding the lab"),
+          60_000,
         );
         const info = readLabInfo(join(dir, "lab.json"));
         const pids = labPids(dir);
@@ -170,7 +172,7 @@ describe("lab", function () {
         const dir = tempDir();
         const run = cli(["lab", "up", "--dir", dir]);
         // The first step line means processes are already running.
-        await until("the first step", () => run.output().includes("lab: toxiproxy"));
+        await until("the first step", () => run.output().includes("lab: toxiproxy"), 60_000);
         const pids = labPids(dir);
         run.child.kill(signal);
         const code = await run.exit;
@@ -188,6 +190,7 @@ describe("lab", function () {
       await until(
         "lab.json",
         () => existsSync(join(dir, "lab.json")) && first.output().includes("holding the lab"),
+        60_000,
       );
       const orphans = labPids(dir);
       first.child.kill("SIGKILL");
@@ -196,7 +199,7 @@ describe("lab", function () {
       // toxiproxy-server does not. Whatever survived must be swept by the next `up`.
       const survivors = orphans.filter(isAlive);
       const second = cli(["lab", "up", "--dir", dir]);
-      await until("second lab", () => second.output().includes("holding the lab"));
+      await until("second lab", () => second.output().includes("holding the lab"), 60_000);
       if (survivors.length > 0) expect(second.output()).to.include("swept what a killed run left");
       for (const pid of orphans) expect(isAlive(pid), `orphan ${pid}`).to.equal(false);
       const down = cli(["lab", "down", "--dir", dir]);

@@ -9,10 +9,10 @@ import { command } from "../../harness/loadgen/command.ts";
 import { type LoadSummary, runLoad } from "../../harness/loadgen/index.ts";
 import { findK6 } from "../../harness/loadgen/k6.ts";
 import { loadProfile } from "../../harness/loadgen/profile.ts";
-import { startTestingTarget } from "../../harness/loadgen/testing-target.ts";
 import { type OwnedProcess, startProcess } from "../../harness/process.ts";
+import { startTestingTarget } from "../../harness/testing/load-target.ts";
 
-const TARGET_SCRIPT = fileURLToPath(new URL("../../harness/loadgen/testing-target.ts", import.meta.url));
+const TARGET_SCRIPT = fileURLToPath(new URL("../../harness/testing/load-target.ts", import.meta.url));
 
 /** The stand-in gateway in its own process, so neither engine shares its event loop. */
 async function startTarget(latencyMs: number): Promise<{ url: string; proc: OwnedProcess }> {

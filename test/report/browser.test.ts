@@ -8,15 +8,15 @@ import { expect } from "chai";
 import type { Browser, Page } from "playwright-core";
 import type { Io } from "../../harness/io.ts";
 import { command } from "../../harness/report/command.ts";
+import { fmtMs } from "../../harness/report/format.ts";
+import { renderIndexHtml, renderJournalHtml } from "../../harness/report/html.ts";
+import { findChromium, launchChromium, openPdfPrinter } from "../../harness/report/pdf.ts";
 import {
   makeJournal,
   makeJournalSeries,
   PLANTED_SECRETS,
   writeJournalFiles,
-} from "../../harness/report/fixtures.ts";
-import { fmtMs } from "../../harness/report/format.ts";
-import { renderIndexHtml, renderJournalHtml } from "../../harness/report/html.ts";
-import { findChromium, launchChromium, openPdfPrinter } from "../../harness/report/pdf.ts";
+} from "../../harness/testing/journals.ts";
 
 function which(tool: string): string | null {
   for (const dir of (process.env["PATH"] ?? "").split(":")) {

@@ -5,15 +5,15 @@ import { expect } from "chai";
 import { reportError } from "../../harness/cli.ts";
 import type { Io } from "../../harness/io.ts";
 import { command } from "../../harness/report/command.ts";
+import { junitFromJournal } from "../../harness/report/junit.ts";
+import { markdownSummary } from "../../harness/report/markdown.ts";
+import { JOURNAL_SUFFIX } from "../../harness/runner/journal.ts";
 import {
   makeJournal,
   makeJournalSeries,
   PLANTED_SECRETS,
   writeJournalFiles,
-} from "../../harness/report/fixtures.ts";
-import { junitFromJournal } from "../../harness/report/junit.ts";
-import { markdownSummary } from "../../harness/report/markdown.ts";
-import { JOURNAL_SUFFIX } from "../../harness/runner/journal.ts";
+} from "../../harness/testing/journals.ts";
 
 interface Run {
   code: number;

@@ -3,7 +3,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { FiredrillError } from "../../harness/errors.ts";
-import { makeJournalDraft, PLANTED_SECRETS } from "../../harness/report/fixtures.ts";
 import {
   canonicalJson,
   HEAD_FILE,
@@ -14,6 +13,7 @@ import {
   verifyJournalDir,
   writeJournal,
 } from "../../harness/runner/journal.ts";
+import { makeJournalDraft, PLANTED_SECRETS } from "../../harness/testing/journals.ts";
 
 describe("journal", () => {
   let dir: string;

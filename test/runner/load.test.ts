@@ -4,12 +4,12 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { ROOT } from "../../harness/paths.ts";
 import type { Journal } from "../../harness/runner/journal.ts";
-import { cli } from "../cli.ts";
+import { cli } from "../../harness/testing/cli.ts";
 
 const SPIKE = join(ROOT, "test", "fixtures", "scenarios", "spike-load.yml");
 const NODE = `"${process.execPath}"`;
 const EXAMPLE_SUT = join(ROOT, "harness", "stack", "example-sut.mjs");
-const STAND_IN = join(ROOT, "harness", "loadgen", "testing-target.ts");
+const STAND_IN = join(ROOT, "harness", "testing", "load-target.ts");
 
 const MINT_BUDGET = "http_req_duration{scenario:mint} p(95)<30000";
 const REDEEM_BUDGET = "http_req_duration{scenario:redeem} p(95)<15000";

@@ -8,7 +8,8 @@ import { findResidue } from "../../harness/lab/residue.ts";
 import { ROOT } from "../../harness/paths.ts";
 import { isAlive } from "../../harness/process.ts";
 import type { Journal } from "../../harness/runner/journal.ts";
-import { cli, stopChildren, until } from "../cli.ts";
+import { cli, stopChildren } from "../../harness/testing/cli.ts";
+import { until } from "../../harness/testing/until.ts";
 
 chai.use(firedrillChai as never);
 const { expect } = chai;
@@ -196,9 +197,9 @@ describe("firedrill run", function () {
       const dir = join(work, `int-${i}`);
       const run = cli(["run", MULTI, "--lab-dir", labDir, "--journal-dir", dir]);
       // The runner's signal handlers are in place once it announces the scenario.
-      await until("the run to start", () => /short-multi-fault: tier/.test(run.output()));
+      await until("the run to start", () => /short-multi-fault: tier/.test(run.output()), 60_000);
       if (typeof point.after === "number") await new Promise((r) => setTimeout(r, point.after as number));
-      else await until(`${point.after}`, () => (point.after as RegExp).test(run.output()));
+      else await until(`${point.after}`, () => (point.after as RegExp).test(run.output()), 60_000);
       run.child.kill("SIGINT");
       const code = await run.exit;
       expect(code, run.output()).to.be.oneOf([0, 1, 130]);

@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { command } from "../../harness/stack/assess-command.ts";
 import { type RunningStack, startStack } from "../../harness/stack/index.ts";
-import { startTestLab, type TestLab, until } from "./fixture.ts";
+import { startTestLab, type TestLab } from "../../harness/testing/stack-lab.ts";
+import { until } from "../../harness/testing/until.ts";
 
 describe("firedrill assess", function () {
   this.timeout(60_000);
@@ -12,7 +13,7 @@ describe("firedrill assess", function () {
   before(async () => {
     lab = await startTestLab({ chains: ["ethereum", "polygon"], blockTimeMs: 500 });
     stack = await startStack(lab.env, { dataDir: `${lab.dir}/stack` });
-    await until(() => stack.status().chains["polygon"]?.collateralRatio !== undefined, 10_000, "first read");
+    await until("first read", () => stack.status().chains["polygon"]?.collateralRatio !== undefined, 10_000);
     Object.assign(process.env, lab.env, { FIREDRILL_SUT_PORT: String(stack.port) });
   });
 

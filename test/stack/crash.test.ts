@@ -3,7 +3,8 @@ import { expect } from "chai";
 import { id as keccakId } from "ethers";
 import { ROOT } from "../../harness/paths.ts";
 import { freePort, type OwnedProcess, startProcess } from "../../harness/process.ts";
-import { startTestLab, type TestLab, until } from "./fixture.ts";
+import { startTestLab, type TestLab } from "../../harness/testing/stack-lab.ts";
+import { until } from "../../harness/testing/until.ts";
 
 const REDEEMED_TOPIC = keccakId("Redeemed(bytes32,address,address,uint256,uint256)");
 
@@ -113,7 +114,7 @@ describe("stack redemption queue survives SIGKILL", function () {
     child = await startStackProcess(env, dataDir);
     await lab.rpc("ethereum", "evm_setAutomine", [true]);
     await lab.rpc("ethereum", "evm_setIntervalMining", [1]);
-    await until(refresh, 30_000, "first payment");
+    await until("first payment", refresh, 30_000);
     process.kill(child.pid, "SIGKILL");
     await child.exited;
     const paidMid = await redeemedIds();
@@ -123,6 +124,7 @@ describe("stack redemption queue survives SIGKILL", function () {
     child = await startStackProcess(env, dataDir);
     // Every accepted redemption gets paid after the restart.
     await until(
+      "every accepted redemption paid",
       async () => {
         const states = await Promise.all(
           [...accepted].map((key) =>
@@ -134,13 +136,13 @@ describe("stack redemption queue survives SIGKILL", function () {
         return states.every((s) => s === "settled");
       },
       60_000,
-      "every accepted redemption paid",
     );
     // Clients retry what got no answer, with the same keys: paid once as well.
     for (const r of requests) {
       if (!accepted.has(r.key)) expect(await post(r)).to.be.oneOf([200, 202]);
     }
     await until(
+      "every redemption paid",
       async () => {
         const states = await Promise.all(
           requests.map((r) =>
@@ -152,7 +154,6 @@ describe("stack redemption queue survives SIGKILL", function () {
         return states.every((s) => s === "settled");
       },
       60_000,
-      "every redemption paid",
     );
     const counts = await redeemedCounts();
     for (const r of requests) {

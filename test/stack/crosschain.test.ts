@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { type RunningStack, startStack } from "../../harness/stack/index.ts";
-import { alertsSince, startTestLab, type TestLab, until } from "./fixture.ts";
+import { alertsSince, startTestLab, type TestLab } from "../../harness/testing/stack-lab.ts";
+import { until } from "../../harness/testing/until.ts";
 
 describe("stack cross-chain backup manager", function () {
   this.timeout(90_000);
@@ -23,7 +24,7 @@ describe("stack cross-chain backup manager", function () {
       authorization: `Bearer ${lab.env["FIREDRILL_GATEWAY_TOKEN"]}`,
       "content-type": "application/json",
     };
-    await until(() => stack.status().mintChain === "ethereum", 10_000, "minting on ethereum");
+    await until("minting on ethereum", () => stack.status().mintChain === "ethereum", 10_000);
   });
 
   after(async () => {
@@ -61,12 +62,12 @@ describe("stack cross-chain backup manager", function () {
       await lab.rpc("ethereum", "evm_setIntervalMining", [1]);
     }
     await until(
+      "cross-chain failover recovered",
       () =>
         alertsSince(lab, since).some(
           (a) => a.event === "RECOVERED" && a.details["condition"] === "CROSS_CHAIN_FAILOVER",
         ),
       10_000,
-      "cross-chain failover recovered",
     );
     const back = await mint();
     expect(back.status).to.equal(200);
@@ -74,7 +75,7 @@ describe("stack cross-chain backup manager", function () {
   });
 
   it("batches and routes mints away from ethereum under a gas spike", async () => {
-    await until(() => stack.status().mintChain === "ethereum", 10_000, "minting on ethereum");
+    await until("minting on ethereum", () => stack.status().mintChain === "ethereum", 10_000);
     const since = Date.now();
     await lab.rpc("ethereum", "anvil_setNextBlockBaseFeePerGas", [`0x${(500n * 10n ** 9n).toString(16)}`]);
     const spike = await lab.receiver.waitFor(
@@ -84,26 +85,26 @@ describe("stack cross-chain backup manager", function () {
     expect(spike.details["baseFeeGwei"] as number).to.be.greaterThan(200);
     await lab.receiver.waitFor((a) => a.event === "TX_BATCHING_ENABLED" && a.chain === "ethereum", 3000);
     await until(
+      "cross-chain failover on gas",
       () =>
         alertsSince(lab, since).some(
           (a) => a.event === "CROSS_CHAIN_FAILOVER" && a.details["to"] === "polygon",
         ),
       3000,
-      "cross-chain failover on gas",
     );
     // Base fee decays block after block: the spike clears by itself.
     await until(
+      "gas spike over",
       () =>
         alertsSince(lab, since).some(
           (a) => a.event === "RECOVERED" && a.details["condition"] === "GAS_SPIKE",
         ),
       20_000,
-      "gas spike over",
     );
   });
 
   it("sends a mint that finds ethereum's places taken to polygon, and says why", async () => {
-    await until(() => stack.status().mintChain === "ethereum", 10_000, "minting on ethereum");
+    await until("minting on ethereum", () => stack.status().mintChain === "ethereum", 10_000);
     const [a, b] = await Promise.all([mint(), mint()]);
     expect(a.status, JSON.stringify(a.body)).to.equal(200);
     expect(b.status, JSON.stringify(b.body)).to.equal(200);
@@ -118,12 +119,12 @@ describe("stack cross-chain backup manager", function () {
     expect(next.body["chain"]).to.equal("ethereum");
     // The gauges follow the stack's periodic snapshot, not each request.
     await until(
+      "firedrill_mints_in_flight in /metrics",
       async () =>
         /firedrill_mints_in_flight\{chain="ethereum",state="sending"\} 0/.test(
           await (await fetch(`${base}/metrics`)).text(),
         ),
       10_000,
-      "firedrill_mints_in_flight in /metrics",
     );
   });
 });

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { expect } from "chai";
 import { type RunningStack, startStack } from "../../harness/stack/index.ts";
-import { alertsSince, pushFeed, startTestLab, type TestLab, until } from "./fixture.ts";
+import { alertsSince, pushFeed, startTestLab, type TestLab } from "../../harness/testing/stack-lab.ts";
+import { until } from "../../harness/testing/until.ts";
 
 describe("stack emergency protocols and compliance reporter", function () {
   this.timeout(60_000);
@@ -11,7 +12,7 @@ describe("stack emergency protocols and compliance reporter", function () {
   before(async () => {
     lab = await startTestLab({ chains: ["ethereum"], blockTimeMs: 500 });
     stack = await startStack(lab.env, { dataDir: `${lab.dir}/stack`, reportDeadlineMs: 1500 });
-    await until(() => stack.status().chains["ethereum"]?.collateralRatio !== undefined, 10_000, "first read");
+    await until("first read", () => stack.status().chains["ethereum"]?.collateralRatio !== undefined, 10_000);
   });
 
   after(async () => {
@@ -49,12 +50,12 @@ describe("stack emergency protocols and compliance reporter", function () {
     }
     expect(JSON.stringify(report)).not.to.include(lab.accounts.operator.privateKey.slice(2));
     await until(
+      "collateral recovered",
       () =>
         alertsSince(lab, since).some(
           (a) => a.event === "RECOVERED" && a.details["condition"] === "CRITICAL_COLLATERAL_LOW",
         ),
       10_000,
-      "collateral recovered",
     );
     await lab.receiver.waitFor((a) => a.event === "EMERGENCY_RESUME", 10_000);
     expect(stack.status().chains["ethereum"]!.collateralRatio!).to.be.greaterThan(1.05);

@@ -6,8 +6,8 @@ import {
   startFreezableProvider,
   startTestLab,
   type TestLab,
-  until,
-} from "./fixture.ts";
+} from "../../harness/testing/stack-lab.ts";
+import { until } from "../../harness/testing/until.ts";
 
 describe("stack collateral monitor: provider failover", function () {
   this.timeout(60_000);
@@ -17,7 +17,7 @@ describe("stack collateral monitor: provider failover", function () {
   before(async () => {
     lab = await startTestLab({ chains: ["ethereum"], blockTimeMs: 500 });
     stack = await startStack(lab.env, { dataDir: `${lab.dir}/stack` });
-    await until(() => stack.status().chains["ethereum"]?.collateralRatio !== undefined, 10_000, "first read");
+    await until("first read", () => stack.status().chains["ethereum"]?.collateralRatio !== undefined, 10_000);
   });
 
   after(async () => {
@@ -50,9 +50,9 @@ describe("stack collateral monitor: provider failover", function () {
     // Reads go on through the emergency provider.
     const head = stack.status().chains["ethereum"]!.head!;
     await until(
+      "head advancing on emergency",
       () => (stack.status().chains["ethereum"]!.head ?? 0) > head,
       5000,
-      "head advancing on emergency",
     );
 
     primary!.setMode("up");
@@ -67,7 +67,7 @@ describe("stack collateral monitor: provider failover", function () {
   });
 
   it("fails over when the primary stops answering (timeout), within a block interval and a bit", async () => {
-    await until(() => stack.status().chains["ethereum"]!.provider === "primary", 10_000, "on primary");
+    await until("on primary", () => stack.status().chains["ethereum"]!.provider === "primary", 10_000);
     const since = Date.now();
     lab.chains[0]!.providers[0]!.setMode("hang");
     const alert = await lab.receiver.waitFor(
@@ -80,7 +80,7 @@ describe("stack collateral monitor: provider failover", function () {
 
   it("does not fail over while the primary answers", async () => {
     lab.chains[0]!.providers[0]!.setMode("up");
-    await until(() => stack.status().chains["ethereum"]!.provider === "primary", 10_000, "back on primary");
+    await until("back on primary", () => stack.status().chains["ethereum"]!.provider === "primary", 10_000);
     const since = Date.now();
     await new Promise((r) => setTimeout(r, 1500));
     expect(
@@ -133,7 +133,7 @@ describe("stack collateral monitor: a provider stuck on an old head", function (
       { ...lab.env, FIREDRILL_RPC_ETHEREUM_PRIMARY: stuck.url },
       { dataDir: `${lab.dir}/stack` },
     );
-    await until(() => stack.status().chains["ethereum"]?.collateralRatio !== undefined, 10_000, "first read");
+    await until("first read", () => stack.status().chains["ethereum"]?.collateralRatio !== undefined, 10_000);
   });
 
   after(async () => {

@@ -2,7 +2,8 @@ import { networkInterfaces } from "node:os";
 import { expect } from "chai";
 import { Contract, JsonRpcProvider, Network, Wallet } from "ethers";
 import { type RunningStack, startStack } from "../../harness/stack/index.ts";
-import { startTestLab, type TestLab, until } from "./fixture.ts";
+import { startTestLab, type TestLab } from "../../harness/testing/stack-lab.ts";
+import { until } from "../../harness/testing/until.ts";
 
 const ERC20 = ["function balanceOf(address) view returns (uint256)"];
 const VAULT = [
@@ -26,7 +27,7 @@ describe("stack gateway", function () {
       authorization: `Bearer ${lab.env["FIREDRILL_GATEWAY_TOKEN"]}`,
       "content-type": "application/json",
     };
-    await until(async () => (await fetch(`${base}/health`)).status === 200, 10_000, "healthy stack");
+    await until("healthy stack", async () => (await fetch(`${base}/health`)).status === 200, 10_000);
   });
 
   after(async () => {
@@ -63,9 +64,9 @@ describe("stack gateway", function () {
       // The monitor reads the vault on every new head, one head at a time: once it sees the
       // second head past the change, it has read the new minimum.
       await until(
+        "the monitor reading the new minimum",
         () => (stack.status().chains["ethereum"]?.head ?? 0) > set!.blockNumber + 1,
         5000,
-        "the monitor reading the new minimum",
       );
       const recipient = lab.accounts.users[2]!.address;
       const replies = await Promise.all(

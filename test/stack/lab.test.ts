@@ -5,7 +5,8 @@ import { expect } from "chai";
 import { defaultLabConfig } from "../../harness/lab/config.ts";
 import { type Lab, startLab, sutEnvironment } from "../../harness/lab/index.ts";
 import { type RunningStack, startStack } from "../../harness/stack/index.ts";
-import { type Receiver, startReceiver, until } from "./fixture.ts";
+import { type Receiver, startReceiver } from "../../harness/testing/stack-lab.ts";
+import { until } from "../../harness/testing/until.ts";
 
 describe("stack against the real lab (Toxiproxy in front of every endpoint)", function () {
   this.timeout(120_000);
@@ -29,9 +30,9 @@ describe("stack against the real lab (Toxiproxy in front of every endpoint)", fu
       { dataDir: join(dir, "stack") },
     );
     await until(
+      "first reads",
       () => stack.status().chains["arbitrum"]?.collateralRatio !== undefined,
       20_000,
-      "first reads",
     );
   });
 

@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { loadDetectorMeta } from "../../harness/stack/config.ts";
 import { type RunningStack, startStack } from "../../harness/stack/index.ts";
-import { alertsSince, pushFeed, startTestLab, type TestLab, until } from "./fixture.ts";
+import { alertsSince, pushFeed, startTestLab, type TestLab } from "../../harness/testing/stack-lab.ts";
+import { until } from "../../harness/testing/until.ts";
 
 describe("stack oracle aggregator", function () {
   this.timeout(60_000);
@@ -11,7 +12,7 @@ describe("stack oracle aggregator", function () {
   before(async () => {
     lab = await startTestLab({ chains: ["ethereum"], blockTimeMs: 500, heartbeatMs: 4000 });
     stack = await startStack(lab.env, { dataDir: `${lab.dir}/stack` });
-    await until(() => stack.status().oracles.length > 0, 10_000, "first consensus");
+    await until("first consensus", () => stack.status().oracles.length > 0, 10_000);
   });
 
   after(async () => {
@@ -41,12 +42,12 @@ describe("stack oracle aggregator", function () {
     expect(eth().usedSources).to.deep.equal(["pyth", "redstone"]);
     lab.sources[0]!.mode = "live";
     await until(
+      "secondary oracles released",
       () =>
         alertsSince(lab, since).some(
           (a) => a.event === "RECOVERED" && a.details["condition"] === "SECONDARY_ORACLE_ACTIVATED",
         ),
       5000,
-      "secondary oracles released",
     );
     expect(eth().primaryActive).to.equal(true);
   });
@@ -66,7 +67,7 @@ describe("stack oracle aggregator", function () {
       (a) => a.event === "ORACLE_DEVIATION" && a.details["source"] === "chainlink",
       3000,
     );
-    await until(() => eth().primaryActive === false, 3000, "primary out of the consensus");
+    await until("primary out of the consensus", () => eth().primaryActive === false, 3000);
     expect(eth().price).to.be.closeTo(3000, 1);
   });
 
@@ -89,6 +90,7 @@ describe("stack oracle aggregator", function () {
     await pushFeed(lab, "ethereum", "ethUsdFeed", 3000);
     await pushFeed(lab, "ethereum", "usdcUsdFeed", 1);
     await until(
+      "feed recovered",
       () =>
         alertsSince(lab, since).some(
           (a) =>
@@ -97,7 +99,6 @@ describe("stack oracle aggregator", function () {
             String(a.details["key"]).includes("feed:ethereum"),
         ),
       5000,
-      "feed recovered",
     );
   });
 });

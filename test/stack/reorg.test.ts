@@ -4,7 +4,12 @@ import { ChainClient } from "../../harness/stack/chain.ts";
 import { DEFAULT_THRESHOLDS, loadStackConfig } from "../../harness/stack/config.ts";
 import { CollateralMonitor } from "../../harness/stack/monitor.ts";
 import { OracleAggregator } from "../../harness/stack/oracle.ts";
-import { type FreezableProvider, startFreezableProvider, startTestLab, type TestLab } from "./fixture.ts";
+import {
+  type FreezableProvider,
+  startFreezableProvider,
+  startTestLab,
+  type TestLab,
+} from "../../harness/testing/stack-lab.ts";
 
 // The monitor polls the head a few times per block, but a busy machine may miss a block or
 // two: a reorg must be found however many blocks passed between two polls. The chain mines

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { type RunningStack, startStack } from "../../harness/stack/index.ts";
-import { sendAs, startTestLab, type TestLab, until } from "./fixture.ts";
+import { sendAs, startTestLab, type TestLab } from "../../harness/testing/stack-lab.ts";
+import { until } from "../../harness/testing/until.ts";
 
 describe("stack cross-chain manager: arbitrum sequencer uptime feed", function () {
   this.timeout(60_000);
@@ -18,7 +19,7 @@ describe("stack cross-chain manager: arbitrum sequencer uptime feed", function (
       authorization: `Bearer ${lab.env["FIREDRILL_GATEWAY_TOKEN"]}`,
       "content-type": "application/json",
     };
-    await until(() => stack.status().mintChain === "ethereum", 10_000, "minting on ethereum");
+    await until("minting on ethereum", () => stack.status().mintChain === "ethereum", 10_000);
     // Minting paused on ethereum by its guardian: arbitrum is the only chain left.
     const eth = lab.chains[0]!;
     await sendAs(
@@ -30,7 +31,7 @@ describe("stack cross-chain manager: arbitrum sequencer uptime feed", function (
       "pauseNonCritical",
       [],
     );
-    await until(() => stack.status().mintChain === "arbitrum", 10_000, "minting on arbitrum");
+    await until("minting on arbitrum", () => stack.status().mintChain === "arbitrum", 10_000);
   });
 
   after(async () => {

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ChainClient } from "../../harness/stack/chain.ts";
 import { loadStackConfig } from "../../harness/stack/config.ts";
-import { startTestLab, type TestLab } from "./fixture.ts";
+import { startTestLab, type TestLab } from "../../harness/testing/stack-lab.ts";
 
 // The signer keeps nonces locally so that many transactions are in flight at once. A send the
 // node refuses leaves a gap that would hold every later transaction back; filling it must not

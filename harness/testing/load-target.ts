@@ -2,7 +2,7 @@
  * A loopback stand-in for the ops gateway (`POST /mint`, `POST /redeem`,
  * `GET /redemptions/:id`, `GET /health`) with configurable latency, so that the load
  * tests and the benchmark run without the reference stack. Run it on its own with
- * `node harness/loadgen/testing-target.ts [--latency-ms N] [--mint-latency-ms N] [--redeem-latency-ms N]
+ * `node harness/testing/load-target.ts [--latency-ms N] [--mint-latency-ms N] [--redeem-latency-ms N]
  * [--status-latency-ms N] [--settle-after-ms N] [--fail-every N] [--token T] [--port N]`; it prints
  * `listening on http://127.0.0.1:PORT`. Drilled as a system under test (`firedrill run --sut`),
  * it takes its port and token from `FIREDRILL_SUT_PORT` and `FIREDRILL_GATEWAY_TOKEN` when the

@@ -1,5 +1,5 @@
 /**
- * A small lab for the stack's tests (defines no tests): anvil chains with the contracts
+ * A small lab for the stack's tests and benchmarks (defines no tests): anvil chains with the contracts
  * deployed by `deployStack`, a TCP forwarder per RPC provider that a test can break,
  * controllable price sources, a regulator, a webhook receiver that verifies signatures,
  * and the lab.json + SUT environment that point at them.
@@ -15,10 +15,11 @@ import {
 } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Chain, rpcCall, startAnvil } from "../../harness/lab/anvil.ts";
-import { deployStack, type LabAccounts, labAccounts } from "../../harness/lab/deploy.ts";
-import type { Alert } from "../../harness/stack/alerts.ts";
-import { SIGNATURE_HEADER, verifyWebhook } from "../../harness/stack/webhook.ts";
+import { type Chain, rpcCall, startAnvil } from "../lab/anvil.ts";
+import { deployStack, type LabAccounts, labAccounts } from "../lab/deploy.ts";
+import { SOURCE_NAMES } from "../names.ts";
+import type { Alert } from "../stack/alerts.ts";
+import { SIGNATURE_HEADER, verifyWebhook } from "../stack/webhook.ts";
 
 export type ForwarderMode = "up" | "down" | "hang";
 
@@ -291,7 +292,7 @@ export async function startTestLab(options: TestLabOptions = {}): Promise<TestLa
       chains.push({ name, chain, providers, contracts });
     }
     const sources: FakeSource[] = [];
-    for (const name of ["chainlink", "pyth", "redstone"]) {
+    for (const name of SOURCE_NAMES) {
       const s = await startFakeSource(name, { "ETH/USD": 3000, "USDC/USD": 1 });
       releases.push(() => s.close());
       sources.push(s);
@@ -365,17 +366,6 @@ export async function startTestLab(options: TestLabOptions = {}): Promise<TestLa
     while (releases.length > 0) await releases.pop()!().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
     throw error;
-  }
-}
-
-/** Polls `fn` until it returns a truthy value or the deadline passes. */
-export async function until<T>(fn: () => T | Promise<T>, timeoutMs = 10_000, what = "condition"): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
   }
 }
 

@@ -1,10 +1,9 @@
 /**
- * Running `firedrill` as a child process from tests and benchmarks, and waiting on a
- * condition with a deadline. Every child started here is remembered, so that a failed
- * assertion never leaves one running (`stopChildren`).
+ * Running `firedrill` as a child process from tests and benchmarks. Every child started
+ * here is remembered, so that a failed assertion never leaves one running (`stopChildren`).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { BIN } from "../harness/paths.ts";
+import { BIN } from "../paths.ts";
 
 export interface Cli {
   child: ChildProcess;
@@ -44,17 +43,4 @@ export async function stopChildren(): Promise<void> {
       return exited;
     }),
   );
-}
-
-/** Polls `check` until it holds; throws naming `what` after `timeoutMs`. */
-export async function until(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 60_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }

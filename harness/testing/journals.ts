@@ -6,6 +6,7 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { PROVIDERS, SOURCE_NAMES } from "../names.ts";
 import {
   HEAD_FILE,
   type Integrity,
@@ -526,25 +527,25 @@ export function makeJournalDraft(options: FixtureOptions = {}): JournalDraft {
           name: "ethereum",
           chain_id: 1,
           block_time_ms: 1000,
-          providers: ["primary", "secondary", "emergency"],
+          providers: [...PROVIDERS],
           fork: secrets ? `https://lab:${PLANTED_SECRETS[1]}@mainnet.example.org` : null,
         },
         {
           name: "polygon",
           chain_id: 137,
           block_time_ms: 1000,
-          providers: ["primary", "secondary", "emergency"],
+          providers: [...PROVIDERS],
           fork: null,
         },
         {
           name: "arbitrum",
           chain_id: 42161,
           block_time_ms: 250,
-          providers: ["primary", "secondary", "emergency"],
+          providers: [...PROVIDERS],
           fork: null,
         },
       ],
-      sources: ["chainlink", "pyth", "redstone"],
+      sources: [...SOURCE_NAMES],
     },
     systems: {
       touched: tpl.touched.map((s) => ({ ...s, rto_seconds: RTO_BY_TIER[s.tier]! })),
