@@ -5,21 +5,11 @@
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { z } from "zod";
+import { ALERT_SHAPE, alertSchema, type Alert as PostedAlert } from "../contract/alerts.ts";
 import { labError } from "../errors.ts";
 import { SIGNATURE_HEADER, verifyWebhook } from "../stack/webhook.ts";
-import { SEVERITIES } from "./alert-events.ts";
 
-export const alertSchema = z.object({
-  event: z.string().regex(/^[A-Z][A-Z0-9_]*$/),
-  severity: z.enum(SEVERITIES),
-  system: z.string(),
-  chain: z.string().nullable().optional(),
-  at: z.iso.datetime({ offset: true }),
-  details: z.record(z.string(), z.unknown()).optional(),
-});
-
-export type Alert = z.infer<typeof alertSchema> & { receivedAt: number };
+export type Alert = PostedAlert & { receivedAt: number };
 
 export interface AlertSink {
   url: string;
@@ -70,12 +60,12 @@ export async function startAlertSink(
         refuse(verdict.reason);
         return answer(401, { error: verdict.reason });
       }
-      let parsed: z.infer<typeof alertSchema>;
+      let parsed: PostedAlert;
       try {
         parsed = alertSchema.parse(JSON.parse(raw));
       } catch {
         refuse("malformed alert");
-        return answer(400, { error: 'expected {"event","severity","system","chain","at","details"}' });
+        return answer(400, { error: `expected ${ALERT_SHAPE}` });
       }
       answer(202, { ok: true });
       onAlert({ ...parsed, receivedAt });

@@ -3,7 +3,7 @@
  * on), the early-warning metrics, and the operational-efficiency targets.
  */
 import { z } from "zod";
-import { EVENT_NAME, SEVERITIES } from "./alert-events.ts";
+import { EVENT_NAME, SEVERITIES } from "../contract/alerts.ts";
 import { duration, positiveDuration } from "./duration.ts";
 import { SYSTEM_NAME, type SystemsMap, suggest } from "./systems-map.ts";
 import { type Problem, parseYaml, readYamlFile, throwFirst, validateAgainst, type YamlFile } from "./yaml.ts";

@@ -4,7 +4,8 @@
  * transactions, redemption backlog, component health, the severity with the recommended
  * actions, and the BCP's incident alert text filled in.
  */
-import type { Condition, Severity } from "./alerts.ts";
+import type { Severity } from "../contract/alerts.ts";
+import type { Condition } from "./alerts.ts";
 import { ChainClient, ERC20, VAULT } from "./chain.ts";
 import { loadStackConfig, loadThresholds, type StackEnv, type Thresholds } from "./config.ts";
 import { evaluate, type OracleFinding, type Snapshot } from "./detector.ts";

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
+import { SEVERITIES, type Severity } from "../contract/alerts.ts";
 import { FiredrillError } from "../errors.ts";
 
 /** The SUT environment variables (`FIREDRILL_*`), e.g. `process.env`. */
@@ -231,11 +232,9 @@ export function loadThresholds(path = join(SCENARIOS_DIR, "kpis.yml")): Threshol
   return out;
 }
 
-const SEVERITIES = new Set(["critical", "high", "medium", "low"]);
-
 /** Severity and system per detector event, from the `detectors` of scenarios/kpis.yml. */
 export interface DetectorMeta {
-  severity?: "critical" | "high" | "medium" | "low";
+  severity?: Severity;
   system?: string;
   /** Playbook steps to run when it fires (pause_non_critical, activate_secondary_oracles, ...). */
   actions?: string[];
@@ -251,7 +250,8 @@ export function loadDetectorMeta(path = join(SCENARIOS_DIR, "kpis.yml")): Record
       if (typeof event !== "string") continue;
       const meta: DetectorMeta = {};
       const severity = entry["severity"];
-      if (typeof severity === "string" && SEVERITIES.has(severity)) meta.severity = severity as "critical";
+      if (typeof severity === "string" && (SEVERITIES as readonly string[]).includes(severity))
+        meta.severity = severity as Severity;
       if (typeof entry["system"] === "string") meta.system = entry["system"];
       const actions = entry["actions"];
       if (Array.isArray(actions)) meta.actions = actions.filter((a): a is string => typeof a === "string");
