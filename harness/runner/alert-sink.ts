@@ -6,8 +6,8 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ALERT_SHAPE, alertSchema, type Alert as PostedAlert } from "../contract/alerts.ts";
+import { ReplayGuard, SIGNATURE_HEADER, verifyWebhook } from "../contract/webhook.ts";
 import { labError } from "../errors.ts";
-import { SIGNATURE_HEADER, verifyWebhook } from "../stack/webhook.ts";
 
 export type Alert = PostedAlert & { receivedAt: number };
 
@@ -26,7 +26,7 @@ export async function startAlertSink(
   onAlert: (alert: Alert) => void,
   port = 0,
 ): Promise<AlertSink> {
-  const seen = new Set<string>();
+  const guard = new ReplayGuard();
   const rejected: { reason: string; at: string }[] = [];
   const refuse = (reason: string) => rejected.push({ reason, at: new Date().toISOString() });
   const server = createServer((req, res) => {
@@ -54,7 +54,7 @@ export async function startAlertSink(
         Array.isArray(header) ? header[0] : header,
         raw,
         receivedAt,
-        seen,
+        guard,
       );
       if (!verdict.ok) {
         refuse(verdict.reason);

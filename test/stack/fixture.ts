@@ -15,10 +15,10 @@ import {
 } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ReplayGuard, SIGNATURE_HEADER, verifyWebhook } from "../../harness/contract/webhook.ts";
 import { type Chain, rpcCall, startAnvil } from "../../harness/lab/anvil.ts";
 import { deployStack, type LabAccounts, labAccounts } from "../../harness/lab/deploy.ts";
 import type { Alert } from "../../harness/stack/alerts.ts";
-import { SIGNATURE_HEADER, verifyWebhook } from "../../harness/stack/webhook.ts";
 
 export type ForwarderMode = "up" | "down" | "hang";
 
@@ -169,7 +169,7 @@ export interface Receiver {
 
 /** The harness side of the webhook: verifies every delivery with `verifyWebhook`. */
 export async function startReceiver(secret: string): Promise<Receiver> {
-  const seen = new Set<string>();
+  const guard = new ReplayGuard();
   const listeners = new Set<() => void>();
   const receiver: Receiver = {
     url: "",
@@ -213,7 +213,7 @@ export async function startReceiver(secret: string): Promise<Receiver> {
         typeof header === "string" ? header : undefined,
         body,
         Date.now(),
-        seen,
+        guard,
       );
       if (!verdict.ok) {
         receiver.rejected.push(verdict.reason);
