@@ -170,17 +170,5 @@ export default {
     doNotFollow: { path: "node_modules" },
     // The fixture tree breaks every rule on purpose (test/layers.test.ts cruises it on its own).
     exclude: { path: "^test/fixtures/layers/" },
-    /**
-     * Known violations, on this branch only: the alert receiver verifies signatures with the
-     * reference stack's webhook code. They go when the contract's webhook module replaces it.
-     */
-    knownViolations: [
-      {
-        type: "dependency",
-        from: "harness/runner/alert-sink.ts",
-        to: "harness/stack/webhook.ts",
-        rule: { name: "runner-below-commands", severity: "error" },
-      },
-    ],
   },
 };

@@ -1,5 +1,6 @@
 /** A surge of redemptions through the ops gateway, spread over the fault's duration. */
 import { z } from "zod";
+import { IDEMPOTENCY_KEY_HEADER, type RedeemRequest, ROUTES } from "../contract/gateway.ts";
 import { formatDuration } from "../duration.ts";
 import { FiredrillError } from "../errors.ts";
 import { chain } from "../names.ts";
@@ -74,7 +75,7 @@ export const redemptionRun = {
     const holders = ctx.lab.accounts.users.map((u) => u.address);
     if (holders.length === 0)
       throw new FiredrillError("FD320", "redemption_run: the lab has no user accounts to redeem for");
-    const url = new URL("/redeem", gateway.url).toString();
+    const url = new URL(ROUTES.redeem.path, gateway.url).toString();
     const amount = amountText(p.amount);
     // Spread over the fault's duration; keys unique per run so that a later run is no replay.
     const spacingMs = p.for !== undefined ? p.for / p.requests : 1000 / DEFAULT_RATE;
@@ -92,14 +93,14 @@ export const redemptionRun = {
           headers: {
             authorization: `Bearer ${gateway.token}`,
             "content-type": "application/json",
-            "idempotency-key": `${runKey}-${index}`,
+            [IDEMPOTENCY_KEY_HEADER]: `${runKey}-${index}`,
           },
           body: JSON.stringify({
             amount,
-            holder: holders[index % holders.length],
+            holder: holders[index % holders.length]!,
             collateral_type: "USDC",
             chain: p.chain,
-          }),
+          } satisfies RedeemRequest),
           signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
         });
         const body = (await response.json().catch(() => ({}))) as { id?: unknown };

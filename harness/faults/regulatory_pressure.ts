@@ -3,6 +3,7 @@
  * the stack must file it, or fall back to a manual submission, in time.
  */
 import { z } from "zod";
+import { type ReportRequest, ROUTES } from "../contract/gateway.ts";
 import { formatDuration, positiveDuration } from "../duration.ts";
 import { type FaultDefinition, forText, healOnce } from "./common.ts";
 import { proof } from "./context.ts";
@@ -31,10 +32,10 @@ async function deliverDemand(
 ): Promise<{ delivered: boolean; status: number | string }> {
   if (!ctx.gateway) return { delivered: false, status: "no gateway" };
   try {
-    const response = await fetch(`${ctx.gateway.url}/reports`, {
+    const response = await fetch(`${ctx.gateway.url}${ROUTES.reports.path}`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${ctx.gateway.token}` },
-      body: JSON.stringify({ report, deadline_ms: deadlineMs }),
+      body: JSON.stringify({ report, deadline_ms: deadlineMs } satisfies ReportRequest),
       signal: AbortSignal.timeout(5_000),
     });
     await response.body?.cancel();

@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { type SutWiring, sutEnv } from "../contract/env.ts";
 import { labError, releaseAll } from "../errors.ts";
 import {
   CHAIN_NAMES,
@@ -516,19 +517,17 @@ function registerLabKeys(accounts: LabAccounts): void {
 }
 
 /**
- * The SUT environment of a lab (README.md, "Drill your own stack"), without the webhook,
- * token and port a runner adds.
+ * The SUT environment of a lab (README.md, "Drill your own stack"); without `wiring` (the
+ * webhook, token and port a runner adds), only the lab's part.
  */
-export function sutEnvironment(info: LabInfo, labFile: string): Record<string, string> {
-  const env: Record<string, string> = { FIREDRILL_LAB: labFile };
-  for (const name of CHAIN_NAMES) {
-    for (const provider of PROVIDERS) {
-      env[`FIREDRILL_RPC_${name.toUpperCase()}_${provider.toUpperCase()}`] = info.chains[name].rpc[provider];
-    }
-  }
-  env["FIREDRILL_ORACLE_URLS"] = Object.entries(info.oracles.sources)
-    .map(([name, url]) => `${name}=${url}`)
-    .join(",");
-  env["FIREDRILL_REGULATOR_URL"] = `${info.regulator.url}/reports`;
-  return env;
+export function sutEnvironment(info: LabInfo, labFile: string, wiring?: SutWiring): Record<string, string> {
+  return sutEnv(
+    {
+      labFile,
+      rpc: Object.fromEntries(CHAIN_NAMES.map((name) => [name, info.chains[name].rpc])),
+      oracleSources: info.oracles.sources,
+      regulatorUrl: info.regulator.url,
+    },
+    wiring,
+  );
 }

@@ -5,6 +5,14 @@
  */
 import { randomUUID } from "node:crypto";
 import { type Dispatcher, Pool } from "undici";
+import {
+  IDEMPOTENCY_KEY_HEADER,
+  type MintRequest,
+  type RedeemRequest,
+  ROUTES,
+  redemptionPath,
+  routeLabel,
+} from "../contract/gateway.ts";
 import { labError } from "../errors.ts";
 import { sleep } from "../process.ts";
 import { runScenario, type VuHandle } from "./executors.ts";
@@ -178,12 +186,13 @@ export async function runEmbedded(options: EmbeddedOptions): Promise<EmbeddedRes
   const holder = env["HOLDER"] || req.holder || DEFAULT_HOLDER;
   // A scenario's own tags go on every sample it makes, as in k6.
   const scenarioTags = new Map(Object.entries(profile.scenarios).map(([name, s]) => [name, s.tags ?? {}]));
-  const mintBody = JSON.stringify({ amount: req.mintAmount ?? "1000.00", recipient });
+  const mintBody = JSON.stringify({ amount: req.mintAmount ?? "1000.00", recipient } satisfies MintRequest);
   const redeemBody = JSON.stringify({
     amount: req.redeemAmount ?? "50.00", // as load/mint-redeem.js, which says why
     holder,
-    collateral_type: req.collateralType ?? "USDC",
-  });
+    // The profile's collateral goes as written: one the gateway does not redeem gets its 400.
+    collateral_type: (req.collateralType ?? "USDC") as "USDC",
+  } satisfies RedeemRequest);
 
   const m = {
     reqs: registry.get("http_reqs"),
@@ -259,7 +268,7 @@ export async function runEmbedded(options: EmbeddedOptions): Promise<EmbeddedRes
       "POST",
       path,
       body,
-      { "content-type": "application/json", authorization, "idempotency-key": randomUUID() },
+      { "content-type": "application/json", authorization, [IDEMPOTENCY_KEY_HEADER]: randomUUID() },
       name,
       scenario,
       signal,
@@ -267,7 +276,7 @@ export async function runEmbedded(options: EmbeddedOptions): Promise<EmbeddedRes
 
   const mint = async (scenario: string, signal: AbortSignal) => {
     const tags = { ...scenarioTags.get(scenario), scenario };
-    const res = await post("/mint", mintBody, "POST /mint", scenario, signal);
+    const res = await post(ROUTES.mint.path, mintBody, routeLabel("mint"), scenario, signal);
     const okStatus = res.status === 200;
     const okId = idOf(res) !== undefined;
     registry.check("mint status is 200", okStatus, tags);
@@ -278,7 +287,7 @@ export async function runEmbedded(options: EmbeddedOptions): Promise<EmbeddedRes
   const redeem = async (scenario: string, signal: AbortSignal) => {
     const tags = { ...scenarioTags.get(scenario), scenario };
     const started = Date.now();
-    const res = await post("/redeem", redeemBody, "POST /redeem", scenario, signal);
+    const res = await post(ROUTES.redeem.path, redeemBody, routeLabel("redeem"), scenario, signal);
     const id = idOf(res);
     // 200: paid at once; 202: queued, a success once it settles (as load/mint-redeem.js).
     const queued = res.status === 202;
@@ -294,10 +303,10 @@ export async function runEmbedded(options: EmbeddedOptions): Promise<EmbeddedRes
     while (Date.now() < deadline && !signal.aborted) {
       const st = await request(
         "GET",
-        `/redemptions/${id}`,
+        redemptionPath(id!),
         undefined,
         headers,
-        "GET /redemptions/:id",
+        routeLabel("redemption"),
         scenario,
         signal,
       );
@@ -382,10 +391,10 @@ export async function runEmbedded(options: EmbeddedOptions): Promise<EmbeddedRes
   try {
     const health = await request(
       "GET",
-      "/health",
+      ROUTES.health.path,
       undefined,
       { authorization },
-      "GET /health",
+      routeLabel("health"),
       undefined,
       stop.signal,
     ).catch(() => ({ status: 0, body: "" }));

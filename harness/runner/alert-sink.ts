@@ -5,21 +5,11 @@
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { z } from "zod";
+import { ALERT_SHAPE, alertSchema, type Alert as PostedAlert } from "../contract/alerts.ts";
+import { ReplayGuard, SIGNATURE_HEADER, verifyWebhook } from "../contract/webhook.ts";
 import { labError } from "../errors.ts";
-import { SIGNATURE_HEADER, verifyWebhook } from "../stack/webhook.ts";
-import { SEVERITIES } from "./alert-events.ts";
 
-export const alertSchema = z.object({
-  event: z.string().regex(/^[A-Z][A-Z0-9_]*$/),
-  severity: z.enum(SEVERITIES),
-  system: z.string(),
-  chain: z.string().nullable().optional(),
-  at: z.iso.datetime({ offset: true }),
-  details: z.record(z.string(), z.unknown()).optional(),
-});
-
-export type Alert = z.infer<typeof alertSchema> & { receivedAt: number };
+export type Alert = PostedAlert & { receivedAt: number };
 
 export interface AlertSink {
   url: string;
@@ -36,7 +26,7 @@ export async function startAlertSink(
   onAlert: (alert: Alert) => void,
   port = 0,
 ): Promise<AlertSink> {
-  const seen = new Set<string>();
+  const guard = new ReplayGuard();
   const rejected: { reason: string; at: string }[] = [];
   const refuse = (reason: string) => rejected.push({ reason, at: new Date().toISOString() });
   const server = createServer((req, res) => {
@@ -64,18 +54,18 @@ export async function startAlertSink(
         Array.isArray(header) ? header[0] : header,
         raw,
         receivedAt,
-        seen,
+        guard,
       );
       if (!verdict.ok) {
         refuse(verdict.reason);
         return answer(401, { error: verdict.reason });
       }
-      let parsed: z.infer<typeof alertSchema>;
+      let parsed: PostedAlert;
       try {
         parsed = alertSchema.parse(JSON.parse(raw));
       } catch {
         refuse("malformed alert");
-        return answer(400, { error: 'expected {"event","severity","system","chain","at","details"}' });
+        return answer(400, { error: `expected ${ALERT_SHAPE}` });
       }
       answer(202, { ok: true });
       onAlert({ ...parsed, receivedAt });

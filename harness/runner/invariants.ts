@@ -4,6 +4,7 @@
  * vault holds exactly what its deposits minus its payouts say). Checked on the chains
  * directly, never through the system under test's own account of itself.
  */
+import { redemptionPath } from "../contract/gateway.ts";
 import type { LabInfo } from "../lab/index.ts";
 import type { ChainReader } from "./chain-reader.ts";
 import type { Invariant } from "./journal.ts";
@@ -33,7 +34,7 @@ export async function checkInvariants(
       const next: AcceptedRedemption[] = [];
       for (const r of pending) {
         try {
-          const response = await fetch(`${sut.url}/redemptions/${encodeURIComponent(r.id)}`, {
+          const response = await fetch(`${sut.url}${redemptionPath(r.id)}`, {
             headers: { authorization: `Bearer ${sut.token}` },
             signal: AbortSignal.timeout(2000),
           });

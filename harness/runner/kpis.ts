@@ -3,6 +3,7 @@
  * on), the early-warning metrics, and the operational-efficiency targets.
  */
 import { z } from "zod";
+import { EVENT_NAME, SEVERITIES } from "../contract/alerts.ts";
 import { duration, positiveDuration } from "../duration.ts";
 import {
   type Problem,
@@ -12,7 +13,6 @@ import {
   validateAgainst,
   type YamlFile,
 } from "../yaml.ts";
-import { EVENT_NAME, SEVERITIES } from "./alert-events.ts";
 import { SYSTEM_NAME, type SystemsMap, suggest } from "./systems-map.ts";
 
 const severity = z.enum(SEVERITIES);

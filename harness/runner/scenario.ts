@@ -20,6 +20,7 @@
  */
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import { ALERT_EVENTS, EVENT_NAME, isStandardEvent } from "../contract/alerts.ts";
 import { duration, formatDuration, positiveDuration } from "../duration.ts";
 import { FAULTS, type Fault, faultDefinition } from "../faults/index.ts";
 import {
@@ -30,7 +31,6 @@ import {
   validateAgainst,
   type YamlFile,
 } from "../yaml.ts";
-import { ALERT_EVENTS, EVENT_NAME, isStandardEvent } from "./alert-events.ts";
 import { abortCondition, steadyStateProbe } from "./probes.ts";
 import { blastRadius, rtoFor, SYSTEM_NAME, type SystemsMap, suggest } from "./systems-map.ts";
 

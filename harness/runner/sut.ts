@@ -6,6 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
+import { ENV } from "../contract/env.ts";
 import { labError } from "../errors.ts";
 import { type LabInfo, sutEnvironment } from "../lab/index.ts";
 import { BIN } from "../paths.ts";
@@ -36,8 +37,8 @@ export interface Sut {
 
 /** Secrets shared with the SUT for one run: never printed (they are registered for redaction). */
 export function runSecrets(): { webhookSecret: string; gatewayToken: string } {
-  const webhookSecret = process.env["FIREDRILL_WEBHOOK_SECRET"] ?? randomBytes(24).toString("hex");
-  const gatewayToken = process.env["FIREDRILL_GATEWAY_TOKEN"] ?? randomBytes(24).toString("hex");
+  const webhookSecret = process.env[ENV.webhookSecret] ?? randomBytes(24).toString("hex");
+  const gatewayToken = process.env[ENV.gatewayToken] ?? randomBytes(24).toString("hex");
   registerSecret(webhookSecret);
   registerSecret(gatewayToken);
   return { webhookSecret, gatewayToken };
@@ -91,14 +92,7 @@ export async function startSut(
     };
   }
   const port = await freePort();
-  const env = {
-    ...process.env,
-    ...sutEnvironment(lab, labFile),
-    FIREDRILL_ALERT_WEBHOOK: wiring.webhookUrl,
-    FIREDRILL_WEBHOOK_SECRET: wiring.webhookSecret,
-    FIREDRILL_GATEWAY_TOKEN: wiring.gatewayToken,
-    FIREDRILL_SUT_PORT: String(port),
-  };
+  const env = { ...process.env, ...sutEnvironment(lab, labFile, { ...wiring, port }) };
   const proc =
     choice.kind === "reference"
       ? await startProcess({

@@ -2,19 +2,13 @@
  * Alerts and actions. A condition is raised once and cleared once (`RECOVERED`); every
  * alert goes to the webhook in the background, so posting never slows detection.
  */
+import type { Alert as PostedAlert, Severity } from "../contract/alerts.ts";
 import { redact } from "../redact.ts";
 import type { WebhookPoster } from "./webhook.ts";
 
-export type Severity = "critical" | "high" | "medium" | "low";
-
-export interface Alert {
-  event: string;
-  severity: Severity;
-  /** A system of scenarios/systems-map.yml. */
-  system: string;
+/** An alert as this stack posts it: always with `chain` and `details`, `at` with milliseconds. */
+export interface Alert extends PostedAlert {
   chain: string | null;
-  /** ISO-8601 with milliseconds. */
-  at: string;
   details: Record<string, unknown>;
 }
 

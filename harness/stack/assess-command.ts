@@ -5,6 +5,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { ENV } from "../contract/env.ts";
 import { FiredrillError } from "../errors.ts";
 import type { Io } from "../io.ts";
 import { LAB_DIR } from "../paths.ts";
@@ -27,14 +28,14 @@ export async function command(args: string[], io: Io): Promise<number> {
     );
     return 0;
   }
-  const labFile = values.lab ?? process.env["FIREDRILL_LAB"] ?? DEFAULT_LAB;
+  const labFile = values.lab ?? process.env[ENV.lab] ?? DEFAULT_LAB;
   if (!existsSync(labFile)) {
     throw new FiredrillError(
       "FD300",
       `no lab at ${labFile}: run \`firedrill lab up\` (or set FIREDRILL_LAB)`,
     );
   }
-  const result = await assess({ ...process.env, FIREDRILL_LAB: labFile });
+  const result = await assess({ ...process.env, [ENV.lab]: labFile });
   if (values.json) {
     io.out(JSON.stringify(result, null, 2));
     return 0;

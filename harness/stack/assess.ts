@@ -4,12 +4,13 @@
  * transactions, redemption backlog, component health, the severity with the recommended
  * actions, and the BCP's incident alert text filled in.
  */
-
+import type { Severity } from "../contract/alerts.ts";
+import { ENV, type SutEnvVars } from "../contract/env.ts";
 import { PAIRS } from "../names.ts";
 import { median } from "../stats.ts";
-import type { Condition, Severity } from "./alerts.ts";
+import type { Condition } from "./alerts.ts";
 import { ChainClient, ERC20, VAULT } from "./chain.ts";
-import { loadStackConfig, loadThresholds, type StackEnv, type Thresholds } from "./config.ts";
+import { loadLabConfig, loadThresholds, type Thresholds } from "./config.ts";
 import { evaluate, type OracleFinding, type Snapshot } from "./detector.ts";
 
 export interface ChainAssessment {
@@ -88,15 +89,12 @@ async function getJson<T>(url: string, timeoutMs: number): Promise<T | undefined
 }
 
 /** Reads everything once and assesses it against the thresholds. */
-export async function assess(env: StackEnv, thresholds: Thresholds = loadThresholds()): Promise<Assessment> {
+export async function assess(
+  env: SutEnvVars,
+  thresholds: Thresholds = loadThresholds(),
+): Promise<Assessment> {
   // The assessment reads; it needs neither the webhook nor the gateway token.
-  const config = loadStackConfig({
-    FIREDRILL_ALERT_WEBHOOK: "http://127.0.0.1:0/unused",
-    FIREDRILL_WEBHOOK_SECRET: "unused-secret",
-    FIREDRILL_GATEWAY_TOKEN: "unused-token",
-    FIREDRILL_SUT_PORT: "0",
-    ...env,
-  });
+  const config = loadLabConfig(env);
   const clients = config.chains.map((c) => new ChainClient(c, 1500));
   const chains = await Promise.all(clients.map(assessChain));
   const quotes = await Promise.all(
@@ -131,7 +129,7 @@ export async function assess(env: StackEnv, thresholds: Thresholds = loadThresho
     }
     return { pair, median: med, maxDeviation, sources };
   });
-  const port = env["FIREDRILL_SUT_PORT"];
+  const port = env[ENV.sutPort];
   const stackUrl = port && port !== "0" ? `http://127.0.0.1:${port}` : undefined;
   const health = stackUrl
     ? ((await getJson<Assessment["health"]>(`${stackUrl}/health`, 1500)) ?? null)

@@ -4,7 +4,8 @@
  * on new heads instead of polling each one.
  */
 import { Interface, keccak256, type Result, Wallet } from "ethers";
-import type { Account, ChainConfig } from "./config.ts";
+import type { LabAccount as Account } from "../contract/lab-file.ts";
+import type { ChainConfig } from "./config.ts";
 import { FailoverRpc, RpcError } from "./rpc.ts";
 
 export const VAULT = new Interface([

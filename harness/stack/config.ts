@@ -1,149 +1,70 @@
 /**
- * What the stack reads at start: the SUT environment (README.md), lab.json, the KPI
- * thresholds of scenarios/kpis.yml and the tiers of scenarios/systems-map.yml. Only the
- * SUT contract is used, so a user's own stack can replace this one.
+ * What the stack reads at start: the SUT environment and the lab.json it names (through
+ * harness/contract/env.ts), the KPI thresholds of scenarios/kpis.yml and the tiers of
+ * scenarios/systems-map.yml. Only the SUT contract is used, so a user's own stack can
+ * replace this one.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { FiredrillError } from "../errors.ts";
-import { CHAIN_NAMES, PROVIDERS, type ProviderName } from "../names.ts";
+import { SEVERITIES, type Severity } from "../contract/alerts.ts";
+import { readSutLab, readSutWiring, type SutEnvVars, type SutLab, type SutWiring } from "../contract/env.ts";
+import type { LabChain, LabFile, RpcProvider } from "../contract/lab-file.ts";
+import { CHAIN_NAMES } from "../names.ts";
 import { SCENARIOS_DIR } from "../paths.ts";
 
-/** The SUT environment variables (`FIREDRILL_*`), e.g. `process.env`. */
-export type StackEnv = Readonly<Record<string, string | undefined>>;
-
-export interface Account {
-  address: string;
-  privateKey: string;
-}
-
-export interface LabChain {
-  chainId: number;
-  rpc: Partial<Record<ProviderName, string>>;
-  blockTimeMs: number;
-  contracts: {
-    stablecoin: string;
-    vault: string;
-    usdc: string;
-    ethUsdFeed: string;
-    usdcUsdFeed: string;
-    sequencerUptimeFeed?: string;
-  };
-}
-
-export interface LabFile {
-  timeFactor: number;
-  chains: Record<string, LabChain>;
-  accounts: {
-    operator: Account;
-    guardian?: Account;
-    treasury?: Account;
-  };
-  oracles?: { sources?: Record<string, string>; heartbeats?: Record<string, number> };
-  regulator?: { url?: string };
-}
+/** Mint routing order (the BCP's cross-chain failover); chains lab.json adds come after. */
+export const CHAIN_ORDER = CHAIN_NAMES;
 
 export interface ChainConfig {
   name: string;
   chainId: number;
-  providers: { name: ProviderName; url: string }[];
+  providers: { name: RpcProvider; url: string }[];
   blockTimeMs: number;
   contracts: LabChain["contracts"];
 }
 
-export interface StackConfig {
+/** The lab as the stack reads it: enough for `firedrill assess`, which posts nothing. */
+export interface LabConfig {
   lab: LabFile;
   chains: ChainConfig[];
-  oracleSources: { name: string; url: string }[];
+  oracleSources: SutLab["oracleSources"];
   regulatorUrl: string;
-  webhookUrl: string;
-  webhookSecret: string;
-  gatewayToken: string;
-  port: number;
   /** Feed heartbeat per pair, in lab milliseconds. */
   heartbeatMs: Record<string, number>;
 }
 
-function need(env: StackEnv, name: string): string {
-  const value = env[name];
-  if (value === undefined || value === "") {
-    throw new FiredrillError(
-      "FD210",
-      `${name} is not set: the stack needs the SUT environment (see "Drill your own stack" in README.md)`,
-    );
-  }
-  return value;
-}
+export interface StackConfig extends LabConfig, SutWiring {}
 
 /** Chainlink's heartbeats, divided by the lab's time factor like the lab's keeper does. */
 const CHAINLINK_HEARTBEAT_SECONDS: Record<string, number> = { "ETH/USD": 3600, "USDC/USD": 86_400 };
 
-/** Reads the SUT environment and the lab.json it points to. */
-export function loadStackConfig(env: StackEnv): StackConfig {
-  const labPath = need(env, "FIREDRILL_LAB");
-  let lab: LabFile;
-  try {
-    lab = JSON.parse(readFileSync(labPath, "utf8")) as LabFile;
-  } catch (error) {
-    throw new FiredrillError("FD211", `${labPath}: cannot read lab.json (${(error as Error).message})`);
-  }
-  if (!lab.chains || !lab.accounts?.operator) {
-    throw new FiredrillError("FD211", `${labPath}: lab.json has no chains or no operator account`);
-  }
-  const known = [...CHAIN_NAMES.filter((c) => c in lab.chains), ...Object.keys(lab.chains)];
+/** Reads the lab's part of the SUT environment and the lab.json it points to. */
+export function loadLabConfig(env: SutEnvVars): LabConfig {
+  const sut = readSutLab(env);
+  const lab = sut.lab;
+  const known = [...CHAIN_ORDER.filter((c) => c in lab.chains), ...Object.keys(lab.chains)];
   const chains: ChainConfig[] = [...new Set(known)].map((name) => {
     const chain = lab.chains[name]!;
-    const providers = PROVIDERS.flatMap((p) => {
-      const url = env[`FIREDRILL_RPC_${name.toUpperCase()}_${p.toUpperCase()}`] ?? chain.rpc?.[p];
-      return url ? [{ name: p, url }] : [];
-    });
-    if (providers.length === 0) {
-      throw new FiredrillError(
-        "FD210",
-        `no RPC provider for chain ${name}: set FIREDRILL_RPC_${name.toUpperCase()}_PRIMARY`,
-      );
-    }
     return {
       name,
       chainId: chain.chainId,
-      providers,
-      blockTimeMs: chain.blockTimeMs ?? 1000,
+      providers: sut.rpc[name]!,
+      blockTimeMs: chain.blockTimeMs,
       contracts: chain.contracts,
     };
   });
-  const oracleEnv = env["FIREDRILL_ORACLE_URLS"];
-  const oracleSources = oracleEnv
-    ? oracleEnv
-        .split(",")
-        .map((pair) => pair.trim())
-        .filter(Boolean)
-        .map((pair) => {
-          const eq = pair.indexOf("=");
-          if (eq <= 0) throw new FiredrillError("FD210", `FIREDRILL_ORACLE_URLS: "${pair}" is not name=url`);
-          return { name: pair.slice(0, eq), url: pair.slice(eq + 1) };
-        })
-    : Object.entries(lab.oracles?.sources ?? {}).map(([name, url]) => ({ name, url }));
-  const port = Number(need(env, "FIREDRILL_SUT_PORT"));
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new FiredrillError("FD210", `FIREDRILL_SUT_PORT: "${env["FIREDRILL_SUT_PORT"]}" is not a port`);
-  }
-  const timeFactor = lab.timeFactor > 0 ? lab.timeFactor : 1;
   const heartbeatMs: Record<string, number> = {};
   for (const [pair, seconds] of Object.entries(CHAINLINK_HEARTBEAT_SECONDS)) {
-    heartbeatMs[pair] = lab.oracles?.heartbeats?.[pair] ?? Math.round((seconds * 1000) / timeFactor);
+    heartbeatMs[pair] = lab.oracles?.heartbeats?.[pair] ?? Math.round((seconds * 1000) / lab.timeFactor);
   }
-  return {
-    lab,
-    chains,
-    oracleSources,
-    regulatorUrl: env["FIREDRILL_REGULATOR_URL"] ?? lab.regulator?.url ?? "",
-    webhookUrl: need(env, "FIREDRILL_ALERT_WEBHOOK"),
-    webhookSecret: need(env, "FIREDRILL_WEBHOOK_SECRET"),
-    gatewayToken: need(env, "FIREDRILL_GATEWAY_TOKEN"),
-    port,
-    heartbeatMs,
-  };
+  return { lab, chains, oracleSources: sut.oracleSources, regulatorUrl: sut.regulatorUrl, heartbeatMs };
+}
+
+/** Reads the whole SUT environment: the lab, and the webhook, token and port of the run. */
+export function loadStackConfig(env: SutEnvVars): StackConfig {
+  const lab = loadLabConfig(env);
+  return { ...lab, ...readSutWiring(env) };
 }
 
 export interface Thresholds {
@@ -226,11 +147,9 @@ export function loadThresholds(path = join(SCENARIOS_DIR, "kpis.yml")): Threshol
   return out;
 }
 
-const SEVERITIES = new Set(["critical", "high", "medium", "low"]);
-
 /** Severity and system per detector event, from the `detectors` of scenarios/kpis.yml. */
 export interface DetectorMeta {
-  severity?: "critical" | "high" | "medium" | "low";
+  severity?: Severity;
   system?: string;
   /** Playbook steps to run when it fires (pause_non_critical, activate_secondary_oracles, ...). */
   actions?: string[];
@@ -246,7 +165,8 @@ export function loadDetectorMeta(path = join(SCENARIOS_DIR, "kpis.yml")): Record
       if (typeof event !== "string") continue;
       const meta: DetectorMeta = {};
       const severity = entry["severity"];
-      if (typeof severity === "string" && SEVERITIES.has(severity)) meta.severity = severity as "critical";
+      if (typeof severity === "string" && (SEVERITIES as readonly string[]).includes(severity))
+        meta.severity = severity as Severity;
       if (typeof entry["system"] === "string") meta.system = entry["system"];
       const actions = entry["actions"];
       if (Array.isArray(actions)) meta.actions = actions.filter((a): a is string => typeof a === "string");

@@ -5,9 +5,10 @@
  * down or inside its grace period. Under a gas spike transactions are batched.
  */
 import { randomBytes } from "node:crypto";
+import type { LabAccount as Account } from "../contract/lab-file.ts";
 import type { Alerter } from "./alerts.ts";
 import { type ChainClient, TxReverted, VAULT } from "./chain.ts";
-import type { Account, Thresholds } from "./config.ts";
+import type { Thresholds } from "./config.ts";
 import { Gate } from "./gate.ts";
 import type { CollateralMonitor } from "./monitor.ts";
 

@@ -5,9 +5,9 @@
  * has cleared. Each action is posted as an alert.
  */
 import { MaxUint256 } from "ethers";
+import type { LabAccount as Account } from "../contract/lab-file.ts";
 import type { Alerter } from "./alerts.ts";
 import { ERC20, FEED, VAULT } from "./chain.ts";
-import type { Account } from "./config.ts";
 import type { CollateralMonitor } from "./monitor.ts";
 
 export interface EmergencyOptions {

@@ -1,23 +1,36 @@
 /**
- * The ops gateway on 127.0.0.1: `POST /mint`, `POST /redeem`, `GET /redemptions/:id`,
- * `POST /reports` (bearer token), and `GET /health`, `GET /metrics` (open, as probes
- * and scrapers expect). Bad input gets the status the issue names: 401, 400 naming the
- * field, 413, 409 for a replayed key with a different body, 404.
+ * The ops gateway on 127.0.0.1, serving the routes of harness/contract/gateway.ts:
+ * `POST /mint`, `POST /redeem`, `GET /redemptions/:id`, `POST /reports` (bearer token), and
+ * `GET /health`, `GET /metrics` (open, as probes and scrapers expect). Bad input gets the
+ * status the issue names: 401, 400 naming the field, 413, 409 for a replayed key with a
+ * different body, 404.
  */
 import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { getAddress, id as keccakId, parseUnits, ZeroAddress } from "ethers";
+import { id as keccakId, parseUnits } from "ethers";
+import type { z } from "zod";
+import {
+  type Health,
+  IDEMPOTENCY_KEY,
+  IDEMPOTENCY_KEY_HEADER,
+  MAX_BODY_BYTES,
+  type MintResponse,
+  matchRoute,
+  mintRequestSchema,
+  REPLAYED_HEADER,
+  type RedemptionView,
+  type ReportAccepted,
+  ROUTES,
+  type RouteName,
+  redeemRequestSchema,
+  reportRequestSchema,
+} from "../contract/gateway.ts";
 import { redact } from "../redact.ts";
 import { TxReverted } from "./chain.ts";
 import { AllChainsFailed, type CrossChainManager } from "./crosschain.ts";
 import type { StackMetrics } from "./metrics.ts";
 import { bodyHashOf, type Redemption, type RedemptionQueue } from "./queue.ts";
-
-/** Largest request body accepted, bytes. */
-export const MAX_BODY_BYTES = 16 * 1024;
-/** Largest amount of one request, fdUSD. */
-export const MAX_AMOUNT = 1_000_000_000;
 
 export interface GatewayOptions {
   port: number;
@@ -32,7 +45,7 @@ export interface GatewayOptions {
   redeemWaitMs?: number;
   /** Holds every mint and redeem answer back this long, to slow the gateway down on purpose. @default 0 */
   delayMs?: number;
-  health: () => { status: "ok" | "degraded" | "down"; components: Record<string, unknown> };
+  health: () => Health;
   /** Files an emergency report now (POST /reports), within `deadlineMs` when given. */
   fileReport: (reason: string, deadlineMs?: number) => Promise<unknown>;
 }
@@ -57,6 +70,11 @@ class HttpError extends Error {
 
 const invalid = (field: string, message: string) =>
   new HttpError(400, { error: "invalid request", field, message });
+
+/** A status, a body (text for /metrics, JSON otherwise) and extra headers. */
+type Answer = [status: number, body: unknown, headers?: Record<string, string>];
+/** Answers one route; `id` is the redemption id of `GET /redemptions/:id`. */
+type Handler = (req: IncomingMessage, id: string | undefined) => Promise<Answer>;
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -95,45 +113,27 @@ function parseJson(text: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/** Validates a decimal amount ("1000.00"); returns it as text and in 18-decimal units. */
-export function parseAmount(value: unknown, field = "amount"): { text: string; wei: bigint } {
-  if (value === undefined) throw invalid(field, "required");
-  const text = typeof value === "number" && Number.isFinite(value) ? String(value) : value;
-  if (typeof text !== "string" || !/^\d{1,12}(\.\d{1,18})?$/.test(text)) {
-    throw invalid(field, 'expected a positive decimal string like "1000.00"');
-  }
-  const wei = parseUnits(text, 18);
-  if (wei === 0n) throw invalid(field, "must be greater than zero");
-  if (wei > parseUnits(String(MAX_AMOUNT), 18)) throw invalid(field, `must be at most ${MAX_AMOUNT}`);
-  return { text, wei };
-}
-
-/** Validates an address (checksum when mixed case); returns it checksummed. */
-export function parseAddress(value: unknown, field: string): string {
-  if (value === undefined) throw invalid(field, "required");
-  if (typeof value !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(value))
-    throw invalid(field, "expected a 0x address");
-  let address: string;
-  try {
-    address = getAddress(value);
-  } catch {
-    throw invalid(field, "bad address checksum");
-  }
-  if (address === ZeroAddress) throw invalid(field, "must not be the zero address");
-  return address;
+/** The body as `schema` reads it; a 400 names the first field that is wrong. */
+function bodyOf<S extends z.ZodType>(schema: S, body: Record<string, unknown>): z.output<S> {
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw invalid(String(issue.path[0] ?? "body"), issue.message);
 }
 
 function idempotencyKey(req: IncomingMessage, required: boolean): string | undefined {
-  const key = req.headers["idempotency-key"];
+  const key = req.headers[IDEMPOTENCY_KEY_HEADER.toLowerCase()];
   if (key === undefined || key === "") {
-    if (required) throw invalid("Idempotency-Key", "header required");
+    if (required) throw invalid(IDEMPOTENCY_KEY_HEADER, "header required");
     return undefined;
   }
-  if (Array.isArray(key) || !/^[\x21-\x7e]{1,255}$/.test(key)) {
-    throw invalid("Idempotency-Key", "1 to 255 printable characters");
+  if (Array.isArray(key) || !IDEMPOTENCY_KEY.test(key)) {
+    throw invalid(IDEMPOTENCY_KEY_HEADER, "1 to 255 printable characters");
   }
   return key;
 }
+
+const REPLAYED = { [REPLAYED_HEADER]: "true" };
 
 function send(
   res: ServerResponse,
@@ -150,16 +150,12 @@ function send(
   res.end(text);
 }
 
-/** Status names of the API: queued, sending, settled (paid on chain), failed. */
-function publicStatus(r: Redemption): string {
-  return r.status === "paid" ? "settled" : r.status;
-}
-
-function view(r: Redemption): Record<string, unknown> {
+function view(r: Redemption): RedemptionView {
   return {
     id: r.id,
     idempotency_key: r.idempotencyKey,
-    status: publicStatus(r),
+    // The queue's `paid` is the API's `settled` (paid on chain).
+    status: r.status === "paid" ? "settled" : r.status,
     chain: r.chain,
     holder: r.holder,
     pay_to: r.payTo,
@@ -172,54 +168,66 @@ function view(r: Redemption): Record<string, unknown> {
   };
 }
 
-/** Starts the gateway on 127.0.0.1:`port` (0 for a free port). */
-export async function startGateway(o: GatewayOptions): Promise<Gateway> {
-  const token = Buffer.from(o.token, "utf8");
-  const waiters = new Map<string, Set<(r: Redemption) => void>>();
-  let mintsOk = 0;
-  let mintsTotal = 0;
+function pathOf(req: IncomingMessage): string {
+  return (req.url ?? "/").split("?")[0]!;
+}
 
-  const authorized = (req: IncomingMessage): boolean => {
+/** Checks `Authorization: Bearer <token>` in constant time. */
+function bearer(token: string): (req: IncomingMessage) => boolean {
+  const expected = Buffer.from(token, "utf8");
+  return (req) => {
     const header = req.headers.authorization ?? "";
     const m = header.match(/^Bearer\s+(.+)$/i);
     if (!m) return false;
     const given = Buffer.from(m[1]!.trim(), "utf8");
-    return given.length === token.length && timingSafeEqual(given, token);
+    return given.length === expected.length && timingSafeEqual(given, expected);
   };
+}
 
-  const waitFor = (id: string, ms: number): Promise<Redemption | undefined> =>
-    new Promise((resolve) => {
-      const set = waiters.get(id) ?? new Set();
-      waiters.set(id, set);
-      const done = (r: Redemption | undefined) => {
-        clearTimeout(timer);
-        set.delete(done);
-        if (set.size === 0) waiters.delete(id);
-        resolve(r);
-      };
-      const timer = setTimeout(() => done(undefined), ms);
-      set.add(done);
-    });
+/** `POST /redeem` requests waiting for their redemption to settle. */
+function settlementWaiters() {
+  const waiters = new Map<string, Set<(r: Redemption | undefined) => void>>();
+  return {
+    /** The redemption once settled, or undefined after `ms`. */
+    waitFor: (id: string, ms: number): Promise<Redemption | undefined> =>
+      new Promise((resolve) => {
+        const set = waiters.get(id) ?? new Set();
+        waiters.set(id, set);
+        const done = (r: Redemption | undefined) => {
+          clearTimeout(timer);
+          set.delete(done);
+          if (set.size === 0) waiters.delete(id);
+          resolve(r);
+        };
+        const timer = setTimeout(() => done(undefined), ms);
+        set.add(done);
+      }),
+    settled(r: Redemption): void {
+      for (const done of waiters.get(r.id) ?? []) done(r);
+    },
+    releaseAll(): void {
+      for (const [, set] of waiters) for (const done of set) done(undefined);
+    },
+  };
+}
 
-  const redeem = async (req: IncomingMessage): Promise<[number, unknown, Record<string, string>?]> => {
+function redeemHandler(o: GatewayOptions, waiters: ReturnType<typeof settlementWaiters>): Handler {
+  return async (req) => {
     const key = idempotencyKey(req, true)!;
-    const body = parseJson(await readBody(req));
-    const amount = parseAmount(body["amount"]);
-    const holder = parseAddress(body["holder"], "holder");
-    const payTo = body["pay_to"] === undefined ? holder : parseAddress(body["pay_to"], "pay_to");
-    const collateralType = body["collateral_type"] ?? "USDC";
-    if (collateralType !== "USDC") throw invalid("collateral_type", 'only "USDC" is redeemable');
-    const chain = body["chain"] ?? o.redemptionChain;
-    if (typeof chain !== "string" || !o.chains.includes(chain))
-      throw invalid("chain", `one of ${o.chains.join(", ")}`);
-    const bodyHash = bodyHashOf({ amount: amount.wei.toString(), holder, payTo, collateralType, chain });
+    const body = bodyOf(redeemRequestSchema, parseJson(await readBody(req)));
+    const chain = body.chain ?? o.redemptionChain;
+    if (!o.chains.includes(chain)) throw invalid("chain", `one of ${o.chains.join(", ")}`);
+    const amountWei = parseUnits(body.amount, 18).toString();
+    const { holder, collateral_type: collateralType } = body;
+    const payTo = body.pay_to ?? holder;
+    const bodyHash = bodyHashOf({ amount: amountWei, holder, payTo, collateralType, chain });
     const result = await o.queue.accept({
       idempotencyKey: key,
       chain,
       holder,
       payTo,
-      amount: amount.text,
-      amountWei: amount.wei.toString(),
+      amount: body.amount,
+      amountWei,
       collateralType,
       bodyHash,
     });
@@ -229,48 +237,49 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
         id: result.redemption.id,
       });
     }
-    const replay = result.kind === "existing" ? { "idempotent-replayed": "true" } : {};
+    const replay = result.kind === "existing" ? REPLAYED : {};
     let r = result.redemption;
     if (r.status === "queued" || r.status === "sending") {
-      r = (await waitFor(r.id, o.redeemWaitMs ?? 10_000)) ?? o.queue.get(r.id) ?? r;
+      r = (await waiters.waitFor(r.id, o.redeemWaitMs ?? 10_000)) ?? o.queue.get(r.id) ?? r;
     }
     if (r.status === "paid") return [200, view(r), replay];
     if (r.status === "failed") return [422, view(r), replay];
     return [202, view(r), replay];
   };
+}
 
-  const mint = async (req: IncomingMessage): Promise<[number, unknown, Record<string, string>?]> => {
+function mintHandler(o: GatewayOptions): Handler {
+  let mintsOk = 0;
+  let mintsTotal = 0;
+  return async (req) => {
     const key = idempotencyKey(req, false);
-    const body = parseJson(await readBody(req));
-    const amount = parseAmount(body["amount"]);
-    const recipient = parseAddress(body["recipient"], "recipient");
+    const { amount, recipient } = bodyOf(mintRequestSchema, parseJson(await readBody(req)));
+    const wei = parseUnits(amount, 18);
     const mintId = key ? keccakId(`mint:${key}`) : undefined;
     if (key && mintId) {
-      const bodyHash = bodyHashOf({ amount: amount.wei.toString(), recipient });
+      const bodyHash = bodyHashOf({ amount: wei.toString(), recipient });
       if (!o.queue.claimMint(key, mintId, bodyHash)) {
         const existing = o.queue.getMint(key);
         if (existing && existing.bodyHash !== bodyHash) {
           throw new HttpError(409, { error: "Idempotency-Key was used with a different request" });
         }
-        if (existing?.response)
-          return [existing.response.status, existing.response.body, { "idempotent-replayed": "true" }];
+        if (existing?.response) return [existing.response.status, existing.response.body, REPLAYED];
         throw new HttpError(409, { error: "a request with this Idempotency-Key is in progress" });
       }
     }
     mintsTotal++;
     try {
-      const result = await o.crosschain.mint(recipient, amount.wei, mintId);
+      const result = await o.crosschain.mint(recipient, wei, mintId);
       mintsOk++;
       o.metrics.mints.inc({ chain: result.chain, outcome: "ok" });
-      const out = {
-        // `id` as every gateway resource has one (clients and the k6 checks read it).
+      const out: MintResponse = {
         id: result.mintId,
         mint_id: result.mintId,
         status: "minted",
         chain: result.chain,
         tx_hash: result.txHash,
         block_number: result.blockNumber,
-        amount: amount.text,
+        amount,
         recipient,
         failover: result.skipped,
       };
@@ -293,73 +302,68 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       o.metrics.mintSuccessRate.set(mintsTotal === 0 ? 1 : mintsOk / mintsTotal);
     }
   };
+}
 
-  const route = async (req: IncomingMessage, res: ServerResponse): Promise<string> => {
-    const url = new URL(req.url ?? "/", "http://localhost");
-    const path = url.pathname.replace(/\/+$/, "") || "/";
-    const method = req.method ?? "GET";
-    if (method === "GET" && path === "/health") {
+function handlers(
+  o: GatewayOptions,
+  waiters: ReturnType<typeof settlementWaiters>,
+): Record<RouteName, Handler> {
+  return {
+    health: async () => {
       const health = o.health();
-      send(res, health.status === "down" ? 503 : 200, health);
-      return "/health";
-    }
-    if (method === "GET" && path === "/metrics") {
-      send(res, 200, await o.metrics.registry.metrics());
-      return "/metrics";
-    }
-    const known = ["/mint", "/redeem", "/reports"].includes(path) || path.startsWith("/redemptions/");
-    if (!known) throw new HttpError(404, { error: `no route ${method} ${path}` });
-    if (!authorized(req)) {
+      return [health.status === "down" ? 503 : 200, health];
+    },
+    metrics: async () => [200, await o.metrics.registry.metrics()],
+    mint: mintHandler(o),
+    redeem: redeemHandler(o, waiters),
+    redemption: async (_req, id) => {
+      const r = id === undefined ? undefined : o.queue.get(id);
+      if (!r) throw new HttpError(404, { error: "no such redemption" });
+      return [200, view(r)];
+    },
+    reports: async (req) => {
+      const text = await readBody(req);
+      const { report, deadline_ms } = bodyOf(reportRequestSchema, text.trim() === "" ? {} : parseJson(text));
+      const filing = o.fileReport(`${report} requested through POST /reports`, deadline_ms);
+      void filing.catch(() => undefined);
+      return [202, { status: "filing", report } satisfies ReportAccepted];
+    },
+  };
+}
+
+/** Starts the gateway on 127.0.0.1:`port` (0 for a free port). */
+export async function startGateway(o: GatewayOptions): Promise<Gateway> {
+  const authorized = bearer(o.token);
+  const waiters = settlementWaiters();
+  const answer = handlers(o, waiters);
+  const slow = o.delayMs ? () => new Promise((r) => setTimeout(r, o.delayMs)) : undefined;
+
+  /** Answers one request; returns the route's template for the metrics. */
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<string> => {
+    const path = pathOf(req);
+    const method = req.method ?? "GET";
+    const match = matchRoute(path);
+    if (!match) throw new HttpError(404, { error: `no route ${method} ${path.replace(/\/+$/, "") || "/"}` });
+    const spec = ROUTES[match.name];
+    if (spec.token && !authorized(req)) {
       req.resume();
       throw new HttpError(401, { error: "missing or wrong bearer token" });
     }
-    let result: [number, unknown, Record<string, string>?];
-    let name = path;
-    const slow = o.delayMs ? () => new Promise((r) => setTimeout(r, o.delayMs)) : undefined;
-    if (method === "POST" && path === "/mint") {
-      result = await mint(req);
-      await slow?.();
-    } else if (method === "POST" && path === "/redeem") {
-      result = await redeem(req);
-      await slow?.();
-    } else if (method === "POST" && path === "/reports") {
-      const text = await readBody(req);
-      const body = text.trim() === "" ? {} : parseJson(text);
-      const report = body["report"] ?? "incident_report";
-      if (typeof report !== "string" || !/^[a-z_]{1,40}$/.test(report))
-        throw invalid("report", "a report name like incident_report");
-      const deadline = body["deadline_ms"];
-      if (deadline !== undefined && (typeof deadline !== "number" || !(deadline > 0))) {
-        throw invalid("deadline_ms", "a positive number of milliseconds");
-      }
-      const filing = o.fileReport(
-        `${report} requested through POST /reports`,
-        deadline as number | undefined,
-      );
-      result = [202, { status: "filing", report }];
-      void filing.catch(() => undefined);
-    } else if (method === "GET" && path.startsWith("/redemptions/")) {
-      name = "/redemptions/:id";
-      const r = o.queue.get(decodeURIComponent(path.slice("/redemptions/".length)));
-      if (!r) throw new HttpError(404, { error: "no such redemption" });
-      result = [200, view(r)];
-    } else {
+    if (method !== spec.method) {
       req.resume();
-      throw new HttpError(405, { error: `${method} not allowed on ${path}` });
+      throw new HttpError(405, { error: `${method} not allowed on ${spec.path}` });
     }
-    send(res, result[0], result[1], result[2] ?? {});
-    return name;
+    const [status, body, headers] = await answer[match.name](req, match.id);
+    if (match.name === "mint" || match.name === "redeem") await slow?.();
+    send(res, status, body, headers ?? {});
+    return spec.path;
   };
 
   const server = createServer((req, res) => {
     const started = process.hrtime.bigint();
     // The route template, never the raw path: ids and keys stay out of metric labels.
-    const path = (req.url ?? "/").split("?")[0]!.replace(/\/+$/, "") || "/";
-    let name = path.startsWith("/redemptions/")
-      ? "/redemptions/:id"
-      : ["/mint", "/redeem", "/reports", "/health", "/metrics"].includes(path)
-        ? path
-        : "unmatched";
+    const matched = matchRoute(pathOf(req));
+    let name: string = matched ? ROUTES[matched.name].path : "unmatched";
     route(req, res)
       .then((n) => {
         name = n;
@@ -385,12 +389,10 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
   return {
     port: (server.address() as AddressInfo).port,
     server,
-    settled(r) {
-      for (const done of waiters.get(r.id) ?? []) done(r);
-    },
+    settled: (r) => waiters.settled(r),
     close: () =>
       new Promise<void>((resolve) => {
-        for (const [, set] of waiters) for (const done of set) done(undefined as unknown as Redemption);
+        waiters.releaseAll();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

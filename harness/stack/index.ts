@@ -4,6 +4,7 @@
  * user's own stack can take its place one for one.
  */
 import { join } from "node:path";
+import type { SutEnvVars } from "../contract/env.ts";
 import { registerSecret } from "../redact.ts";
 import { type Alert, Alerter, type Condition } from "./alerts.ts";
 import { incidentAlert } from "./assess.ts";
@@ -14,7 +15,6 @@ import {
   loadThresholds,
   loadTiers,
   type StackConfig,
-  type StackEnv,
   type Thresholds,
 } from "./config.ts";
 import { CrossChainManager } from "./crosschain.ts";
@@ -28,8 +28,6 @@ import { RedemptionQueue } from "./queue.ts";
 import { RedemptionEngine } from "./redemptions.ts";
 import { ComplianceReporter } from "./reporter.ts";
 import { WebhookPoster } from "./webhook.ts";
-
-export type { StackEnv } from "./config.ts";
 
 export interface StackOptions {
   /** Holds every alert back this long, to slow detection down on purpose. @default 0 */
@@ -102,7 +100,7 @@ const CRITICAL_REPORT_COOLDOWN_MS = 30_000;
 const FEED_DEVIATION_GRACE_MS = 1500;
 
 /** Starts the stack against the lab the environment describes. */
-export async function startStack(env: StackEnv, options: StackOptions = {}): Promise<RunningStack> {
+export async function startStack(env: SutEnvVars, options: StackOptions = {}): Promise<RunningStack> {
   const config = loadStackConfig(env);
   registerSecret(config.gatewayToken);
   registerSecret(config.webhookSecret);

@@ -6,8 +6,8 @@
  * repeat that the vault refuses with AlreadyProcessed counts as paid, never as a loss.
  */
 
+import type { LabAccount as Account } from "../contract/lab-file.ts";
 import { type ChainClient, type SendOptions, TxReverted, VAULT } from "./chain.ts";
-import type { Account } from "./config.ts";
 import type { StackMetrics } from "./metrics.ts";
 import type { Redemption, RedemptionQueue } from "./queue.ts";
 import { RpcError } from "./rpc.ts";

@@ -3,8 +3,7 @@
  * (primary -> secondary -> emergency). The collateral monitor decides when to switch; a
  * call that fails on the network tries the next provider at once.
  */
-
-import type { ProviderName } from "../names.ts";
+import type { RpcProvider } from "../contract/lab-file.ts";
 import { stallTolerantDeadline } from "./deadline.ts";
 
 /** The node answered with a JSON-RPC error (a revert, a bad nonce): not a provider failure. */
@@ -112,7 +111,7 @@ export async function jsonRpcBatch(
 }
 
 export interface Provider {
-  name: ProviderName;
+  name: RpcProvider;
   url: string;
 }
 

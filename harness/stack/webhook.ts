@@ -1,63 +1,9 @@
 /**
- * Alert webhook: every alert and action leaves the stack as signed JSON
- * (`Firedrill-Signature: t=<unix ms>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`),
- * delivered in the background with retries so that posting never delays detection.
+ * Alert webhook: every alert and action leaves the stack as JSON signed as the contract
+ * says (harness/contract/webhook.ts), delivered in the background with retries so that
+ * posting never delays detection.
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
-
-/** Header name of the signature. */
-export const SIGNATURE_HEADER = "Firedrill-Signature";
-/** Oldest (and furthest in the future) signature timestamp accepted. @default 5 minutes */
-export const SIGNATURE_TOLERANCE_MS = 5 * 60 * 1000;
-
-/** `t=<ms>,v1=<hex>` for `rawBody` signed at `timestampMs`. */
-export function signWebhook(secret: string, rawBody: string, timestampMs: number): string {
-  const v1 = createHmac("sha256", secret).update(`${timestampMs}.${rawBody}`).digest("hex");
-  return `t=${timestampMs},v1=${v1}`;
-}
-
-export type VerifyResult = { ok: true; timestampMs: number } | { ok: false; reason: string };
-
-/**
- * Checks a webhook delivery: signature over the exact raw body, timestamp within 5 minutes
- * of `nowMs`, and not seen before (`seen` collects the signatures accepted so far; pass the
- * same set for every delivery of one receiver).
- */
-export function verifyWebhook(
-  secret: string,
-  header: string | undefined,
-  rawBody: string,
-  nowMs: number,
-  seen: Set<string>,
-): VerifyResult {
-  if (header === undefined || header === "") return { ok: false, reason: "missing signature header" };
-  let t: string | undefined;
-  const v1s: string[] = [];
-  for (const part of header.split(",")) {
-    const eq = part.indexOf("=");
-    if (eq < 0) continue;
-    const key = part.slice(0, eq).trim();
-    const value = part.slice(eq + 1).trim();
-    if (key === "t") t = value;
-    else if (key === "v1") v1s.push(value);
-  }
-  if (t === undefined || !/^\d{1,16}$/.test(t)) return { ok: false, reason: "malformed timestamp" };
-  if (v1s.length === 0) return { ok: false, reason: "no v1 signature" };
-  const timestampMs = Number(t);
-  if (Math.abs(nowMs - timestampMs) > SIGNATURE_TOLERANCE_MS) {
-    return { ok: false, reason: "timestamp outside the 5 minute tolerance" };
-  }
-  const expected = Buffer.from(createHmac("sha256", secret).update(`${t}.${rawBody}`).digest("hex"), "utf8");
-  const match = v1s.find((v) => {
-    const given = Buffer.from(v.toLowerCase(), "utf8");
-    return given.length === expected.length && timingSafeEqual(given, expected);
-  });
-  if (match === undefined) return { ok: false, reason: "signature mismatch" };
-  const id = `${t}.${match.toLowerCase()}`;
-  if (seen.has(id)) return { ok: false, reason: "replayed delivery" };
-  seen.add(id);
-  return { ok: true, timestampMs };
-}
+import { SIGNATURE_HEADER, signWebhook } from "../contract/webhook.ts";
 
 export interface WebhookPosterOptions {
   url: string;

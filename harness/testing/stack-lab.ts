@@ -15,11 +15,11 @@ import {
 } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ReplayGuard, SIGNATURE_HEADER, verifyWebhook } from "../contract/webhook.ts";
 import { type Chain, rpcCall, startAnvil } from "../lab/anvil.ts";
 import { deployStack, type LabAccounts, labAccounts } from "../lab/deploy.ts";
 import { SOURCE_NAMES } from "../names.ts";
 import type { Alert } from "../stack/alerts.ts";
-import { SIGNATURE_HEADER, verifyWebhook } from "../stack/webhook.ts";
 
 export type ForwarderMode = "up" | "down" | "hang";
 
@@ -170,7 +170,7 @@ export interface Receiver {
 
 /** The harness side of the webhook: verifies every delivery with `verifyWebhook`. */
 export async function startReceiver(secret: string): Promise<Receiver> {
-  const seen = new Set<string>();
+  const guard = new ReplayGuard();
   const listeners = new Set<() => void>();
   const receiver: Receiver = {
     url: "",
@@ -214,7 +214,7 @@ export async function startReceiver(secret: string): Promise<Receiver> {
         typeof header === "string" ? header : undefined,
         body,
         Date.now(),
-        seen,
+        guard,
       );
       if (!verdict.ok) {
         receiver.rejected.push(verdict.reason);

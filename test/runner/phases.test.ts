@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import { expect } from "chai";
+import { ALERT_EVENTS } from "../../harness/contract/alerts.ts";
 import { ROOT } from "../../harness/paths.ts";
 import { seededRandom } from "../../harness/random.ts";
-import { ALERT_EVENTS } from "../../harness/runner/alert-events.ts";
 import { PHASES } from "../../harness/runner/journal.ts";
 import { PhaseClock, type PhaseTimes } from "../../harness/runner/phases.ts";
 import { judge } from "../../harness/runner/run.ts";

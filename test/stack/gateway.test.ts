@@ -1,6 +1,12 @@
 import { networkInterfaces } from "node:os";
 import { expect } from "chai";
 import { Contract, JsonRpcProvider, Network, Wallet } from "ethers";
+import {
+  healthSchema,
+  mintResponseSchema,
+  redemptionPath,
+  redemptionSchema,
+} from "../../harness/contract/gateway.ts";
 import { type RunningStack, startStack } from "../../harness/stack/index.ts";
 import { startTestLab, type TestLab } from "../../harness/testing/stack-lab.ts";
 import { until } from "../../harness/testing/until.ts";
@@ -43,7 +49,7 @@ describe("stack gateway", function () {
     const res = await post("/mint", { amount: "1000.00", recipient });
     const body = (await res.json()) as Record<string, unknown>;
     expect(res.status, JSON.stringify(body)).to.equal(200);
-    expect(body["chain"]).to.equal("ethereum");
+    expect(mintResponseSchema.parse(body).chain).to.equal("ethereum");
     expect(body["tx_hash"]).to.match(/^0x[0-9a-f]{64}$/);
   });
 
@@ -107,8 +113,8 @@ describe("stack gateway", function () {
     const fdAfter = (await fdusd.getFunction("balanceOf")(holder.address)) as bigint;
     expect(usdcAfter - usdcBefore).to.equal(500n * 10n ** 6n);
     expect(fdBefore - fdAfter).to.equal(500n * 10n ** 18n);
-    const status = await fetch(`${base}/redemptions/${ja["id"]}`, { headers: auth });
-    expect(((await status.json()) as Record<string, unknown>)["status"]).to.equal("settled");
+    const status = await fetch(`${base}${redemptionPath(String(ja["id"]))}`, { headers: auth });
+    expect(redemptionSchema.parse(await status.json()).status).to.equal("settled");
     provider.destroy();
   });
 
@@ -179,8 +185,7 @@ describe("stack gateway", function () {
   });
 
   it("reports health per component with its tier, and the KPIs in /metrics without secrets", async () => {
-    const health = (await (await fetch(`${base}/health`)).json()) as {
-      status: string;
+    const health = healthSchema.parse(await (await fetch(`${base}/health`)).json()) as {
       components: Record<string, { status: string; tier: number }>;
     };
     expect(health.components["price_oracles"]!.tier).to.equal(1);

@@ -20,13 +20,12 @@ describe("stack against the real lab (Toxiproxy in front of every endpoint)", fu
     lab = await startLab(defaultLabConfig(), { dir: join(dir, "lab") });
     receiver = await startReceiver("lab-test-webhook-secret-0123");
     stack = await startStack(
-      {
-        ...sutEnvironment(lab.info, lab.file),
-        FIREDRILL_ALERT_WEBHOOK: receiver.url,
-        FIREDRILL_WEBHOOK_SECRET: receiver.secret,
-        FIREDRILL_GATEWAY_TOKEN: "lab-test-gateway-token",
-        FIREDRILL_SUT_PORT: "0",
-      },
+      sutEnvironment(lab.info, lab.file, {
+        webhookUrl: receiver.url,
+        webhookSecret: receiver.secret,
+        gatewayToken: "lab-test-gateway-token",
+        port: 0,
+      }),
       { dataDir: join(dir, "stack") },
     );
     await until(
