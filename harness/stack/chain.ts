@@ -4,6 +4,7 @@
  * on new heads instead of polling each one.
  */
 import { Interface, keccak256, type Result, Wallet } from "ethers";
+import { FiredrillError } from "../errors.ts";
 import type { Account, ChainConfig } from "./config.ts";
 import { FailoverRpc, RpcError } from "./rpc.ts";
 
@@ -201,7 +202,9 @@ export class ChainClient {
     return new Promise<Receipt>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiters.delete(hash);
-        reject(new Error(`${this.name}: transaction ${hash} not mined within ${timeoutMs} ms`));
+        reject(
+          new FiredrillError("FD340", `${this.name}: transaction ${hash} not mined within ${timeoutMs} ms`),
+        );
       }, timeoutMs);
       this.#waiters.set(hash, { resolve, reject, timer });
       // A receipt mined between the first look and registering the waiter.
@@ -312,7 +315,7 @@ export class ChainClient {
   close(): void {
     for (const [hash, waiter] of this.#waiters) {
       clearTimeout(waiter.timer);
-      waiter.reject(new Error(`${this.name}: stopped while waiting for ${hash}`));
+      waiter.reject(new FiredrillError("FD340", `${this.name}: stopped while waiting for ${hash}`));
     }
     this.#waiters.clear();
   }

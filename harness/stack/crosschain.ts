@@ -5,6 +5,7 @@
  * down or inside its grace period. Under a gas spike transactions are batched.
  */
 import { randomBytes } from "node:crypto";
+import { FiredrillError } from "../errors.ts";
 import type { Alerter } from "./alerts.ts";
 import { type ChainClient, TxReverted, VAULT } from "./chain.ts";
 import type { Account, Thresholds } from "./config.ts";
@@ -262,7 +263,8 @@ export class CrossChainManager {
     while (book.unsettledWei > 0n && book.unsettledWei + amountWei > this.#unsettledLimitWei(chain)) {
       this.#deposit(book);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`${chain.name}: the custodian's deposits are behind its mints`);
+      if (left <= 0)
+        throw new FiredrillError("FD340", `${chain.name}: the custodian's deposits are behind its mints`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(wake, left);
         function wake() {

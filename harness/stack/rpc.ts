@@ -3,6 +3,7 @@
  * (primary -> secondary -> emergency). The collateral monitor decides when to switch; a
  * call that fails on the network tries the next provider at once.
  */
+import { bugError } from "../errors.ts";
 import type { ProviderName } from "./config.ts";
 import { stallTolerantDeadline } from "./deadline.ts";
 
@@ -124,7 +125,7 @@ export class FailoverRpc {
   onProviderFailure: ((provider: Provider, error: ProviderError) => void) | undefined;
 
   constructor(providers: readonly Provider[], timeoutMs = 1000) {
-    if (providers.length === 0) throw new Error("no providers");
+    if (providers.length === 0) throw bugError("FailoverRpc: no providers");
     this.providers = providers;
     this.timeoutMs = timeoutMs;
   }
