@@ -2,8 +2,9 @@
  * `firedrill <verb>`: parses the verb, calls one module, maps errors to exit codes.
  * Every verb module exports `command(args, io)` and returns an exit status.
  */
-import { FiredrillError } from "./errors.ts";
+import { type ErrorCode, exitCodeFor, FiredrillError } from "./errors.ts";
 import { type Io, processIo } from "./io.ts";
+import { redact } from "./redact.ts";
 
 export type Command = (args: string[], io: Io) => Promise<number>;
 
@@ -55,7 +56,14 @@ const USAGE = [
   "usage: firedrill <verb> [options]   (--debug shows stack traces, --help on any verb)",
   "",
   ...Object.entries(VERBS).map(([verb, { summary }]) => `  ${verb.padEnd(9)} ${summary}`),
+  "",
+  "exit: 0 every verdict passed, 1 a verdict failed, 2 bad input, 3 the lab or the system under test",
+  "      could not be brought up, 4 firedrill itself failed (a bug, or it could not write its journal",
+  "      or reports), 130 interrupted; error codes: docs/errors.md",
 ];
+
+/** An error without a code is one firedrill did not expect: a bug. */
+const UNEXPECTED: ErrorCode = "FD500";
 
 /** Runs the CLI and returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
@@ -90,7 +98,9 @@ export function reportError(error: unknown, io: Io): number {
     return error.exitCode;
   }
   const message = error instanceof Error ? error.message : String(error);
-  io.err(`firedrill: internal error: ${message}${io.debug ? "" : " (run with --debug for the stack trace)"}`);
+  io.err(
+    `firedrill: internal error: ${message} (${UNEXPECTED})${io.debug ? "" : " (run with --debug for the stack trace)"}`,
+  );
   if (io.debug && error instanceof Error && error.stack) io.err(error.stack);
-  return 1;
+  return exitCodeFor(UNEXPECTED);
 }

@@ -15,7 +15,7 @@ import { readFileSync } from "node:fs";
 import { type Document, isAlias, isMap, isSeq, LineCounter, type Node, parseDocument, visit } from "yaml";
 import type { z } from "zod";
 import { describeValue } from "./duration.ts";
-import { FiredrillError, inputError } from "./errors.ts";
+import { type ErrorCode, FiredrillError, inputError, isErrorCode } from "./errors.ts";
 
 /** A path into a parsed document, as zod reports it: keys and list indexes. */
 export type FieldPath = readonly PropertyKey[];
@@ -25,7 +25,7 @@ export interface Problem {
   path: FieldPath;
   message: string;
   /** FD2xx code. */
-  code: string;
+  code: ErrorCode;
   /** The node is absent: reported after problems with nodes that are there (often a typo's consequence). */
   missing?: boolean;
 }
@@ -308,7 +308,7 @@ export function zodProblems(issues: readonly z.core.$ZodIssue[]): Problem[] {
         problems.push({
           path: issue.path,
           message: issue.message,
-          code: typeof fd === "string" ? fd : "FD201",
+          code: isErrorCode(fd) ? fd : "FD201",
         });
         break;
       }

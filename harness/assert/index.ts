@@ -10,6 +10,7 @@
  *   expect(journal).to.loseNoRedemptions();
  */
 import { formatDuration, parseDuration } from "../duration.ts";
+import { FiredrillError } from "../errors.ts";
 import type { Journal } from "../runner/journal.ts";
 
 declare global {
@@ -39,7 +40,10 @@ type ChaiStatic = {
 function journalOf(value: unknown): Journal {
   const j = value as Partial<Journal> | null;
   if (!j || typeof j !== "object" || j.version !== 1 || !j.phases || !j.systems) {
-    throw new TypeError("expected a firedrill journal (version 1); read one with readJournal()");
+    throw new FiredrillError(
+      "FD101",
+      "expected a firedrill journal (version 1); read one with readJournal()",
+    );
   }
   return j as Journal;
 }

@@ -11,7 +11,7 @@
  * to a whole second, which keeps the head advancing and mines every transaction on the
  * next block.
  */
-
+import { FiredrillError, labError } from "../errors.ts";
 import type { ChainName } from "../names.ts";
 import { poll } from "../process.ts";
 import type { FaultContext } from "./context.ts";
@@ -66,7 +66,7 @@ export async function block(
     typeof at === "string" ? at : toHex(at),
     full,
   ]);
-  if (!raw) throw new Error(`${chain}: no block ${at}`);
+  if (!raw) throw labError(chain, `no block ${at}`);
   return {
     number: hexNumber(raw.number),
     hash: raw.hash,
@@ -106,7 +106,7 @@ export function gwei(wei: bigint | undefined): string {
 export function fillerAccount(ctx: FaultContext): string {
   const users = ctx.lab.accounts.users;
   const last = users[users.length - 1];
-  if (!last) throw new Error("the lab has no user accounts");
+  if (!last) throw new FiredrillError("FD320", "the lab has no user accounts");
   return last.address;
 }
 

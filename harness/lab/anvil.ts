@@ -75,7 +75,7 @@ export async function rpcCall<T>(
     signal: AbortSignal.timeout(timeoutMs),
   });
   const reply = (await response.json()) as { result?: T; error?: { message: string } };
-  if (reply.error) throw new Error(`${method}: ${reply.error.message}`);
+  if (reply.error) throw labError(method, reply.error.message);
   return reply.result as T;
 }
 

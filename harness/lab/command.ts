@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { labError, usageError } from "../errors.ts";
+import { FiredrillError, labError, usageError } from "../errors.ts";
 import type { Io } from "../io.ts";
 import { PROVIDERS } from "../names.ts";
 import { BIN, LAB_DIR } from "../paths.ts";
@@ -190,7 +190,7 @@ async function timed(component: string, probe: () => Promise<string>): Promise<C
 
 async function getJson(url: string): Promise<unknown> {
   const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
-  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  if (!response.ok) throw new FiredrillError("FD300", `HTTP ${response.status}`);
   return response.json();
 }
 
@@ -202,7 +202,7 @@ async function blockNumber(url: string): Promise<string> {
     signal: AbortSignal.timeout(2000),
   });
   const reply = (await response.json()) as { result?: string };
-  if (!reply.result) throw new Error("no block number");
+  if (!reply.result) throw new FiredrillError("FD300", "no block number");
   return `block ${Number.parseInt(reply.result, 16)}`;
 }
 
@@ -236,7 +236,7 @@ export async function checkLab(info: LabInfo): Promise<Check[]> {
         { enabled: boolean }
       >;
       const missing = info.proxies.filter((p) => !proxies[p.name]).map((p) => p.name);
-      if (missing.length > 0) throw new Error(`missing proxies: ${missing.join(", ")}`);
+      if (missing.length > 0) throw new FiredrillError("FD300", `missing proxies: ${missing.join(", ")}`);
       const disabled = info.proxies.filter((p) => proxies[p.name]?.enabled === false).map((p) => p.name);
       return disabled.length > 0
         ? `${info.proxies.length} proxies, disabled: ${disabled.join(", ")}`

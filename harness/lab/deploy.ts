@@ -19,7 +19,7 @@ import {
   parseUnits,
   Wallet,
 } from "ethers";
-import { labError } from "../errors.ts";
+import { FiredrillError, labError } from "../errors.ts";
 import { type Artifact, loadArtifact } from "./contracts.ts";
 
 /** An externally owned account of the lab. */
@@ -165,7 +165,7 @@ class Rpc {
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(RPC_TIMEOUT_MS),
       });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      if (!res.ok) throw new FiredrillError("FD300", `HTTP ${res.status}`);
       const json = (await res.json()) as JsonRpcResponse[] | JsonRpcResponse;
       responses = Array.isArray(json) ? json : [json];
     } catch (error) {

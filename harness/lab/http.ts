@@ -44,19 +44,20 @@ function match(pattern: string, path: string): Record<string, string> | undefine
   return params;
 }
 
-async function readBody(req: IncomingMessage): Promise<unknown> {
+/** The request's JSON body, or the answer that refuses it (too large, not JSON). */
+async function readBody(req: IncomingMessage): Promise<{ body: unknown } | { refused: JsonReply }> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw Object.assign(new Error("body too large"), { status: 413 });
+    if (size > MAX_BODY) return { refused: { status: 413, body: { error: "body too large" } } };
     chunks.push(chunk as Buffer);
   }
-  if (size === 0) return undefined;
+  if (size === 0) return { body: undefined };
   try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    return { body: JSON.parse(Buffer.concat(chunks).toString("utf8")) };
   } catch {
-    throw Object.assign(new Error("body is not JSON"), { status: 400 });
+    return { refused: { status: 400, body: { error: "body is not JSON" } } };
   }
 }
 
@@ -82,14 +83,15 @@ export async function serveJson(name: string, routes: Routes, port = 0): Promise
         if (route.method !== req.method) continue;
         const params = match(route.pattern, path);
         if (!params) continue;
-        const body = await readBody(req);
+        const read = await readBody(req);
+        if ("refused" in read) return send(res, read.refused);
+        const { body } = read;
         send(res, await route.handler({ method: req.method, path, params, body, headers: req.headers }));
         return;
       }
       send(res, { status: 404, body: { error: `no route ${req.method} ${path}` } });
     } catch (error) {
-      const status = (error as { status?: number }).status ?? 500;
-      send(res, { status, body: { error: (error as Error).message } });
+      send(res, { status: 500, body: { error: (error as Error).message } });
     }
   });
   server.keepAliveTimeout = 5000;

@@ -6,6 +6,7 @@
  * sequencer uptime feed through it.
  */
 import { Contract, Wallet } from "ethers";
+import { FiredrillError } from "../errors.ts";
 import type { Pair } from "../names.ts";
 import { median } from "../stats.ts";
 import { labProvider } from "./anvil.ts";
@@ -143,7 +144,7 @@ export function createKeeper(
     },
     async setSequencerDown(chain, down) {
       const lane = lanes.find((l) => l.chain.name === chain);
-      if (!lane?.sequencer) throw new Error(`chain ${chain} has no sequencer uptime feed`);
+      if (!lane?.sequencer) throw new FiredrillError("FD320", `chain ${chain} has no sequencer uptime feed`);
       const sequencer = lane.sequencer;
       await send(lane, (nonce) => sequencer.getFunction("updateStatus")(down, { nonce, ...FEES }));
     },

@@ -4,6 +4,7 @@
  * over JSON-RPC (`evm_setAutomine(true)` is automine alone; `evm_setIntervalMining` takes
  * whole seconds and is interval alone), so the lab mines the interval blocks itself.
  */
+import { bugError } from "../errors.ts";
 import { rpcCall } from "./anvil.ts";
 
 export type MiningMode =
@@ -28,7 +29,7 @@ export async function startMining(
   const clocks = new Map<string, NodeJS.Timeout>();
   const set = async (name: string, mode: MiningMode) => {
     const chain = chains.find((c) => c.name === name);
-    if (!chain) throw new Error(`no chain ${name}`);
+    if (!chain) throw bugError(`mining: no chain ${name}`);
     clearInterval(clocks.get(name));
     clocks.delete(name);
     // Mode None first: anvil then mines only on evm_mine, and on arrival once automine is on.

@@ -3,6 +3,7 @@
  * proxy, a market shock, a source not live, a paused feed, a chain not mining, a base fee
  * still high. An empty list means the lab is as clean as it started.
  */
+import { labError } from "../errors.ts";
 import { rpcCall } from "./anvil.ts";
 import type { LabInfo } from "./index.ts";
 
@@ -11,7 +12,7 @@ const SPIKED_GWEI = 100;
 
 async function getJson<T>(url: string): Promise<T> {
   const response = await fetch(url, { signal: AbortSignal.timeout(3000) });
-  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  if (!response.ok) throw labError(url, `HTTP ${response.status}`);
   return (await response.json()) as T;
 }
 

@@ -20,7 +20,7 @@ export interface LabToxiproxy {
 
 async function waitForApi(url: string, deadlineMs: number): Promise<string> {
   const until = Date.now() + deadlineMs;
-  let last: unknown;
+  let last = "no answer";
   while (Date.now() < until) {
     try {
       const response = await fetch(`${url}/version`, { signal: AbortSignal.timeout(1000) });
@@ -33,16 +33,13 @@ async function waitForApi(url: string, deadlineMs: number): Promise<string> {
           return text;
         }
       }
-      last = new Error(`HTTP ${response.status}`);
+      last = `HTTP ${response.status}`;
     } catch (error) {
-      last = error;
+      last = (error as Error).message;
     }
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
-  throw labError(
-    "toxiproxy",
-    `API at ${url} did not answer within ${deadlineMs} ms (${(last as Error)?.message})`,
-  );
+  throw labError("toxiproxy", `API at ${url} did not answer within ${deadlineMs} ms (${last})`);
 }
 
 export interface ToxiproxyChoice {

@@ -100,7 +100,8 @@ function exchange(
     const chunks: Buffer[] = [];
     let controller: Dispatcher.DispatchController | undefined;
     let settled = false;
-    const onAbort = () => controller?.abort(new Error("iteration interrupted"));
+    // The iteration's own abort reason: it ends the exchange and is never shown.
+    const onAbort = () => controller?.abort(signal?.reason);
     const finish = (ok: boolean) => {
       if (settled) return;
       settled = true;
@@ -119,7 +120,7 @@ function exchange(
         onRequestStart(c) {
           controller = c;
           t.sentAt = performance.now();
-          if (signal?.aborted) c.abort(new Error("iteration interrupted"));
+          if (signal?.aborted) c.abort(signal.reason);
         },
         onResponseStart(_c, statusCode) {
           t.status = statusCode;

@@ -7,6 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import * as hdr from "hdr-histogram-js";
+import { bugError } from "../errors.ts";
 import { evaluateThreshold, type MetricType, type SinkValues, type ThresholdSet } from "./thresholds.ts";
 
 export type Tags = Readonly<Record<string, string>>;
@@ -281,7 +282,7 @@ export class Registry {
 
   get(name: string): Metric {
     const metric = this.metrics.get(name);
-    if (metric === undefined) throw new Error(`metric ${name} is not defined`);
+    if (metric === undefined) throw bugError(`metric ${name} is not defined`);
     return metric;
   }
 

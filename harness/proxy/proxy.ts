@@ -49,14 +49,23 @@ async function resolveListen(address: string): Promise<{ host: string; port: num
   if (host === "") return { host: "", port: portNumber, shown: `:${portNumber}` };
   if (isIP(host)) return { host, port: portNumber, shown: formatAddress(host, portNumber) };
   if (host === "localhost") return { host: "127.0.0.1", port: portNumber, shown: `127.0.0.1:${portNumber}` };
+  const all = await lookup(host, { all: true }).catch(() => []);
+  const pick = all.find((a) => a.family === 4) ?? all[0];
+  if (!pick) throw new ApiError(`lookup ${host}: no such host`, 500);
+  return { host: pick.address, port: portNumber, shown: formatAddress(pick.address, portNumber) };
+}
+
+/** Where to connect for an upstream `host:port`; undefined when it is not one. */
+function upstreamTarget(upstream: string): { host: string; port: number } | undefined {
+  let parts: { host: string; port: string };
   try {
-    const all = await lookup(host, { all: true });
-    const pick = all.find((a) => a.family === 4) ?? all[0];
-    if (!pick) throw new Error("no address");
-    return { host: pick.address, port: portNumber, shown: formatAddress(pick.address, portNumber) };
+    parts = splitHostPort(upstream);
   } catch {
-    throw new ApiError(`lookup ${host}: no such host`, 500);
+    return undefined;
   }
+  const port = Number(parts.port);
+  if (!/^[0-9]+$/.test(parts.port) || port > 65535) return undefined;
+  return { host: parts.host === "" ? "127.0.0.1" : parts.host, port };
 }
 
 function listenErrorMessage(address: string, error: NodeJS.ErrnoException): string {
@@ -259,13 +268,8 @@ export class EmbeddedProxy {
   }
 
   private accept(client: Socket): void {
-    let target: { host: string; port: number };
-    try {
-      const { host, port } = splitHostPort(this.upstream);
-      const portNumber = Number(port);
-      if (!/^[0-9]+$/.test(port) || portNumber > 65535) throw new Error("bad port");
-      target = { host: host === "" ? "127.0.0.1" : host, port: portNumber };
-    } catch {
+    const target = upstreamTarget(this.upstream);
+    if (target === undefined) {
       client.destroy();
       return;
     }

@@ -122,16 +122,18 @@ export async function startRealToxiproxy(options: {
     ...(options.pidDir === undefined ? {} : { pidDir: options.pidDir }),
   });
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  let failed: string | undefined;
   try {
-    await Promise.race([
-      new ToxiproxyClient(url).waitReady(options.readyTimeoutMs ?? 10_000),
-      proc.exited.then((e) => {
-        throw new Error(`exited before it was ready (code ${e.code}, signal ${e.signal})`);
-      }),
+    failed = await Promise.race([
+      new ToxiproxyClient(url).waitReady(options.readyTimeoutMs ?? 10_000).then(() => undefined),
+      proc.exited.then((e) => `exited before it was ready (code ${e.code}, signal ${e.signal})`),
     ]);
   } catch (error) {
+    failed = (error as Error).message;
+  }
+  if (failed !== undefined) {
     await proc.stop(500);
-    throw labError("toxiproxy-server", (error as Error).message, proc.lastLines());
+    throw labError("toxiproxy-server", failed, proc.lastLines());
   }
   return { url, pid: proc.pid, close: () => proc.stop() };
 }

@@ -5,7 +5,7 @@
 import { mkdir, readdir, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { FiredrillError, inputError, usageError } from "../errors.ts";
+import { type ErrorCode, FiredrillError, inputError, usageError } from "../errors.ts";
 import type { Io } from "../io.ts";
 import {
   JOURNAL_SUFFIX,
@@ -21,6 +21,8 @@ import { markdownIndex, markdownSummary } from "./markdown.ts";
 import { findChromium, openPdfPrinter } from "./pdf.ts";
 
 export const FORMATS = ["html", "pdf", "md", "junit", "json"] as const;
+/** --verify's verdict: a journal was changed or removed (exit 1). */
+const CHAIN_BROKEN: ErrorCode = "FD440";
 export type Format = (typeof FORMATS)[number];
 
 const USAGE = [
@@ -32,7 +34,8 @@ const USAGE = [
   "  --verify   check the journal chain of a directory: exit 1 naming a changed or removed journal",
   "",
   "  Several journals also give index.html (trend across drills), index.md and junit.xml.",
-  "  Exit: 0 ok, 1 a journal was changed or removed, 2 a journal could not be read (the others still render).",
+  "  Exit: 0 ok, 1 a journal was changed or removed, 2 a journal could not be read (the others still render),",
+  "  4 the reports could not be written.",
 ];
 
 /** Parses `--format`: a comma-separated subset of FORMATS. */
@@ -119,16 +122,16 @@ export async function command(args: string[], io: Io): Promise<number> {
   const problems: string[] = [];
   if (values.verify !== undefined) {
     const dir = values.verify;
-    try {
-      if (!(await stat(dir)).isDirectory()) throw new Error("not a directory");
-    } catch {
-      throw inputError("FD234", { file: dir }, "--verify needs a directory of journals");
-    }
+    const isDir = await stat(dir).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
+    if (!isDir) throw inputError("FD234", { file: dir }, "--verify needs a directory of journals");
     const chain = await verifyJournalDir(dir);
     for (const file of chain.verified) chainStatus.set(resolve(dir, file), "verified");
     for (const problem of chain.problems) {
       chainStatus.set(resolve(dir, problem.file), "problem");
-      io.err(`firedrill: in ${dir}: ${problem.message} (FD440)`);
+      io.err(`firedrill: in ${dir}: ${problem.message} (${CHAIN_BROKEN})`);
       problems.push(problem.message);
     }
     chainBroken = chain.problems.length > 0;
@@ -154,7 +157,18 @@ export async function command(args: string[], io: Io): Promise<number> {
     problems.push(error.message);
   }
 
-  if (journals.length > 0) await render(journals, formats, values.out, chainStatus, problems, io);
+  if (journals.length > 0) {
+    try {
+      await render(journals, formats, values.out, chainStatus, problems, io);
+    } catch (error) {
+      if (error instanceof FiredrillError) throw error;
+      throw new FiredrillError(
+        "FD511",
+        `could not write reports into ${values.out}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  }
   if (chainBroken) return 1;
   if (errors.length > 0) {
     io.err(

@@ -352,21 +352,37 @@ export async function writeJournal(
   const parsed = JournalDraftSchema.safeParse(clean);
   if (!parsed.success) {
     throw new FiredrillError(
-      "FD500",
+      "FD502",
       `journal ${draft.id} does not match the journal schema: ${formatIssues(parsed.error)}`,
     );
   }
+  try {
+    return await writeChained(dir, parsed.data);
+  } catch (error) {
+    if (error instanceof FiredrillError) throw error;
+    throw new FiredrillError(
+      "FD510",
+      `could not write journal ${draft.id} into ${dir}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
+
+async function writeChained(
+  dir: string,
+  data: z.output<typeof JournalDraftSchema>,
+): Promise<{ journal: Journal; path: string }> {
   const release = await lockDir(dir);
   try {
     const head = await readHead(dir);
-    const file = `${parsed.data.id}${JOURNAL_SUFFIX}`;
+    const file = `${data.id}${JOURNAL_SUFFIX}`;
     const integrityBase = {
       algorithm: "sha256" as const,
       sequence: head === null ? 1 : head.sequence + 1,
       previous: head,
     };
-    const sha256 = journalHash({ ...parsed.data, integrity: integrityBase });
-    const journal: Journal = { ...parsed.data, integrity: { ...integrityBase, sha256 } };
+    const sha256 = journalHash({ ...data, integrity: integrityBase });
+    const journal: Journal = { ...data, integrity: { ...integrityBase, sha256 } };
     const path = join(dir, file);
     await writeAtomic(path, `${JSON.stringify(journal, null, 2)}\n`, true);
     await writeAtomic(
@@ -387,7 +403,7 @@ async function writeAtomic(path: string, text: string, exclusive: boolean): Prom
       () => false,
     );
     if (exists)
-      throw new FiredrillError("FD500", `journal ${path} already exists; journal ids must be unique`);
+      throw new FiredrillError("FD236", `journal ${path} already exists; journal ids must be unique`);
   }
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
   const handle = await open(tmp, "wx", 0o644);
@@ -428,7 +444,7 @@ async function lockDir(dir: string, timeoutMs = 10_000): Promise<() => Promise<v
         await rm(lock, { force: true });
         continue;
       }
-      if (Date.now() > deadline) throw new FiredrillError("FD500", `${lock} is held by process ${owner}`);
+      if (Date.now() > deadline) throw new FiredrillError("FD330", `${lock} is held by process ${owner}`);
       await sleep(20);
     }
   }
@@ -442,10 +458,16 @@ async function readHead(dir: string): Promise<Head | null> {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw error;
   }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    raw = undefined;
+  }
   const head = z
     .object({ file: z.string(), sha256: sha256Hex, sequence: z.number().int().positive() })
-    .safeParse(JSON.parse(text));
-  if (!head.success) throw new FiredrillError("FD440", `${join(dir, HEAD_FILE)} is damaged`);
+    .safeParse(raw);
+  if (!head.success) throw new FiredrillError("FD235", `${join(dir, HEAD_FILE)} is damaged`);
   return head.data;
 }
 

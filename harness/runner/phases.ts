@@ -15,6 +15,7 @@
  * recovery is fixed, no alert reaches a phase any more.
  */
 import { formatDuration } from "../duration.ts";
+import { bugError } from "../errors.ts";
 import { PHASES, type Phase } from "./journal.ts";
 import type { Scenario } from "./scenario.ts";
 
@@ -183,7 +184,7 @@ export class PhaseClock {
     how: Partial<Pick<PhaseMark, "alert" | "via" | "steadyAtMs" | "countedFrom">>,
   ): PhaseMark {
     const origin = this.#origin;
-    if (origin === undefined) throw new Error(`phase ${phase} fixed before the first injection`);
+    if (origin === undefined) throw bugError(`phase ${phase} fixed before the first injection`);
     const floor = this.#latestBefore(phase)?.ms ?? 0;
     const ms = Math.max(atMs - origin, floor);
     const mark: PhaseMark = {

@@ -3,14 +3,15 @@
  * under test and gate on their verdicts.
  *
  * Exit: 0 every verdict passed; 1 a verdict failed (or the run was aborted by a safety
- * stop); 2 bad input; 3 the lab or the SUT could not be brought up; 130 interrupted
- * (every fault healed, journal written).
+ * stop); 2 bad input; 3 the lab or the SUT could not be brought up; 4 firedrill itself
+ * failed (a bug, or it could not write its journal or reports); 130 interrupted (every
+ * fault healed, journal written).
  */
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { formatDuration } from "../duration.ts";
-import { usageError } from "../errors.ts";
+import { FiredrillError, usageError } from "../errors.ts";
 import type { Io } from "../io.ts";
 import { REPORTS_DIR, SCENARIOS_DIR } from "../paths.ts";
 import { seededRandom } from "../random.ts";
@@ -165,16 +166,22 @@ async function runAll(
     process.off("SIGHUP", onSignal);
   }
   const journals = results.map((r) => r.journal);
-  if (values.junit) {
-    mkdirSync(dirname(resolve(values.junit)), { recursive: true });
-    writeFileSync(values.junit, junitFromJournals(journals));
-  }
-  if (values.summary) {
-    mkdirSync(dirname(resolve(values.summary)), { recursive: true });
-    writeFileSync(values.summary, journals.map(markdownSummary).join("\n\n"));
-  }
+  if (values.junit) writeReport(values.junit, junitFromJournals(journals));
+  if (values.summary) writeReport(values.summary, journals.map(markdownSummary).join("\n\n"));
   if (results.some((r) => r.status === "interrupted")) return 130;
   return results.every((r) => r.passed) ? 0 : 1;
+}
+
+/** Writes a report file (--junit, --summary) after the drills; its directory is made first. */
+function writeReport(file: string, text: string): void {
+  try {
+    mkdirSync(dirname(resolve(file)), { recursive: true });
+    writeFileSync(file, text);
+  } catch (error) {
+    throw new FiredrillError("FD511", `could not write ${file}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
 }
 
 /** `firedrill run`. */

@@ -159,7 +159,7 @@ export function faultEndMs(fault: Fault): number | undefined {
 export function scenarioFrom(src: YamlFile, map: SystemsMap): Scenario {
   const doc = validateAgainst(src, scenarioSchema, "scenario") as ScenarioDocument;
   const problems: Problem[] = [];
-  const push = (path: Problem["path"], message: string, code: string) =>
+  const push = (path: Problem["path"], message: string, code: Problem["code"]) =>
     problems.push({ path, message, code });
   const known = [...map.systems.keys()];
 

@@ -5,6 +5,7 @@
  */
 import { Interface, keccak256, type Result, Wallet } from "ethers";
 import type { LabAccount as Account } from "../contract/lab-file.ts";
+import { FiredrillError } from "../errors.ts";
 import type { ChainConfig } from "./config.ts";
 import { FailoverRpc, RpcError } from "./rpc.ts";
 
@@ -202,7 +203,9 @@ export class ChainClient {
     return new Promise<Receipt>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiters.delete(hash);
-        reject(new Error(`${this.name}: transaction ${hash} not mined within ${timeoutMs} ms`));
+        reject(
+          new FiredrillError("FD340", `${this.name}: transaction ${hash} not mined within ${timeoutMs} ms`),
+        );
       }, timeoutMs);
       this.#waiters.set(hash, { resolve, reject, timer });
       // A receipt mined between the first look and registering the waiter.
@@ -313,7 +316,7 @@ export class ChainClient {
   close(): void {
     for (const [hash, waiter] of this.#waiters) {
       clearTimeout(waiter.timer);
-      waiter.reject(new Error(`${this.name}: stopped while waiting for ${hash}`));
+      waiter.reject(new FiredrillError("FD340", `${this.name}: stopped while waiting for ${hash}`));
     }
     this.#waiters.clear();
   }

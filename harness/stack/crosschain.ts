@@ -6,6 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { LabAccount as Account } from "../contract/lab-file.ts";
+import { FiredrillError } from "../errors.ts";
 import type { Alerter } from "./alerts.ts";
 import { type ChainClient, TxReverted, VAULT } from "./chain.ts";
 import type { Thresholds } from "./config.ts";
@@ -263,7 +264,8 @@ export class CrossChainManager {
     while (book.unsettledWei > 0n && book.unsettledWei + amountWei > this.#unsettledLimitWei(chain)) {
       this.#deposit(book);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`${chain.name}: the custodian's deposits are behind its mints`);
+      if (left <= 0)
+        throw new FiredrillError("FD340", `${chain.name}: the custodian's deposits are behind its mints`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(wake, left);
         function wake() {

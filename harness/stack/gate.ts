@@ -1,3 +1,5 @@
+import { bugError } from "../errors.ts";
+
 /**
  * Admission control: at most `limit` holders at once; the rest wait in arrival order, each
  * until its own deadline. The reference stack keeps the transactions it has in flight on a
@@ -12,7 +14,7 @@ export class Gate {
 
   constructor(limit: number) {
     if (!Number.isInteger(limit) || limit < 1)
-      throw new RangeError(`gate limit must be a whole number >= 1, got ${limit}`);
+      throw bugError(`gate limit must be a whole number >= 1, got ${limit}`);
     this.limit = limit;
   }
 
@@ -55,7 +57,7 @@ export class Gate {
 
   /** Gives a place back; the longest waiting request takes it. */
   leave(): void {
-    if (this.#held === 0) throw new Error("gate: leave without enter");
+    if (this.#held === 0) throw bugError("gate: leave without enter");
     this.#held--;
     const next = this.#waiting.shift();
     if (next) next();

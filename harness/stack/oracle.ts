@@ -92,7 +92,7 @@ export class OracleAggregator {
       const response = await fetch(`${s.url}/prices`, { signal: deadline.signal });
       if (!response.ok) {
         await response.arrayBuffer().catch(() => undefined);
-        throw new Error(`HTTP ${response.status}`);
+        return this.#failed(s, `HTTP ${response.status}`);
       }
       const body = (await response.json()) as {
         prices?: { pair?: string; price?: unknown; updatedAt?: string }[];
@@ -108,18 +108,25 @@ export class OracleAggregator {
           got++;
         }
       }
-      if (got === 0) throw new Error("no prices in the answer");
+      if (got === 0) return this.#failed(s, "no prices in the answer");
       s.goodStreak++;
       s.lastOkMs = now;
       // Two good answers in a row before a failed source counts again.
       if (s.error !== undefined && (s.goodStreak >= 2 || s.error === "not polled yet")) s.error = undefined;
     } catch (error) {
       const e = error as Error;
-      s.goodStreak = 0;
-      s.error = e.name === "TimeoutError" ? `no answer within ${this.#options.timeoutMs} ms` : e.message;
+      this.#failed(
+        s,
+        e.name === "TimeoutError" ? `no answer within ${this.#options.timeoutMs} ms` : e.message,
+      );
     } finally {
       deadline.clear();
     }
+  }
+
+  #failed(s: SourceState, why: string): void {
+    s.goodStreak = 0;
+    s.error = why;
   }
 
   /** Records an on-chain feed answer read by the collateral monitor. */

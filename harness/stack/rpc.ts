@@ -4,6 +4,7 @@
  * call that fails on the network tries the next provider at once.
  */
 import type { RpcProvider } from "../contract/lab-file.ts";
+import { bugError } from "../errors.ts";
 import { stallTolerantDeadline } from "./deadline.ts";
 
 /** The node answered with a JSON-RPC error (a revert, a bad nonce): not a provider failure. */
@@ -124,7 +125,7 @@ export class FailoverRpc {
   onProviderFailure: ((provider: Provider, error: ProviderError) => void) | undefined;
 
   constructor(providers: readonly Provider[], timeoutMs = 1000) {
-    if (providers.length === 0) throw new Error("no providers");
+    if (providers.length === 0) throw bugError("FailoverRpc: no providers");
     this.providers = providers;
     this.timeoutMs = timeoutMs;
   }

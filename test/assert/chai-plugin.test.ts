@@ -1,5 +1,6 @@
 import * as chai from "chai";
 import { firedrillChai } from "../../harness/assert/index.ts";
+import { FiredrillError } from "../../harness/errors.ts";
 import type { Journal } from "../../harness/runner/journal.ts";
 import { makeJournal } from "../../harness/testing/journals.ts";
 
@@ -57,6 +58,8 @@ describe("chai plugin", () => {
   });
 
   it("refuses what is not a journal", () => {
-    expect(() => expect({ hello: 1 }).to.meetRto()).to.throw(TypeError, /expected a firedrill journal/);
+    expect(() => expect({ hello: 1 }).to.meetRto())
+      .to.throw(FiredrillError, /expected a firedrill journal/)
+      .with.property("code", "FD101");
   });
 });

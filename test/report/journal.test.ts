@@ -142,8 +142,48 @@ describe("journal", () => {
     } catch (error) {
       expect(error).to.be.instanceOf(FiredrillError);
       expect((error as Error).message).to.match(/seed/);
+      // firedrill made the draft: a journal its own schema refuses is a bug.
+      expect([(error as FiredrillError).code, (error as FiredrillError).exitCode]).to.deep.equal([
+        "FD502",
+        4,
+      ]);
     }
     expect(await readdir(dir)).to.deep.equal([]);
+  });
+
+  /** The FiredrillError `promise` rejects with; fails the test when it resolves. */
+  async function rejection(promise: Promise<unknown>): Promise<FiredrillError> {
+    const error = await promise.then(
+      () => expect.fail("expected an error"),
+      (e: unknown) => e,
+    );
+    expect(error).to.be.instanceOf(FiredrillError);
+    return error as FiredrillError;
+  }
+
+  it("refuses a journal id already in the directory as bad input (exit 2)", async () => {
+    const draft = makeJournalDraft();
+    await writeJournal(dir, draft);
+    const error = await rejection(writeJournal(dir, draft));
+    expect([error.code, error.exitCode]).to.deep.equal(["FD236", 2]);
+    expect(error.message).to.match(/already exists/);
+  });
+
+  it("refuses to chain onto a damaged head file as bad input (exit 2); --verify names the file", async () => {
+    await writeThree();
+    await writeFile(join(dir, HEAD_FILE), "not JSON\n");
+    const error = await rejection(writeJournal(dir, makeJournalDraft({ seed: 99 })));
+    expect([error.code, error.exitCode]).to.deep.equal(["FD235", 2]);
+    const report = await verifyJournalDir(dir);
+    expect(report.problems[0]).to.include({ file: HEAD_FILE, message: `${join(dir, HEAD_FILE)} is damaged` });
+  });
+
+  it("a journal directory that cannot be written is firedrill's own failure (exit 4)", async () => {
+    const notDir = join(dir, "a-file");
+    await writeFile(notDir, "");
+    const error = await rejection(writeJournal(notDir, makeJournalDraft()));
+    expect([error.code, error.exitCode]).to.deep.equal(["FD510", 4]);
+    expect(error.message).to.include(notDir);
   });
 
   describe("parseJournal names what is wrong", () => {

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { FiredrillError } from "../../harness/errors.ts";
 import { Gate } from "../../harness/stack/gate.ts";
 
 describe("stack admission gate", () => {
@@ -42,7 +43,9 @@ describe("stack admission gate", () => {
     // The place went to the waiting request, not to a newcomer arriving now.
     expect(await gate.enter(0)).to.equal(false);
     expect(await first).to.equal(true);
-    expect(() => new Gate(0)).to.throw(RangeError, /limit/);
+    expect(() => new Gate(0))
+      .to.throw(FiredrillError, /limit.*a bug in firedrill/)
+      .with.property("code", "FD501");
     const empty = new Gate(3);
     expect(() => empty.leave()).to.throw(/leave without enter/);
   });
