@@ -281,8 +281,45 @@ export async function deployStack(
   accounts: LabAccounts,
   options: DeployOptions,
 ): Promise<ChainContracts> {
-  const { users } = accounts;
-  if (users.length === 0) throw labError("deploy", "at least one user account is needed");
+  const units = checkDeployOptions(accounts, options);
+  const rpc = new Rpc(rpcUrl);
+  const senders = await openSenders(rpc, accounts);
+  const art = {
+    usdc: loadArtifact("MockUSDC"),
+    stablecoin: loadArtifact("Stablecoin"),
+    feed: loadArtifact("PriceFeed"),
+    sequencer: loadArtifact("SequencerUptimeFeed"),
+    vault: loadArtifact("CollateralVault"),
+  };
+  const { steps: phase1, deployed } = await deployerPhase(senders, art, accounts, options, units);
+  const phase2 = await fundingPhase(senders, art, deployed, options, units);
+  const phase3 = await supplyPhase(senders, art, deployed, accounts.users, options);
+
+  await runPhase(rpc, phase1);
+  await runPhase(rpc, phase2);
+  await runPhase(rpc, phase3);
+
+  const contracts: ChainContracts = {
+    stablecoin: deployed.stablecoin,
+    vault: deployed.vault,
+    usdc: deployed.usdc,
+    ethUsdFeed: deployed.ethUsdFeed,
+    usdcUsdFeed: deployed.usdcUsdFeed,
+  };
+  if (deployed.sequencerUptimeFeed) contracts.sequencerUptimeFeed = deployed.sequencerUptimeFeed;
+  return contracts;
+}
+
+/** The options in the contracts' units: the minimum ratio (18 decimals) and the prices (feed decimals). */
+interface DeployUnits {
+  minRatio: bigint;
+  usdcPrice: bigint;
+  ethPrice: bigint;
+}
+
+/** Refuses options the contracts would refuse, or that leave the supply under-collateralised. */
+function checkDeployOptions(accounts: LabAccounts, options: DeployOptions): DeployUnits {
+  if (accounts.users.length === 0) throw labError("deploy", "at least one user account is needed");
   if (options.initialCollateralUsdc < 0n || options.initialSupply < 0n) {
     throw labError("deploy", "initial collateral and supply must not be negative");
   }
@@ -320,8 +357,22 @@ export async function deployStack(
       );
     }
   }
+  return { minRatio, usdcPrice, ethPrice };
+}
 
-  const rpc = new Rpc(rpcUrl);
+/** Every sender of the deploy, each with its pending nonce, and the fee fields they sign with. */
+interface Senders {
+  fees: FeeFields;
+  deployer: Sender;
+  operator: Sender;
+  keeper: Sender;
+  treasury: Sender;
+  users: Sender[];
+}
+
+/** Reads the chain id, the base fee and every sender's nonce in one batch. */
+async function openSenders(rpc: Rpc, accounts: LabAccounts): Promise<Senders> {
+  const { users } = accounts;
   const all = [accounts.deployer, accounts.operator, accounts.keeper, accounts.treasury, ...users];
   const [chainIdHex, block, ...nonces] = await rpc.batch<unknown>([
     { method: "eth_chainId", params: [] },
@@ -336,29 +387,52 @@ export async function deployStack(
     maxFeePerGas: baseFee * 3n + tip,
   };
   const nonceOf = (i: number) => Number(BigInt(nonces[i] as string));
-  const deployer = new Sender(accounts.deployer, nonceOf(0));
-  const operator = new Sender(accounts.operator, nonceOf(1));
-  const keeper = new Sender(accounts.keeper, nonceOf(2));
-  const treasury = new Sender(accounts.treasury, nonceOf(3));
-  const userSenders = users.map((u, i) => new Sender(u, nonceOf(4 + i)));
-
-  const art = {
-    usdc: loadArtifact("MockUSDC"),
-    stablecoin: loadArtifact("Stablecoin"),
-    feed: loadArtifact("PriceFeed"),
-    sequencer: loadArtifact("SequencerUptimeFeed"),
-    vault: loadArtifact("CollateralVault"),
+  return {
+    fees,
+    deployer: new Sender(accounts.deployer, nonceOf(0)),
+    operator: new Sender(accounts.operator, nonceOf(1)),
+    keeper: new Sender(accounts.keeper, nonceOf(2)),
+    treasury: new Sender(accounts.treasury, nonceOf(3)),
+    users: users.map((u, i) => new Sender(u, nonceOf(4 + i))),
   };
+}
+
+type Artifacts = Record<"usdc" | "stablecoin" | "feed" | "sequencer" | "vault", Artifact>;
+
+/** A signed call of `fn` on the contract at `to`. */
+function call(
+  sender: Sender,
+  fees: FeeFields,
+  what: string,
+  artifact: Artifact,
+  to: string,
+  fn: string,
+  args: unknown[],
+): Promise<Step> {
+  return sign(sender, fees, what, {
+    to,
+    data: artifact.iface.encodeFunctionData(fn, args),
+    gasLimit: CALL_GAS,
+  });
+}
+
+/** Phase 1, the deployer alone: contracts, roles, USDC. */
+async function deployerPhase(
+  senders: Senders,
+  art: Artifacts,
+  accounts: LabAccounts,
+  options: DeployOptions,
+  units: DeployUnits,
+): Promise<{ steps: Step[]; deployed: ChainContracts }> {
+  const { deployer, fees } = senders;
   const deploy = async (what: string, artifact: Artifact, args: unknown[]) => {
     const address = getCreateAddress({ from: accounts.deployer.address, nonce: deployer.nonce });
     const data = artifact.bytecode + artifact.iface.encodeDeploy(args).slice(2);
     const step = await sign(deployer, fees, `deploy ${what}`, { data, gasLimit: DEPLOY_GAS });
     return { address, step };
   };
-  const call = (sender: Sender, what: string, artifact: Artifact, to: string, fn: string, args: unknown[]) =>
-    sign(sender, fees, what, { to, data: artifact.iface.encodeFunctionData(fn, args), gasLimit: CALL_GAS });
-
-  // Phase 1, the deployer alone: contracts, roles, USDC.
+  const grant = (what: string, artifact: Artifact, to: string, args: unknown[]) =>
+    call(deployer, fees, what, artifact, to, "grantRole", args);
   const admin = accounts.deployer.address;
   const usdc = await deploy("MockUSDC", art.usdc, [admin]);
   const stablecoin = await deploy("Stablecoin", art.stablecoin, [admin]);
@@ -373,108 +447,131 @@ export async function deployStack(
     usdc.address,
     usdcFeed.address,
     ethFeed.address,
-    minRatio,
+    units.minRatio,
     BigInt(options.maxPriceAgeSeconds),
   ]);
   const role = (name: string) => id(name);
-  const phase1: Step[] = [usdc.step, stablecoin.step, usdcFeed.step, ethFeed.step];
-  if (sequencer) phase1.push(sequencer.step);
-  phase1.push(
+  const steps: Step[] = [usdc.step, stablecoin.step, usdcFeed.step, ethFeed.step];
+  if (sequencer) steps.push(sequencer.step);
+  steps.push(
     vault.step,
-    await call(deployer, "grant VAULT_ROLE", art.stablecoin, stablecoin.address, "grantRole", [
-      role("VAULT_ROLE"),
-      vault.address,
-    ]),
-    await call(deployer, "grant OPERATOR_ROLE", art.vault, vault.address, "grantRole", [
+    await grant("grant VAULT_ROLE", art.stablecoin, stablecoin.address, [role("VAULT_ROLE"), vault.address]),
+    await grant("grant OPERATOR_ROLE", art.vault, vault.address, [
       role("OPERATOR_ROLE"),
       accounts.operator.address,
     ]),
-    await call(deployer, "grant GUARDIAN_ROLE", art.vault, vault.address, "grantRole", [
+    await grant("grant GUARDIAN_ROLE", art.vault, vault.address, [
       role("GUARDIAN_ROLE"),
       accounts.guardian.address,
     ]),
   );
   for (const feed of [usdcFeed, ethFeed, ...(sequencer ? [sequencer] : [])]) {
-    phase1.push(
-      await call(deployer, "grant TRANSMITTER_ROLE", art.feed, feed.address, "grantRole", [
+    steps.push(
+      await grant("grant TRANSMITTER_ROLE", art.feed, feed.address, [
         role("TRANSMITTER_ROLE"),
         accounts.keeper.address,
       ]),
     );
   }
-  phase1.push(
-    await call(deployer, "mint USDC to the treasury", art.usdc, usdc.address, "mint", [
+  steps.push(
+    await call(deployer, fees, "mint USDC to the treasury", art.usdc, usdc.address, "mint", [
       accounts.treasury.address,
       options.initialCollateralUsdc + TREASURY_RESERVE_USDC,
     ]),
   );
-  for (const user of users) {
-    phase1.push(
-      await call(deployer, "mint USDC to a user", art.usdc, usdc.address, "mint", [user.address, USER_USDC]),
-    );
-  }
-
-  // Phase 2, independent senders: prices, collateral, approvals.
-  const phase2: Step[] = [
-    await call(keeper, "transmit USDC/USD", art.feed, usdcFeed.address, "transmit", [usdcPrice]),
-    await call(keeper, "transmit ETH/USD", art.feed, ethFeed.address, "transmit", [ethPrice]),
-  ];
-  if (options.initialCollateralUsdc > 0n) {
-    phase2.push(
-      await call(treasury, "approve USDC", art.usdc, usdc.address, "approve", [vault.address, MaxUint256]),
-      await call(treasury, "deposit collateral", art.vault, vault.address, "depositCollateral", [
-        options.initialCollateralUsdc,
+  for (const user of accounts.users) {
+    steps.push(
+      await call(deployer, fees, "mint USDC to a user", art.usdc, usdc.address, "mint", [
+        user.address,
+        USER_USDC,
       ]),
     );
   }
-  if ((options.initialCollateralEth ?? 0n) > 0n) {
-    phase2.push(
-      await sign(treasury, fees, "deposit ETH collateral", {
-        to: vault.address,
-        data: art.vault.iface.encodeFunctionData("depositEth", []),
-        gasLimit: CALL_GAS,
-        value: options.initialCollateralEth ?? 0n,
-      }),
-    );
-  }
-  for (const sender of userSenders) {
-    phase2.push(
-      await call(sender, "approve fdUSD", art.stablecoin, stablecoin.address, "approve", [
-        vault.address,
-        MaxUint256,
-      ]),
-    );
-  }
-
-  // Phase 3, the operator: the initial supply.
-  const phase3: Step[] = [];
-  if (options.initialSupply > 0n) {
-    const share = options.initialSupply / BigInt(users.length);
-    const rest = options.initialSupply - share * BigInt(users.length);
-    for (const [i, user] of users.entries()) {
-      const amount = i === 0 ? share + rest : share;
-      if (amount === 0n) continue;
-      phase3.push(
-        await call(operator, "mint the initial fdUSD", art.vault, vault.address, "mint", [
-          id(`firedrill/initial-mint/${i}`),
-          user.address,
-          amount,
-        ]),
-      );
-    }
-  }
-
-  await runPhase(rpc, phase1);
-  await runPhase(rpc, phase2);
-  await runPhase(rpc, phase3);
-
-  const contracts: ChainContracts = {
+  const deployed: ChainContracts = {
     stablecoin: stablecoin.address,
     vault: vault.address,
     usdc: usdc.address,
     ethUsdFeed: ethFeed.address,
     usdcUsdFeed: usdcFeed.address,
   };
-  if (sequencer) contracts.sequencerUptimeFeed = sequencer.address;
-  return contracts;
+  if (sequencer) deployed.sequencerUptimeFeed = sequencer.address;
+  return { steps, deployed };
+}
+
+/** Phase 2, independent senders: prices, collateral, approvals. */
+async function fundingPhase(
+  senders: Senders,
+  art: Artifacts,
+  deployed: ChainContracts,
+  options: DeployOptions,
+  units: DeployUnits,
+): Promise<Step[]> {
+  const { keeper, treasury, fees } = senders;
+  const steps: Step[] = [
+    await call(keeper, fees, "transmit USDC/USD", art.feed, deployed.usdcUsdFeed, "transmit", [
+      units.usdcPrice,
+    ]),
+    await call(keeper, fees, "transmit ETH/USD", art.feed, deployed.ethUsdFeed, "transmit", [units.ethPrice]),
+  ];
+  if (options.initialCollateralUsdc > 0n) {
+    steps.push(
+      await call(treasury, fees, "approve USDC", art.usdc, deployed.usdc, "approve", [
+        deployed.vault,
+        MaxUint256,
+      ]),
+      await call(treasury, fees, "deposit collateral", art.vault, deployed.vault, "depositCollateral", [
+        options.initialCollateralUsdc,
+      ]),
+    );
+  }
+  if ((options.initialCollateralEth ?? 0n) > 0n) {
+    steps.push(
+      await sign(treasury, fees, "deposit ETH collateral", {
+        to: deployed.vault,
+        data: art.vault.iface.encodeFunctionData("depositEth", []),
+        gasLimit: CALL_GAS,
+        value: options.initialCollateralEth ?? 0n,
+      }),
+    );
+  }
+  for (const sender of senders.users) {
+    steps.push(
+      await call(sender, fees, "approve fdUSD", art.stablecoin, deployed.stablecoin, "approve", [
+        deployed.vault,
+        MaxUint256,
+      ]),
+    );
+  }
+  return steps;
+}
+
+/** Phase 3, the operator: the initial supply, split evenly across the users (the first takes the rest). */
+async function supplyPhase(
+  senders: Senders,
+  art: Artifacts,
+  deployed: ChainContracts,
+  users: LabAccount[],
+  options: DeployOptions,
+): Promise<Step[]> {
+  const steps: Step[] = [];
+  if (options.initialSupply > 0n) {
+    const share = options.initialSupply / BigInt(users.length);
+    const rest = options.initialSupply - share * BigInt(users.length);
+    for (const [i, user] of users.entries()) {
+      const amount = i === 0 ? share + rest : share;
+      if (amount === 0n) continue;
+      steps.push(
+        await call(
+          senders.operator,
+          senders.fees,
+          "mint the initial fdUSD",
+          art.vault,
+          deployed.vault,
+          "mint",
+          [id(`firedrill/initial-mint/${i}`), user.address, amount],
+        ),
+      );
+    }
+  }
+  return steps;
 }

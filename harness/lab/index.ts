@@ -322,34 +322,8 @@ export async function startLab(config: LabConfig, options: StartLabOptions = {})
   const random = seededRandom(config.seed);
   let clock: NodeJS.Timeout | undefined;
   try {
-    const [toxiproxy, ...chains] = await startAll<LabToxiproxy | Chain>([
-      startLabToxiproxy({
-        server: config.toxiproxy.server,
-        url: config.toxiproxy.url,
-        port: config.ports.toxiproxy,
-        pidDir,
-      }).then((t) => {
-        releases.push(() => t.close());
-        return t;
-      }),
-      ...CHAIN_NAMES.map((name) =>
-        startAnvil({
-          name,
-          chainId: config.chains[name].chain_id,
-          port: config.chains[name].port,
-          blockTimeMs: config.chains[name].block_time,
-          fork: config.chains[name].fork,
-          pidDir,
-          cacheParent: join(dir, "anvil"),
-        }).then((chain) => {
-          releases.push(() => chain.process.stop());
-          return chain;
-        }),
-      ),
-    ]);
-    const lab = toxiproxy as LabToxiproxy;
+    const { lab, chainByName } = await startNodes(config, dir, releases);
     step(`toxiproxy ${lab.kind} ${lab.version} at ${lab.url}`);
-    const chainByName = new Map(CHAIN_NAMES.map((name, i) => [name, chains[i] as Chain]));
 
     const contracts = new Map<ChainName, ChainContracts>();
     await startAll(
@@ -388,22 +362,7 @@ export async function startLab(config: LabConfig, options: StartLabOptions = {})
     );
     releases.push(() => keeper.close());
     await keeper.tick(Date.now());
-    let ticking = false;
-    clock = setInterval(() => {
-      if (ticking) return;
-      ticking = true;
-      const now = Date.now();
-      market.tick(now);
-      for (const source of sources) source.tick(now);
-      keeper
-        .tick(now)
-        .catch((error: Error & { shortMessage?: string }) =>
-          step(`keeper: ${error.shortMessage ?? error.message}`),
-        )
-        .finally(() => {
-          ticking = false;
-        });
-    }, TICK_MS);
+    clock = startClock(market, sources, keeper, step);
     releases.push(() => clearInterval(clock));
 
     const mining = await startMining(
@@ -418,30 +377,8 @@ export async function startLab(config: LabConfig, options: StartLabOptions = {})
     const control = await startControl({ market, sources, keeper, mining, blockTimes }, config.ports.control);
     releases.push(() => control.close());
 
-    // Every endpoint the system under test sees goes through Toxiproxy.
-    const proxies: LabInfo["proxies"] = [];
-    const proxy = async (name: string, upstreamUrl: string) => {
-      const upstream = upstreamUrl.replace(/^http:\/\//, "");
-      const listen = await createLabProxy(lab, name, upstream);
-      proxies.push({ name, listen, upstream });
-      return `http://${listen}`;
-    };
-    releases.push(async () => {
-      if (lab.owned) return; // stopping the server removes its proxies
-      await Promise.all(proxies.map((p) => fetch(`${lab.url}/proxies/${p.name}`, { method: "DELETE" })));
-    });
-    const rpc = new Map<ChainName, Record<ProviderName, string>>();
-    for (const name of CHAIN_NAMES) {
-      const urls = {} as Record<ProviderName, string>;
-      for (const provider of PROVIDERS)
-        urls[provider] = await proxy(`${name}-${provider}`, chainByName.get(name)!.url);
-      rpc.set(name, urls);
-    }
-    const sourceUrls = {} as Record<SourceName, string>;
-    for (const source of sources)
-      sourceUrls[source.name] = await proxy(`oracle-${source.name}`, source.server.url);
-    const regulatorUrl = await proxy("regulator", regulator.url);
-    step(`${proxies.length} proxies in front of every endpoint`);
+    const proxied = await startProxies(lab, chainByName, sources, regulator.url, releases);
+    step(`${proxied.proxies.length} proxies in front of every endpoint`);
 
     const info: LabInfo = {
       version: 1,
@@ -457,20 +394,20 @@ export async function startLab(config: LabConfig, options: StartLabOptions = {})
           {
             chainId: chainByName.get(name)!.chainId,
             nodeUrl: chainByName.get(name)!.url,
-            rpc: rpc.get(name)!,
+            rpc: proxied.rpc.get(name)!,
             blockTimeMs: config.chains[name].block_time,
             contracts: contracts.get(name)!,
           },
         ]),
       ) as LabInfo["chains"],
       oracles: {
-        sources: sourceUrls,
+        sources: proxied.sourceUrls,
         control: control.url,
         heartbeats: { "ETH/USD": keeper.heartbeatMs("ETH/USD"), "USDC/USD": keeper.heartbeatMs("USDC/USD") },
       },
-      regulator: { url: regulatorUrl, dir: regulatorDir },
+      regulator: { url: proxied.regulatorUrl, dir: regulatorDir },
       control: control.url,
-      proxies,
+      proxies: proxied.proxies,
       accounts,
     };
     writeFileAtomic(file, `${JSON.stringify(info, null, 2)}\n`);
@@ -492,6 +429,108 @@ export async function startLab(config: LabConfig, options: StartLabOptions = {})
     await releaseAll(releases).catch(() => {});
     throw error;
   }
+}
+
+/** Toxiproxy and the three chains, started at once; each pushes its release once it is up. */
+async function startNodes(
+  config: LabConfig,
+  dir: string,
+  releases: Array<() => unknown>,
+): Promise<{ lab: LabToxiproxy; chainByName: Map<ChainName, Chain> }> {
+  const pidDir = join(dir, "pids");
+  const [toxiproxy, ...chains] = await startAll<LabToxiproxy | Chain>([
+    startLabToxiproxy({
+      server: config.toxiproxy.server,
+      url: config.toxiproxy.url,
+      port: config.ports.toxiproxy,
+      pidDir,
+    }).then((t) => {
+      releases.push(() => t.close());
+      return t;
+    }),
+    ...CHAIN_NAMES.map((name) =>
+      startAnvil({
+        name,
+        chainId: config.chains[name].chain_id,
+        port: config.chains[name].port,
+        blockTimeMs: config.chains[name].block_time,
+        fork: config.chains[name].fork,
+        pidDir,
+        cacheParent: join(dir, "anvil"),
+      }).then((chain) => {
+        releases.push(() => chain.process.stop());
+        return chain;
+      }),
+    ),
+  ]);
+  const chainByName = new Map(CHAIN_NAMES.map((name, i) => [name, chains[i] as Chain]));
+  return { lab: toxiproxy as LabToxiproxy, chainByName };
+}
+
+/** Ticks the market, the price sources and the keeper every `TICK_MS`, one tick at a time. */
+function startClock(
+  market: Market,
+  sources: readonly PriceSource[],
+  keeper: Keeper,
+  step: (line: string) => void,
+): NodeJS.Timeout {
+  let ticking = false;
+  return setInterval(() => {
+    if (ticking) return;
+    ticking = true;
+    const now = Date.now();
+    market.tick(now);
+    for (const source of sources) source.tick(now);
+    keeper
+      .tick(now)
+      .catch((error: Error & { shortMessage?: string }) =>
+        step(`keeper: ${error.shortMessage ?? error.message}`),
+      )
+      .finally(() => {
+        ticking = false;
+      });
+  }, TICK_MS);
+}
+
+/**
+ * Puts a Toxiproxy proxy in front of every endpoint the system under test sees: each
+ * chain's three providers, each price source, the regulator. Its release removes them
+ * from a Toxiproxy the lab does not own.
+ */
+async function startProxies(
+  lab: LabToxiproxy,
+  chainByName: ReadonlyMap<ChainName, Chain>,
+  sources: readonly PriceSource[],
+  regulatorUrl: string,
+  releases: Array<() => unknown>,
+): Promise<{
+  proxies: LabInfo["proxies"];
+  rpc: Map<ChainName, Record<ProviderName, string>>;
+  sourceUrls: Record<SourceName, string>;
+  regulatorUrl: string;
+}> {
+  const proxies: LabInfo["proxies"] = [];
+  const proxy = async (name: string, upstreamUrl: string) => {
+    const upstream = upstreamUrl.replace(/^http:\/\//, "");
+    const listen = await createLabProxy(lab, name, upstream);
+    proxies.push({ name, listen, upstream });
+    return `http://${listen}`;
+  };
+  releases.push(async () => {
+    if (lab.owned) return; // stopping the server removes its proxies
+    await Promise.all(proxies.map((p) => fetch(`${lab.url}/proxies/${p.name}`, { method: "DELETE" })));
+  });
+  const rpc = new Map<ChainName, Record<ProviderName, string>>();
+  for (const name of CHAIN_NAMES) {
+    const urls = {} as Record<ProviderName, string>;
+    for (const provider of PROVIDERS)
+      urls[provider] = await proxy(`${name}-${provider}`, chainByName.get(name)!.url);
+    rpc.set(name, urls);
+  }
+  const sourceUrls = {} as Record<SourceName, string>;
+  for (const source of sources)
+    sourceUrls[source.name] = await proxy(`oracle-${source.name}`, source.server.url);
+  return { proxies, rpc, sourceUrls, regulatorUrl: await proxy("regulator", regulatorUrl) };
 }
 
 /** Reads a lab.json written by `startLab`. */

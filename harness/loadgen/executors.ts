@@ -135,6 +135,28 @@ export interface ScenarioResult {
   peakVus: number;
 }
 
+/** What a schedule drives: iterations on VUs, counted in the scenario's result. */
+interface Driver {
+  /** Aborted when the graceful stop is over, or by the caller: in-flight iterations are interrupted. */
+  hard: AbortController;
+  hooks: ScenarioHooks;
+  result: ScenarioResult;
+  /** Milliseconds since the scenario started. */
+  elapsed(): number;
+  /** Runs one iteration on `vu` and counts it. */
+  one(vu: VuHandle): Promise<void>;
+  newVu(): VuHandle;
+  changeVus(delta: number): void;
+}
+
+/** A schedule under way: VU loops (or a dispatcher) that stop by themselves at `endMs`. */
+interface Schedule {
+  endMs: number;
+  work: Promise<unknown>;
+}
+
+type Executor<E extends ScenarioConfig["executor"]> = Extract<ScenarioConfig, { executor: E }>;
+
 /** Runs one scenario of a profile in real time and resolves when it has stopped. */
 export async function runScenario(config: ScenarioConfig, hooks: ScenarioHooks): Promise<ScenarioResult> {
   await sleep(ms(config.startTime, 0), hooks.signal);
@@ -169,146 +191,25 @@ export async function runScenario(config: ScenarioConfig, hooks: ScenarioHooks):
   const newVu = (): VuHandle => ({ id: hooks.nextVuId(), iteration: 0 });
   const gracefulStopMs = ms(config.gracefulStop, 30_000);
 
-  // The schedule: a set of VU loops (or a dispatcher) that stop by themselves at `endMs`.
-  let endMs: number;
-  let work: Promise<unknown>;
+  const driver: Driver = { hard, hooks, result, elapsed, one, newVu, changeVus };
+  let schedule: Schedule;
   switch (config.executor) {
-    case "constant-vus": {
-      endMs = ms(config.duration, 0);
-      const loop = async () => {
-        const vu = newVu();
-        changeVus(1);
-        while (elapsed() < endMs && !hard.signal.aborted) await one(vu);
-        changeVus(-1);
-      };
-      work = Promise.all(Array.from({ length: config.vus }, loop));
+    case "constant-vus":
+      schedule = constantVus(config, driver);
       break;
-    }
     case "per-vu-iterations":
-    case "shared-iterations": {
-      endMs = ms(config.maxDuration, 600_000);
-      const total = config.iterations;
-      let claimed = 0;
-      const perVu = config.executor === "per-vu-iterations";
-      const loop = async () => {
-        const vu = newVu();
-        changeVus(1);
-        let mine = 0;
-        while (elapsed() < endMs && !hard.signal.aborted) {
-          if (perVu ? mine >= total : claimed >= total) break;
-          mine++;
-          claimed++;
-          await one(vu);
-        }
-        changeVus(-1);
-      };
-      work = Promise.all(Array.from({ length: config.vus }, loop));
+    case "shared-iterations":
+      schedule = iterationCount(config, driver);
       break;
-    }
-    case "ramping-vus": {
-      const stages = stagesOf(config.stages);
-      endMs = stages.reduce((s, st) => s + st.durationMs, 0);
-      const steps = rampingVuSteps(config.startVUs ?? 1, stages);
-      const maxVus = Math.max(...steps.map((s) => s.vus));
-      let active = steps[0]!.vus;
-      // Set by the end timer: a timer may fire a little before performance.now() says the
-      // time has come, so the end is a flag, not a clock reading, for waiting VUs.
-      let ended = false;
-      const waiting = new Map<number, () => void>();
-      const wake = () => {
-        for (const [index, resolve] of waiting) {
-          if (index < active || ended || hard.signal.aborted) {
-            waiting.delete(index);
-            resolve();
-          }
-        }
-      };
-      const timers = steps.slice(1).map((s) =>
-        setTimeout(() => {
-          active = s.vus;
-          wake();
-        }, s.atMs),
-      );
-      timers.push(
-        setTimeout(() => {
-          ended = true;
-          wake();
-        }, endMs),
-      );
-      hard.signal.addEventListener("abort", wake, { once: true });
-      const loop = async (index: number) => {
-        const vu = newVu();
-        let counted = false;
-        while (!ended && elapsed() < endMs && !hard.signal.aborted) {
-          if (index >= active) {
-            if (counted) changeVus(-1);
-            counted = false;
-            await new Promise<void>((resolve) => waiting.set(index, resolve));
-            continue;
-          }
-          if (!counted) changeVus(1);
-          counted = true;
-          await one(vu);
-        }
-        if (counted) changeVus(-1);
-      };
-      work = Promise.all(Array.from({ length: maxVus }, (_, i) => loop(i))).finally(() => {
-        for (const t of timers) clearTimeout(t);
-      });
+    case "ramping-vus":
+      schedule = rampingVus(config, driver);
       break;
-    }
     case "constant-arrival-rate":
-    case "ramping-arrival-rate": {
-      const timeUnitMs = ms(config.timeUnit, 1000);
-      const stages =
-        config.executor === "constant-arrival-rate"
-          ? [{ durationMs: ms(config.duration, 0), target: config.rate }]
-          : stagesOf(config.stages);
-      endMs = stages.reduce((s, st) => s + st.durationMs, 0);
-      const schedule =
-        config.executor === "constant-arrival-rate"
-          ? constantArrivalOffsets(config.rate, timeUnitMs, endMs)
-          : rampingArrivalOffsets(config.startRate ?? 0, timeUnitMs, stages);
-      const maxVus = Math.max(config.preAllocatedVUs, config.maxVUs ?? config.preAllocatedVUs);
-      const idle: VuHandle[] = [];
-      for (let i = 0; i < config.preAllocatedVUs; i++) idle.push(newVu());
-      let allocated = idle.length;
-      changeVus(allocated);
-      const running = new Set<Promise<void>>();
-      const dispatch = async () => {
-        let next = schedule.next();
-        while (!next.done && !hard.signal.aborted) {
-          const wait = next.value - elapsed();
-          if (wait > 0.5) {
-            await sleep(Math.max(1, wait), hard.signal);
-            continue;
-          }
-          let vu = idle.pop();
-          if (vu === undefined && allocated < maxVus) {
-            vu = newVu();
-            allocated++;
-            changeVus(1);
-          }
-          if (vu === undefined) {
-            result.dropped++;
-            hooks.dropped();
-          } else {
-            const held = vu;
-            const p: Promise<void> = one(held).then(() => {
-              running.delete(p);
-              idle.push(held);
-            });
-            running.add(p);
-          }
-          next = schedule.next();
-        }
-        while (running.size > 0) await Promise.race(running);
-        changeVus(-allocated);
-      };
-      work = dispatch();
+    case "ramping-arrival-rate":
+      schedule = arrivalRate(config, driver);
       break;
-    }
   }
+  const { endMs, work } = schedule;
 
   // Past the schedule's end, in-flight iterations get `gracefulStop` to finish, then are interrupted.
   const rampDownMs = config.executor === "ramping-vus" ? ms(config.gracefulRampDown, 30_000) : 0;
@@ -323,4 +224,150 @@ export async function runScenario(config: ScenarioConfig, hooks: ScenarioHooks):
     hooks.signal.removeEventListener("abort", onOuterAbort);
   }
   return result;
+}
+
+/** `vus` VUs, each iterating until `duration` is over. */
+function constantVus(config: Executor<"constant-vus">, d: Driver): Schedule {
+  const endMs = ms(config.duration, 0);
+  const loop = async () => {
+    const vu = d.newVu();
+    d.changeVus(1);
+    while (d.elapsed() < endMs && !d.hard.signal.aborted) await d.one(vu);
+    d.changeVus(-1);
+  };
+  return { endMs, work: Promise.all(Array.from({ length: config.vus }, loop)) };
+}
+
+/** `iterations` per VU, or shared by all VUs, within `maxDuration`. */
+function iterationCount(config: Executor<"per-vu-iterations" | "shared-iterations">, d: Driver): Schedule {
+  const endMs = ms(config.maxDuration, 600_000);
+  const total = config.iterations;
+  let claimed = 0;
+  const perVu = config.executor === "per-vu-iterations";
+  const loop = async () => {
+    const vu = d.newVu();
+    d.changeVus(1);
+    let mine = 0;
+    while (d.elapsed() < endMs && !d.hard.signal.aborted) {
+      if (perVu ? mine >= total : claimed >= total) break;
+      mine++;
+      claimed++;
+      await d.one(vu);
+    }
+    d.changeVus(-1);
+  };
+  return { endMs, work: Promise.all(Array.from({ length: config.vus }, loop)) };
+}
+
+/** VUs ramped through the stages: a VU over the current count waits until it is counted again. */
+function rampingVus(config: Executor<"ramping-vus">, d: Driver): Schedule {
+  const { hard } = d;
+  const stages = stagesOf(config.stages);
+  const endMs = stages.reduce((s, st) => s + st.durationMs, 0);
+  const steps = rampingVuSteps(config.startVUs ?? 1, stages);
+  const maxVus = Math.max(...steps.map((s) => s.vus));
+  let active = steps[0]!.vus;
+  // Set by the end timer: a timer may fire a little before performance.now() says the
+  // time has come, so the end is a flag, not a clock reading, for waiting VUs.
+  let ended = false;
+  const waiting = new Map<number, () => void>();
+  const wake = () => {
+    for (const [index, resolve] of waiting) {
+      if (index < active || ended || hard.signal.aborted) {
+        waiting.delete(index);
+        resolve();
+      }
+    }
+  };
+  const timers = steps.slice(1).map((s) =>
+    setTimeout(() => {
+      active = s.vus;
+      wake();
+    }, s.atMs),
+  );
+  timers.push(
+    setTimeout(() => {
+      ended = true;
+      wake();
+    }, endMs),
+  );
+  hard.signal.addEventListener("abort", wake, { once: true });
+  const loop = async (index: number) => {
+    const vu = d.newVu();
+    let counted = false;
+    while (!ended && d.elapsed() < endMs && !hard.signal.aborted) {
+      if (index >= active) {
+        if (counted) d.changeVus(-1);
+        counted = false;
+        await new Promise<void>((resolve) => waiting.set(index, resolve));
+        continue;
+      }
+      if (!counted) d.changeVus(1);
+      counted = true;
+      await d.one(vu);
+    }
+    if (counted) d.changeVus(-1);
+  };
+  const work = Promise.all(Array.from({ length: maxVus }, (_, i) => loop(i))).finally(() => {
+    for (const t of timers) clearTimeout(t);
+  });
+  return { endMs, work };
+}
+
+/**
+ * Iterations started at a rate (constant, or ramped through the stages) on free VUs;
+ * more VUs up to `maxVUs` when none is free, and a dropped iteration past that.
+ */
+function arrivalRate(
+  config: Executor<"constant-arrival-rate" | "ramping-arrival-rate">,
+  d: Driver,
+): Schedule {
+  const { hard, result, hooks } = d;
+  const timeUnitMs = ms(config.timeUnit, 1000);
+  const stages =
+    config.executor === "constant-arrival-rate"
+      ? [{ durationMs: ms(config.duration, 0), target: config.rate }]
+      : stagesOf(config.stages);
+  const endMs = stages.reduce((s, st) => s + st.durationMs, 0);
+  const schedule =
+    config.executor === "constant-arrival-rate"
+      ? constantArrivalOffsets(config.rate, timeUnitMs, endMs)
+      : rampingArrivalOffsets(config.startRate ?? 0, timeUnitMs, stages);
+  const maxVus = Math.max(config.preAllocatedVUs, config.maxVUs ?? config.preAllocatedVUs);
+  const idle: VuHandle[] = [];
+  for (let i = 0; i < config.preAllocatedVUs; i++) idle.push(d.newVu());
+  let allocated = idle.length;
+  d.changeVus(allocated);
+  const running = new Set<Promise<void>>();
+  const dispatch = async () => {
+    let next = schedule.next();
+    while (!next.done && !hard.signal.aborted) {
+      const wait = next.value - d.elapsed();
+      if (wait > 0.5) {
+        await sleep(Math.max(1, wait), hard.signal);
+        continue;
+      }
+      let vu = idle.pop();
+      if (vu === undefined && allocated < maxVus) {
+        vu = d.newVu();
+        allocated++;
+        d.changeVus(1);
+      }
+      if (vu === undefined) {
+        result.dropped++;
+        hooks.dropped();
+      } else {
+        const held = vu;
+        const p: Promise<void> = d.one(held).then(() => {
+          running.delete(p);
+          idle.push(held);
+        });
+        running.add(p);
+      }
+      next = schedule.next();
+    }
+    while (running.size > 0) await Promise.race(running);
+    d.changeVus(-allocated);
+  };
+  return { endMs, work: dispatch() };
 }

@@ -105,14 +105,38 @@ export function renderJournalHtml(original: Journal, options: JournalPageOptions
   const hashOk = journalHashMatches(original);
   const journal = redactJournal(original);
   const o = outcome(journal);
-  const cls =
-    journal.status === "aborted" || journal.status === "interrupted" ? "halt" : o.passed ? "pass" : "fail";
-  const rtoMs = journal.systems.rto_seconds * 1000;
-  const p = journal.phases;
   const parts: string[] = [];
   if (options.indexHref)
     parts.push(`<p class="noprint"><a href="${esc(options.indexHref)}">← all drills</a></p>`);
   parts.push(
+    ...headline(journal, o, hashOk, options),
+    ...drillSection(journal),
+    ...systemsSection(journal),
+    ...phasesAndVerdicts(journal),
+  );
+  if (journal.load !== null) parts.push(...loadSection(journal.load));
+  parts.push(
+    ...invariantsAndKpis(journal),
+    ...faultsSection(journal),
+    ...responseSections(journal),
+    ...integritySection(journal, hashOk, options),
+    ...eventsSection(journal),
+  );
+  return redactMarkup(page(`${o.label}: ${journal.scenario.name} (${journal.started_at})`, parts.join("\n")));
+}
+
+/** The title, the verdict with what failed, and the key figures. */
+function headline(
+  journal: Journal,
+  o: ReturnType<typeof outcome>,
+  hashOk: boolean,
+  options: JournalPageOptions,
+): string[] {
+  const cls =
+    journal.status === "aborted" || journal.status === "interrupted" ? "halt" : o.passed ? "pass" : "fail";
+  const rtoMs = journal.systems.rto_seconds * 1000;
+  const p = journal.phases;
+  return [
     `<h1>Resilience drill: ${esc(journal.scenario.name)}</h1>`,
     `<p class="mute">${esc(journal.scenario.description)}</p>`,
     hashOk && options.chain !== "problem"
@@ -138,6 +162,12 @@ export function renderJournalHtml(original: Journal, options: JournalPageOptions
       journal.mttr_ms !== null && journal.mttr_ms <= rtoMs ? "within the RTO" : "not within the RTO",
     ),
     `</div>`,
+  ];
+}
+
+/** What was drilled: scenario, seed, time factor, versions, lab. */
+function drillSection(journal: Journal): string[] {
+  return [
     `<section><h2>Drill</h2>`,
     kv([
       [
@@ -174,6 +204,13 @@ export function renderJournalHtml(original: Journal, options: JournalPageOptions
       ["Journal", `<span class="mono">${esc(journal.id)}</span>`],
     ]),
     `</section>`,
+  ];
+}
+
+/** Every system the scenario touches, with its tier and RTO. */
+function systemsSection(journal: Journal): string[] {
+  const rtoMs = journal.systems.rto_seconds * 1000;
+  return [
     `<section><h2>Systems touched (blast radius)</h2>`,
     table(
       ["system", "tier", "RTO", "why touched"],
@@ -188,6 +225,12 @@ export function renderJournalHtml(original: Journal, options: JournalPageOptions
       [2],
     ),
     `<p class="mute">The RTO of the run is the tightest among the targets and every system that depends on them: ${fmtMs(rtoMs)}.</p></section>`,
+  ];
+}
+
+/** The timeline and phase charts, the phase table and every verdict. */
+function phasesAndVerdicts(journal: Journal): string[] {
+  return [
     `<section class="pagebreak"><h2>Timeline</h2><div class="chart">${timelineChart(journal)}</div></section>`,
     `<section><h2>Phases and MTTR</h2><div class="chart">${phaseChart(journal)}</div>`,
     phaseTable(journal),
@@ -205,34 +248,37 @@ export function renderJournalHtml(original: Journal, options: JournalPageOptions
       ]),
     ),
     `</section>`,
-  );
-  if (journal.load !== null) {
-    const load = journal.load;
-    parts.push(
-      `<section class="pagebreak"><h2>Load (${esc(load.profile)}, ${esc(load.engine)})</h2>`,
-      table(
-        ["scenario", "requests", "rps", "success", "p50", "p95", "p99", "max", "budgets"],
-        load.scenarios.map((s) => [
-          esc(s.name),
-          String(s.requests),
-          s.rps.toFixed(1),
-          `${(s.success_rate * 100).toFixed(2)} %`,
-          fmtMs(s.p50_ms),
-          fmtMs(s.p95_ms),
-          fmtMs(s.p99_ms),
-          fmtMs(s.max_ms),
-          s.budgets
-            .map((b) => `${pill(b.passed)} <span class="mono">${esc(b.threshold)}</span>`)
-            .join("<br>"),
-        ]),
-        [1, 2, 3, 4, 5, 6, 7],
-      ),
-      `<div class="two"><div class="chart">${latencyChart(load.scenarios)}</div>`,
-      load.scenarios.map((s) => `<div class="chart">${histogramChart(s)}</div>`).join(""),
-      `</div></section>`,
-    );
-  }
-  parts.push(
+  ];
+}
+
+/** The load that ran through the faults: a row per scenario, latency and histograms. */
+function loadSection(load: NonNullable<Journal["load"]>): string[] {
+  return [
+    `<section class="pagebreak"><h2>Load (${esc(load.profile)}, ${esc(load.engine)})</h2>`,
+    table(
+      ["scenario", "requests", "rps", "success", "p50", "p95", "p99", "max", "budgets"],
+      load.scenarios.map((s) => [
+        esc(s.name),
+        String(s.requests),
+        s.rps.toFixed(1),
+        `${(s.success_rate * 100).toFixed(2)} %`,
+        fmtMs(s.p50_ms),
+        fmtMs(s.p95_ms),
+        fmtMs(s.p99_ms),
+        fmtMs(s.max_ms),
+        s.budgets.map((b) => `${pill(b.passed)} <span class="mono">${esc(b.threshold)}</span>`).join("<br>"),
+      ]),
+      [1, 2, 3, 4, 5, 6, 7],
+    ),
+    `<div class="two"><div class="chart">${latencyChart(load.scenarios)}</div>`,
+    load.scenarios.map((s) => `<div class="chart">${histogramChart(s)}</div>`).join(""),
+    `</div></section>`,
+  ];
+}
+
+/** Invariants, and the KPIs at the end of the drill. */
+function invariantsAndKpis(journal: Journal): string[] {
+  return [
     `<section${journal.load === null ? ' class="pagebreak"' : ""}><h2>Invariants</h2>`,
     table(
       ["", "invariant", "detail"],
@@ -252,6 +298,12 @@ export function renderJournalHtml(original: Journal, options: JournalPageOptions
       [2, 3],
     ),
     `</section>`,
+  ];
+}
+
+/** Each fault, with the proof that it took effect. */
+function faultsSection(journal: Journal): string[] {
+  return [
     `<section class="pagebreak"><h2>Faults and the proof they took effect</h2>`,
     journal.faults
       .map(
@@ -279,6 +331,12 @@ export function renderJournalHtml(original: Journal, options: JournalPageOptions
       )
       .join(""),
     `</section>`,
+  ];
+}
+
+/** The incident alert, the remediation plan and the notes. */
+function responseSections(journal: Journal): string[] {
+  return [
     `<section><h2>Incident alert</h2><pre>${esc(journal.alert.text)}</pre></section>`,
     `<section><h2>Remediation plan</h2>`,
     table(
@@ -294,6 +352,12 @@ export function renderJournalHtml(original: Journal, options: JournalPageOptions
     journal.notes.length > 0
       ? `<section><h2>Notes</h2><ul>${journal.notes.map((n) => `<li>${esc(n)}</li>`).join("")}</ul></section>`
       : "",
+  ];
+}
+
+/** The journal's hash and its place in the chain. */
+function integritySection(journal: Journal, hashOk: boolean, options: JournalPageOptions): string[] {
+  return [
     `<section><h2>Integrity</h2>`,
     kv([
       [
@@ -310,6 +374,12 @@ export function renderJournalHtml(original: Journal, options: JournalPageOptions
       ["Chain check", esc(options.chain ?? "not checked (firedrill report --verify <dir>)")],
     ]),
     `</section>`,
+  ];
+}
+
+/** Every event of the timeline, and the footer. */
+function eventsSection(journal: Journal): string[] {
+  return [
     `<section class="pagebreak"><h2>Every event</h2>`,
     table(
       ["t", "kind", "event"],
@@ -318,8 +388,7 @@ export function renderJournalHtml(original: Journal, options: JournalPageOptions
     ),
     `</section>`,
     `<footer>Rendered by firedrill from journal ${esc(journal.id)} (format ${journal.version}). This report is derived from the journal alone.</footer>`,
-  );
-  return redactMarkup(page(`${o.label}: ${journal.scenario.name} (${journal.started_at})`, parts.join("\n")));
+  ];
 }
 
 function tierOf(journal: Journal, system: string): string {

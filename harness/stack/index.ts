@@ -2,12 +2,18 @@
  * The reference monitoring stack, the default system under test. `startStack` reads only
  * the SUT contract (environment variables, lab.json, webhook, HTTP endpoints), so a
  * user's own stack can take its place one for one.
+ *
+ * Start-up builds the components in order, each pushing its release; `close()`, and a
+ * start that fails, run the releases in reverse: the loops stop, the gateway closes, the
+ * actions in flight settle, the oracle loop ends, then the alerter, the webhook poster,
+ * the chains and the queue. The loops' work is in evaluation.ts (detection, playbook,
+ * metrics) and status.ts (what /health and /status answer).
  */
 import { join } from "node:path";
 import type { SutEnvVars } from "../contract/env.ts";
+import { releaseAll } from "../errors.ts";
 import { registerSecret } from "../redact.ts";
-import { type Alert, Alerter, type Condition } from "./alerts.ts";
-import { incidentAlert } from "./assess.ts";
+import { type Alert, Alerter } from "./alerts.ts";
 import { ChainClient } from "./chain.ts";
 import {
   loadDetectorMeta,
@@ -18,16 +24,20 @@ import {
   type Thresholds,
 } from "./config.ts";
 import { CrossChainManager } from "./crosschain.ts";
-import { evaluate, type Snapshot } from "./detector.ts";
 import { EmergencyProtocols } from "./emergency.ts";
-import { startGateway } from "./gateway.ts";
-import { createMetrics } from "./metrics.ts";
+import { Evaluation } from "./evaluation.ts";
+import { type Gateway, startGateway } from "./gateway.ts";
+import { createMetrics, type StackMetrics } from "./metrics.ts";
 import { CollateralMonitor } from "./monitor.ts";
-import { type Consensus, OracleAggregator } from "./oracle.ts";
+import { OracleAggregator } from "./oracle.ts";
+import { OraclePolling } from "./oracle-polling.ts";
 import { RedemptionQueue } from "./queue.ts";
 import { RedemptionEngine } from "./redemptions.ts";
 import { ComplianceReporter } from "./reporter.ts";
+import { recommendedActions, type StackStatus, stackStatus } from "./status.ts";
 import { WebhookPoster } from "./webhook.ts";
+
+export { type ComponentHealth, recommendedActions, type StackStatus } from "./status.ts";
 
 export interface StackOptions {
   /** Holds every alert back this long, to slow detection down on purpose. @default 0 */
@@ -58,33 +68,6 @@ export interface StackOptions {
   log?: (line: string) => void;
 }
 
-export interface ComponentHealth {
-  status: "ok" | "degraded" | "down";
-  tier: number;
-  details: Record<string, unknown>;
-}
-
-export interface StackStatus {
-  status: "ok" | "degraded" | "down";
-  at: string;
-  components: Record<string, ComponentHealth>;
-  chains: Record<
-    string,
-    {
-      head: number | undefined;
-      provider: string;
-      collateralRatio: number | undefined;
-      baseFeeGwei: number | undefined;
-      halted: boolean;
-      mintingPaused: boolean | undefined;
-    }
-  >;
-  oracles: Consensus[];
-  redemptions: { pending: number; paid: number; failed: number };
-  mintChain: string | null;
-  activeConditions: Condition[];
-}
-
 export interface RunningStack {
   port: number;
   config: StackConfig;
@@ -94,10 +77,6 @@ export interface RunningStack {
   status(): StackStatus;
   close(): Promise<void>;
 }
-
-const CRITICAL_REPORT_COOLDOWN_MS = 30_000;
-/** How long an on-chain feed may deviate before it counts (a keeper round and a block). */
-const FEED_DEVIATION_GRACE_MS = 1500;
 
 /** Starts the stack against the lab the environment describes. */
 export async function startStack(env: SutEnvVars, options: StackOptions = {}): Promise<RunningStack> {
@@ -110,11 +89,108 @@ export async function startStack(env: SutEnvVars, options: StackOptions = {}): P
   const log = options.log ?? (() => {});
   const dataDir = options.dataDir ?? join(process.cwd(), ".firedrill", "stack");
   const metrics = createMetrics();
-  const poster = new WebhookPoster({
-    url: config.webhookUrl,
-    secret: config.webhookSecret,
-    onGiveUp: (_body, reason) => log(`webhook: gave up a delivery (${reason})`),
-  });
+  const keys = accountKeys(config);
+  // Every component pushes its release once it is up; they run in reverse order, so the
+  // loops stop first and the queue closes last, on close() and on a failed start alike.
+  const releases: Array<() => unknown> = [];
+  try {
+    const queue = new RedemptionQueue(join(dataDir, "redemptions.sqlite"));
+    releases.push(() => queue.close());
+    const chains = chainClients(config, options);
+    releases.push(() => {
+      for (const c of chains) c.close();
+    });
+    const alerter = startAlerter(config, keys, metrics, options.detectionDelayMs ?? 0, releases, log);
+    // Every change asks for an evaluation; none comes before the loops start, below.
+    const schedule = () => evaluation.schedule();
+    const { aggregator, oracles, monitors } = watchers(
+      config,
+      options,
+      thresholds,
+      chains,
+      alerter,
+      schedule,
+    );
+    releases.push(() => oracles.finished());
+    const byName = new Map(monitors.map((m) => [m.chain.name, m]));
+    const operator = config.lab.accounts.operator;
+    const { crosschain, emergency } = safetyActions(config, options, thresholds, monitors, byName, alerter);
+    const status = (): StackStatus =>
+      stackStatus({
+        monitors,
+        byName,
+        queue,
+        crosschain,
+        reporter,
+        engine,
+        alerter,
+        thresholds,
+        tiers,
+        consensus: () => evaluation.lastConsensus,
+      });
+    const reporter = startReporter(config, keys, dataDir, alerter, monitors, status, options);
+    releases.push(() => settleActions(reporter, emergency, crosschain));
+    let gatewayRef: Gateway | undefined;
+    const engine = new RedemptionEngine({
+      queue,
+      chains: new Map(chains.map((c) => [c.name, c])),
+      operator,
+      metrics,
+      canSend: (chain) => {
+        const m = byName.get(chain);
+        return !!m && !m.state.halted && m.state.paused !== true && m.chain.head !== undefined;
+      },
+      batchWindowMs: (chain) => (crosschain.batching(chain) ? 250 : 0),
+      onSettled: (r) => gatewayRef?.settled(r),
+    });
+    const evaluation = new Evaluation({
+      monitors,
+      byName,
+      aggregator,
+      queue,
+      alerter,
+      emergency,
+      crosschain,
+      reporter,
+      metrics,
+      thresholds,
+      detectorMeta,
+      status,
+    });
+
+    const gateway = await serveGateway(
+      config,
+      options,
+      { queue, crosschain, metrics, chains },
+      status,
+      reporter,
+    );
+    releases.push(() => gateway.close());
+    gatewayRef = gateway;
+
+    releases.push(startLoops(monitors, oracles, engine, evaluation));
+    log(`stack: serving on 127.0.0.1:${gateway.port}, chains ${chains.map((c) => c.name).join(", ")}`);
+
+    let closed: Promise<void> | undefined;
+    return {
+      port: gateway.port,
+      config,
+      thresholds,
+      alerts: alerter.history,
+      status,
+      close() {
+        closed ??= releaseAll(releases);
+        return closed;
+      },
+    };
+  } catch (error) {
+    await releaseAll(releases).catch(() => {});
+    throw error;
+  }
+}
+
+/** The private keys of the lab's accounts (lower case), registered so that none is printed. */
+function accountKeys(config: StackConfig): Set<string> {
   const keys = new Set(
     Object.values(config.lab.accounts)
       .flatMap((a: unknown) => (Array.isArray(a) ? a : [a]))
@@ -123,20 +199,25 @@ export async function startStack(env: SutEnvVars, options: StackOptions = {}): P
       .map((k) => k.toLowerCase()),
   );
   for (const key of keys) registerSecret(key);
-  const alerter = new Alerter({
-    keys,
-    poster,
-    delayMs: options.detectionDelayMs ?? 0,
-    onAlert: (a) => {
-      metrics.alerts.inc({ event: a.event, severity: a.severity });
-      log(
-        `${a.at} ${a.severity.padEnd(8)} ${a.event}${a.chain ? ` [${a.chain}]` : ""} ${JSON.stringify(a.details)}`,
-      );
-    },
-  });
+  return keys;
+}
+
+/** One client per chain, every JSON-RPC call bounded by the fastest chain's block time. */
+function chainClients(config: StackConfig, options: StackOptions): ChainClient[] {
   const fastestBlockMs = Math.min(...config.chains.map((c) => c.blockTimeMs));
   const rpcTimeoutMs = options.rpcTimeoutMs ?? Math.max(250, Math.min(1000, fastestBlockMs / 2, 500));
-  const chains = config.chains.map((c) => new ChainClient(c, rpcTimeoutMs));
+  return config.chains.map((c) => new ChainClient(c, rpcTimeoutMs));
+}
+
+/** The price aggregator, its polling loop (started later) and a collateral monitor per chain. */
+function watchers(
+  config: StackConfig,
+  options: StackOptions,
+  thresholds: Thresholds,
+  chains: readonly ChainClient[],
+  alerter: Alerter,
+  onUpdate: () => void,
+): { aggregator: OracleAggregator; oracles: OraclePolling; monitors: CollateralMonitor[] } {
   const aggregator = new OracleAggregator(config.oracleSources, {
     heartbeatMs: config.heartbeatMs,
     deviation: thresholds.oracleDeviation,
@@ -144,16 +225,7 @@ export async function startStack(env: SutEnvVars, options: StackOptions = {}): P
     sourceMaxAgeMs: options.sourceMaxAgeMs ?? 2000,
   });
   aggregator.primaryChain = chains[0]!.name;
-
-  let scheduled = false;
-  const schedule = () => {
-    if (scheduled) return;
-    scheduled = true;
-    queueMicrotask(() => {
-      scheduled = false;
-      tick();
-    });
-  };
+  const oracles = new OraclePolling(aggregator, options.pollMs ?? 100, onUpdate);
   const sequencerGraceSeconds = Math.round(3600 / (config.lab.timeFactor > 0 ? config.lab.timeFactor : 1));
   const monitors = chains.map(
     (chain) =>
@@ -162,10 +234,21 @@ export async function startStack(env: SutEnvVars, options: StackOptions = {}): P
         aggregator,
         ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
         sequencerGraceSeconds,
-        onUpdate: schedule,
+        onUpdate,
       }),
   );
-  const byName = new Map(monitors.map((m) => [m.chain.name, m]));
+  return { aggregator, oracles, monitors };
+}
+
+/** Cross-chain routing of mints and the emergency protocols (pauses, rebalancing). */
+function safetyActions(
+  config: StackConfig,
+  options: StackOptions,
+  thresholds: Thresholds,
+  monitors: CollateralMonitor[],
+  byName: Map<string, CollateralMonitor>,
+  alerter: Alerter,
+): { crosschain: CrossChainManager; emergency: EmergencyProtocols } {
   const operator = config.lab.accounts.operator;
   const crosschain = new CrossChainManager({
     monitors,
@@ -183,9 +266,50 @@ export async function startStack(env: SutEnvVars, options: StackOptions = {}): P
     treasury: config.lab.accounts.treasury,
     targetRatio: (m) => Math.max(m.state.minCollateralRatio ?? 1.5, thresholds.collateralRatio) * 1.05,
   });
-  const queue = new RedemptionQueue(join(dataDir, "redemptions.sqlite"));
-  const status = (): StackStatus => buildStatus();
-  const reporter = new ComplianceReporter({
+  return { crosschain, emergency };
+}
+
+/** The alerter and the webhook poster that delivers its alerts, each with its release. */
+function startAlerter(
+  config: StackConfig,
+  keys: ReadonlySet<string>,
+  metrics: StackMetrics,
+  delayMs: number,
+  releases: Array<() => unknown>,
+  log: (line: string) => void,
+): Alerter {
+  const poster = new WebhookPoster({
+    url: config.webhookUrl,
+    secret: config.webhookSecret,
+    onGiveUp: (_body, reason) => log(`webhook: gave up a delivery (${reason})`),
+  });
+  releases.push(() => poster.close(1000));
+  const alerter = new Alerter({
+    keys,
+    poster,
+    delayMs,
+    onAlert: (a) => {
+      metrics.alerts.inc({ event: a.event, severity: a.severity });
+      log(
+        `${a.at} ${a.severity.padEnd(8)} ${a.event}${a.chain ? ` [${a.chain}]` : ""} ${JSON.stringify(a.details)}`,
+      );
+    },
+  });
+  releases.push(() => alerter.close());
+  return alerter;
+}
+
+/** The compliance reporter; a report carries the stack's status and each chain's position. */
+function startReporter(
+  config: StackConfig,
+  keys: ReadonlySet<string>,
+  dataDir: string,
+  alerter: Alerter,
+  monitors: readonly CollateralMonitor[],
+  status: () => StackStatus,
+  options: StackOptions,
+): ComplianceReporter {
+  return new ComplianceReporter({
     regulatorUrl: config.regulatorUrl,
     keys,
     dir: join(dataDir, "reports"),
@@ -209,327 +333,23 @@ export async function startStack(env: SutEnvVars, options: StackOptions = {}): P
       };
     },
   });
-  let gatewayRef: Awaited<ReturnType<typeof startGateway>> | undefined;
-  const engine = new RedemptionEngine({
-    queue,
-    chains: new Map(chains.map((c) => [c.name, c])),
-    operator,
-    metrics,
-    canSend: (chain) => {
-      const m = byName.get(chain);
-      return !!m && !m.state.halted && m.state.paused !== true && m.chain.head !== undefined;
-    },
-    batchWindowMs: (chain) => (crosschain.batching(chain) ? 250 : 0),
-    onSettled: (r) => gatewayRef?.settled(r),
-  });
+}
 
-  let lastConsensus: Consensus[] = [];
-  let running = true;
-  let ready = false;
-  const feedDeviationSince = new Map<string, number>();
-  const startedAt = Date.now();
-  const lastReportAt = new Map<string, number>();
-  let backlog = 0;
-
-  const fileReport = (trigger: Alert) => {
-    const last = lastReportAt.get(trigger.event) ?? 0;
-    if (Date.now() - last < CRITICAL_REPORT_COOLDOWN_MS) return;
-    lastReportAt.set(trigger.event, Date.now());
-    void reporter.file(trigger);
-  };
-
-  const conditionAlert = (c: Condition): Alert => ({
-    event: c.event,
-    severity: c.severity,
-    system: c.system,
-    chain: c.chain,
-    at: new Date().toISOString(),
-    details: c.details,
-  });
-
-  function tick(): void {
-    if (!running) return;
-    if (!ready) {
-      ready =
-        (monitors.every((m) => m.state.lastReadMs > 0) && aggregator.polls > 0) ||
-        Date.now() - startedAt > 5000;
-      if (!ready) return;
-    }
-    const now = Date.now();
-    const { consensus, findings } = aggregator.evaluate(now);
-    lastConsensus = consensus;
-    backlog = queue.depth();
-    const advances = monitors.map((m) => m.chain.lastAdvanceMs);
-    const snapshot: Snapshot = {
-      chains: Object.fromEntries(
-        monitors.map((m) => {
-          const log = m.chain.txLog.filter((t) => t.atMs > now - 60_000);
-          return [
-            m.chain.name,
-            {
-              collateralRatio: m.state.collateralRatio,
-              baseFeeGwei: m.chain.head ? Number(m.chain.head.baseFeeWei) / 1e9 : undefined,
-              txSent: log.length,
-              txFailed: log.filter((t) => !t.ok).length,
-              halted: m.state.halted,
-              sequencerUnavailable: m.state.sequencerUnavailable,
-            },
-          ];
-        }),
-      ),
-      oracles: findings,
-      redemptionBacklog: backlog,
-      crossChainSyncLagSeconds:
-        advances.length > 1 ? (Math.max(...advances) - Math.min(...advances)) / 1000 : 0,
-    };
-    // An on-chain feed lags a market jump by up to a keeper round: only a deviation that
-    // outlasts that is an incident (and a reason to stop minting at the feed's price).
-    const raw = evaluate(snapshot, thresholds).map((c) => ({
-      ...c,
-      ...(detectorMeta[c.event]?.severity ? { severity: detectorMeta[c.event]!.severity! } : {}),
-      ...(detectorMeta[c.event]?.system ? { system: detectorMeta[c.event]!.system! } : {}),
-    }));
-    const rawKeys = new Set(raw.map((c) => c.key));
-    for (const key of feedDeviationSince.keys()) if (!rawKeys.has(key)) feedDeviationSince.delete(key);
-    const conditions = raw.filter((c) => {
-      if (!c.key.startsWith("detect/oracle-deviation:feed:")) return true;
-      const first = feedDeviationSince.get(c.key) ?? now;
-      feedDeviationSince.set(c.key, first);
-      return now - first >= FEED_DEVIATION_GRACE_MS || alerter.isActive(c.key);
-    });
-    const { raised, cleared } = alerter.reconcile("detect/", conditions);
-    for (const c of raised) {
-      const [kind, rest = ""] = c.key.slice("detect/".length).split(/:(.*)/s);
-      // Built-in safety steps; where kpis.yml names the same step, the playbook runs it once.
-      const playbook = new Set(detectorMeta[c.event]?.actions ?? []);
-      if (kind === "collateral" && c.chain) {
-        // A mint would leave the vault further under water: stop minting while it lasts.
-        void emergency.pause(c.chain, "collateral");
-        if (!playbook.has("emergency_rebalance")) void emergency.rebalance(c.chain, c.event);
-      } else if (kind === "backlog") {
-        if (!playbook.has("pause_non_critical")) void emergency.pause(crosschain.primary, "backlog");
-      } else if (
-        (kind === "oracle-deviation" || kind === "oracle-stale") &&
-        rest.startsWith("feed:") &&
-        c.chain
-      ) {
-        // The vault prices mints with this feed: stop minting on that chain until it is sound.
-        void emergency.pause(c.chain, `feed:${c.key}`);
-      }
-      runPlaybook(c);
-      if (c.severity === "critical") fileReport(conditionAlert(c));
-    }
-    for (const key of cleared) {
-      undoPlaybook(key);
-      const [kind, rest = ""] = key.slice("detect/".length).split(/:(.*)/s);
-      if (kind === "collateral") void emergency.release(rest, "collateral");
-      else if (kind === "backlog") void emergency.release(crosschain.primary, "backlog");
-      else if ((kind === "oracle-deviation" || kind === "oracle-stale") && rest.startsWith("feed:")) {
-        for (const chain of byName.keys()) void emergency.release(chain, `feed:${key}`);
-      }
-    }
-    // Secondary oracles: the primary source is out of the consensus for some pair.
-    const primaryName = aggregator.sources[0]?.name;
-    const off = consensus.filter((c) => !c.primaryActive);
-    if (primaryName && off.length > 0 && aggregator.sources.length > 1) {
-      alerter.raise({
-        key: "oracle-secondary",
-        event: "SECONDARY_ORACLE_ACTIVATED",
-        severity: "high",
-        system: "price_oracles",
-        chain: null,
-        details: {
-          primary: primaryName,
-          pairs: off.map((c) => c.pair),
-          using: off[0]!.usedSources,
-          price: Object.fromEntries(off.map((c) => [c.pair, c.price])),
-        },
-      });
-    } else if (off.length === 0) alerter.clear("oracle-secondary");
-    crosschain.update();
-    updateMetrics(snapshot);
-  }
-
-  /** The playbook steps scenarios/kpis.yml names for a detector, run when its condition is raised. */
-  function runPlaybook(c: Condition): void {
-    const actions = new Set(detectorMeta[c.event]?.actions ?? []);
-    const chain = c.chain ?? crosschain.primary;
-    if (actions.has("pause_non_critical")) void emergency.pause(chain, c.key);
-    if (actions.has("emergency_rebalance") && c.chain) void emergency.rebalance(c.chain, c.event);
-    if (actions.has("activate_secondary_oracles")) aggregator.secondaryForced.add(c.key);
-    if (actions.has("batch_transactions")) crosschain.forceBatching(chain, c.key, true);
-    if (actions.has("cross_chain_failover")) crosschain.force(chain, c.key, true);
-    if (actions.has("notify")) {
-      const s = status();
-      alerter.emit("TEAM_NOTIFIED", "low", "reporting_systems", c.chain, {
-        about: c.event,
-        alert: incidentAlert(new Date().toISOString(), c.severity, [c], recommendedActions(s), {
-          status: s.status,
-          components: s.components,
-        }),
-      });
-    }
-  }
-
-  /** Undoes what `runPlaybook` started for a condition that cleared. */
-  function undoPlaybook(key: string): void {
-    for (const chain of byName.keys()) {
-      void emergency.release(chain, key);
-      crosschain.forceBatching(chain, key, false);
-      crosschain.force(chain, key, false);
-    }
-    aggregator.secondaryForced.delete(key);
-  }
-
-  function updateMetrics(snapshot: Snapshot): void {
-    for (const m of monitors) {
-      const name = m.chain.name;
-      const ratio = m.state.collateralRatio;
-      if (ratio !== undefined && Number.isFinite(ratio)) {
-        metrics.collateralRatio.set({ chain: name }, ratio);
-        metrics.collateralEfficiency.set({ chain: name }, Math.min(1, ratio));
-      }
-      const c = snapshot.chains[name]!;
-      if (c.baseFeeGwei !== undefined) metrics.baseFeeGwei.set({ chain: name }, c.baseFeeGwei);
-      metrics.txFailureRate.set({ chain: name }, c.txSent === 0 ? 0 : c.txFailed / c.txSent);
-      const log = m.chain.txLog;
-      const total = log.reduce((a, t) => a + t.gasUsed, 0n);
-      const good = log.reduce((a, t) => a + (t.ok ? t.gasUsed : 0n), 0n);
-      metrics.gasEfficiency.set({ chain: name }, total === 0n ? 1 : Number(good) / Number(total));
-      for (const p of m.chain.rpc.providers) {
-        metrics.activeProvider.set(
-          { chain: name, provider: p.name },
-          p === m.chain.rpc.activeProvider ? 1 : 0,
-        );
-      }
-    }
-    for (const c of lastConsensus) {
-      metrics.oracleConsensusDeviation.set({ pair: c.pair }, c.maxDeviation);
-      if (c.price !== undefined) metrics.oraclePrice.set({ pair: c.pair }, c.price);
-    }
-    for (const a of crosschain.admission()) {
-      metrics.mintAdmission.set({ chain: a.chain, state: "sending" }, a.sending);
-      metrics.mintAdmission.set({ chain: a.chain, state: "waiting" }, a.waiting);
-    }
-    metrics.redemptionQueueDepth.set(snapshot.redemptionBacklog);
-    metrics.crossChainSyncLag.set(snapshot.crossChainSyncLagSeconds);
-  }
-
-  function component(
-    name: string,
-    state: "ok" | "degraded" | "down",
-    details: Record<string, unknown>,
-  ): [string, ComponentHealth] {
-    return [name, { status: state, tier: tiers[name] ?? 2, details }];
-  }
-
-  function buildStatus(): StackStatus {
-    const counts = queue.counts();
-    const pending = counts.queued + counts.sending;
-    const mintChain = crosschain.preferred() ?? null;
-    const readable = monitors.filter((m) => m.state.readError === undefined && m.state.lastReadMs > 0);
-    const collateralLow = monitors.some((m) => (m.state.collateralRatio ?? 2) < thresholds.collateralRatio);
-    const lastFiling = reporter.filings.at(-1);
-    const priceMissing = lastConsensus.some((c) => c.price === undefined);
-    const secondary = lastConsensus.some((c) => !c.primaryActive);
-    const primaryChain = byName.get(crosschain.primary)!;
-    const components = Object.fromEntries([
-      component(
-        "collateral_management",
-        readable.length === 0
-          ? "down"
-          : collateralLow || readable.length < monitors.length
-            ? "degraded"
-            : "ok",
-        { readableChains: readable.map((m) => m.chain.name) },
-      ),
-      component("price_oracles", priceMissing ? "down" : secondary ? "degraded" : "ok", {
-        primaryActive: !secondary,
-      }),
-      component(
-        "redemption_engine",
-        // Redemptions are still accepted and stored while the chain cannot pay them: degraded, not down.
-        primaryChain.state.halted || primaryChain.state.paused || pending > thresholds.redemptionBacklog
-          ? "degraded"
-          : "ok",
-        { pending, lastError: engine.lastError ?? null },
-      ),
-      component(
-        "minting_contracts",
-        mintChain === null ? "down" : mintChain !== crosschain.primary ? "degraded" : "ok",
-        {
-          mintChain,
-        },
-      ),
-      component("reserve_monitoring", alerter.isActive("detect/synclag") ? "degraded" : "ok", {
-        syncLagAlert: alerter.isActive("detect/synclag"),
-      }),
-      component(
-        "rpc_providers",
-        monitors.some((m) => m.health.every((h) => !h.ok))
-          ? "down"
-          : monitors.some((m) => m.activeProvider !== "primary")
-            ? "degraded"
-            : "ok",
-        { active: Object.fromEntries(monitors.map((m) => [m.chain.name, m.activeProvider])) },
-      ),
-      component("chains", monitors.some((m) => m.state.halted) ? "degraded" : "ok", {
-        halted: monitors.filter((m) => m.state.halted).map((m) => m.chain.name),
-      }),
-      component("compliance_tools", lastFiling && !lastFiling.filed ? "degraded" : "ok", {
-        filings: reporter.filings.length,
-      }),
-      component("reporting_systems", "ok", { backups: reporter.filings.length }),
-      component("api_endpoints", "ok", {}),
-    ]);
-    const list = Object.values(components);
-    const overall = list.some((c) => c.status === "down" && c.tier === 1)
-      ? "down"
-      : list.some((c) => c.status !== "ok")
-        ? "degraded"
-        : "ok";
-    return {
-      status: overall,
-      at: new Date().toISOString(),
-      components,
-      chains: Object.fromEntries(
-        monitors.map((m) => [
-          m.chain.name,
-          {
-            head: m.chain.head?.number,
-            provider: m.activeProvider,
-            collateralRatio: m.state.collateralRatio,
-            baseFeeGwei: m.chain.head ? Number(m.chain.head.baseFeeWei) / 1e9 : undefined,
-            halted: m.state.halted,
-            mintingPaused: m.state.nonCriticalPaused,
-          },
-        ]),
-      ),
-      oracles: lastConsensus,
-      redemptions: { pending, paid: counts.paid, failed: counts.failed },
-      mintChain,
-      activeConditions: alerter.active(),
-    };
-  }
-
-  // Oracle polling loop.
-  let oracleTimer: NodeJS.Timeout | undefined;
-  let wakeOracle: (() => void) | undefined;
-  const oraclePollMs = options.pollMs ?? 100;
-  const pollOracles = async () => {
-    while (running) {
-      const started = Date.now();
-      await aggregator.poll().catch(() => undefined);
-      schedule();
-      const wait = Math.max(5, oraclePollMs - (Date.now() - started));
-      await new Promise<void>((r) => {
-        wakeOracle = r;
-        oracleTimer = setTimeout(r, wait);
-      });
-    }
-  };
-
-  const gateway = await startGateway({
+/** The ops gateway on the configured port: mints, redemptions, status and report requests. */
+function serveGateway(
+  config: StackConfig,
+  options: StackOptions,
+  parts: {
+    queue: RedemptionQueue;
+    crosschain: CrossChainManager;
+    metrics: StackMetrics;
+    chains: ChainClient[];
+  },
+  status: () => StackStatus,
+  reporter: ComplianceReporter,
+): Promise<Gateway> {
+  const { queue, crosschain, metrics, chains } = parts;
+  return startGateway({
     port: config.port,
     token: config.gatewayToken,
     queue,
@@ -543,89 +363,58 @@ export async function startStack(env: SutEnvVars, options: StackOptions = {}): P
       const s = status();
       return { status: s.status, components: s.components };
     },
-    fileReport: (reason, deadlineMs) =>
-      reporter.file(
-        {
-          event: "REPORT_REQUESTED",
-          severity: "high",
-          system: "compliance_tools",
-          chain: null,
-          at: new Date().toISOString(),
-          details: { reason },
-        },
-        deadlineMs,
-      ),
+    fileReport: (reason, deadlineMs) => reporter.file(reportRequest(reason), deadlineMs),
   });
-  gatewayRef = gateway;
-  for (const m of monitors) m.start();
-  const oracleLoop = pollOracles();
-  engine.start();
-  // Heads and halts are re-evaluated even when nothing else changes.
-  const heartbeat = setInterval(schedule, 250);
-  log(`stack: serving on 127.0.0.1:${gateway.port}, chains ${chains.map((c) => c.name).join(", ")}`);
+}
 
-  let closed: Promise<void> | undefined;
-  return {
-    port: gateway.port,
-    config,
-    thresholds,
-    alerts: alerter.history,
-    status,
-    close() {
-      closed ??= (async () => {
-        running = false;
-        clearInterval(heartbeat);
-        clearTimeout(oracleTimer);
-        wakeOracle?.();
-        for (const m of monitors) m.stop();
-        await engine.stop();
-        await gateway.close();
-        // A supervisor kills after a few seconds: whatever is unfinished is durable or retried.
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([
-          Promise.all([reporter.settle(), emergency.settle(), crosschain.settle()]),
-          new Promise((r) => {
-            timer = setTimeout(r, 1000);
-          }),
-        ]);
-        clearTimeout(timer);
-        await oracleLoop.catch(() => undefined);
-        alerter.close();
-        await poster.close(1000);
-        for (const c of chains) c.close();
-        queue.close();
-      })();
-      return closed;
-    },
+/**
+ * Starts the loops: heads, oracle polls, redemptions, and a heartbeat that re-evaluates
+ * heads and halts even when nothing else changes. Returns their stop.
+ */
+function startLoops(
+  monitors: readonly CollateralMonitor[],
+  oracles: OraclePolling,
+  engine: RedemptionEngine,
+  evaluation: Evaluation,
+): () => Promise<void> {
+  for (const m of monitors) m.start();
+  oracles.start();
+  engine.start();
+  const heartbeat = setInterval(evaluation.schedule, 250);
+  return async () => {
+    evaluation.stop();
+    clearInterval(heartbeat);
+    oracles.stop();
+    for (const m of monitors) m.stop();
+    await engine.stop();
   };
 }
 
-/** The recommended next actions for a status (the "Next Steps" of the BCP's incident alert). */
-export function recommendedActions(s: StackStatus): string[] {
-  const out: string[] = [];
-  const events = new Set(s.activeConditions.map((c) => c.event));
-  if (events.has("CRITICAL_COLLATERAL_LOW"))
-    out.push("Collateral below threshold: confirm the emergency rebalance and keep minting paused");
-  if (
-    events.has("ORACLE_DEVIATION") ||
-    events.has("ORACLE_STALE") ||
-    events.has("SECONDARY_ORACLE_ACTIVATED")
-  ) {
-    out.push("Price sources disagree or are stale: price from the secondary oracles, verify the feeds");
-  }
-  if (events.has("CHAIN_HALTED") || events.has("CROSS_CHAIN_FAILOVER")) {
-    out.push(
-      `Primary chain unavailable: emergency mints go to ${s.mintChain ?? "no chain (manual intervention)"}`,
-    );
-  }
-  if (events.has("GAS_SPIKE")) out.push("Gas spike: batch transactions, route mints to the next chain");
-  if (events.has("RPC_FAILOVER") || events.has("RPC_ALL_PROVIDERS_DOWN"))
-    out.push("RPC provider failing: check the provider, fail back when healthy");
-  if (events.has("REDEMPTION_BACKLOG"))
-    out.push("Redemption backlog: pause non-critical operations, add redemption capacity");
-  if (events.has("TX_FAILURE_RATE"))
-    out.push("Transactions failing: check nonces, gas and the vault's pause state");
-  if (out.length === 0) out.push("No incident: keep monitoring");
-  out.push("Prepare the regulatory notification if the incident lasts beyond the tier's RTO");
-  return out;
+/** Lets reports, emergency steps and cross-chain moves in flight finish, for at most a second. */
+async function settleActions(
+  reporter: ComplianceReporter,
+  emergency: EmergencyProtocols,
+  crosschain: CrossChainManager,
+): Promise<void> {
+  // A supervisor kills after a few seconds: whatever is unfinished is durable or retried.
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all([reporter.settle(), emergency.settle(), crosschain.settle()]),
+    new Promise((r) => {
+      timer = setTimeout(r, 1000);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
+/** The alert behind a report the gateway's POST /report asks for. */
+function reportRequest(reason: string): Alert {
+  return {
+    event: "REPORT_REQUESTED",
+    severity: "high",
+    system: "compliance_tools",
+    chain: null,
+    at: new Date().toISOString(),
+    details: { reason },
+  };
 }

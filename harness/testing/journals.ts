@@ -207,13 +207,121 @@ export interface FixtureOptions {
 /** Number of scenario templates the fixtures cycle through. */
 export const FIXTURE_SCENARIOS = SCENARIOS.length;
 
+/** When a fixture drill's moments come: epoch ms for `startMs`, `t0` and `endMs`, else ms from `t0`. */
+interface DrillTimes {
+  startMs: number;
+  steadyMs: number;
+  /** The first injection. */
+  t0: number;
+  detection: number;
+  response: number;
+  mitigation: number;
+  lastHeal: number;
+  recovery: number;
+  endMs: number;
+}
+
 /** A realistic journal draft (no integrity record yet). */
 export function makeJournalDraft(options: FixtureOptions = {}): JournalDraft {
   const seed = options.seed ?? 42;
   const r = rng(seed);
   const tpl = SCENARIOS[(options.scenario ?? 0) % SCENARIOS.length]!;
   const fail = options.fail ?? false;
-  const startMs = options.startMs ?? Date.parse("2026-11-02T03:00:00.000Z");
+  const times = drillTimes(tpl, r, fail, options.startMs ?? Date.parse("2026-11-02T03:00:00.000Z"));
+  const { startMs, t0, detection, recovery, endMs } = times;
+  const rtoSeconds = Math.min(...tpl.touched.map((s) => RTO_BY_TIER[s.tier]!));
+  const rtoSystem = tpl.touched.find((s) => RTO_BY_TIER[s.tier] === rtoSeconds)!.name;
+  const secrets = options.plantSecrets ?? false;
+  const { timeline, faults } = drillTimeline(tpl, r, times, secrets);
+
+  const phases = {
+    detection_ms: Math.round(detection),
+    response_ms: Math.round(times.response),
+    mitigation_ms: Math.round(times.mitigation),
+    recovery_ms: Math.round(recovery),
+  };
+  const verdicts = phaseVerdicts(tpl, phases, rtoSeconds, rtoSystem);
+  const invariants = drillInvariants(r);
+  for (const inv of invariants) {
+    verdicts.push({
+      name: inv.name,
+      kind: "invariant",
+      passed: inv.passed,
+      reason: inv.detail,
+      limit: null,
+      measured: null,
+    });
+  }
+  verdicts.push({
+    name: "steady state holds after recovery",
+    kind: "steady_state",
+    passed: true,
+    reason: "collateral ratio 1.86 >= 1.5 on ethereum; /health ok",
+    limit: "collateral_ratio >= 1.5",
+    measured: 1.86,
+  });
+
+  const load = tpl.load ? drillLoad(r, fail, times) : null;
+  if (load) verdicts.push(...budgetVerdicts(load));
+  const allPassed = verdicts.every((v) => v.passed);
+  const status = options.status ?? (allPassed ? "completed" : "failed");
+  const startedAt = iso(startMs);
+  const kpis = drillKpis(r, load?.scenarios[0]?.success_rate ?? 0.9995);
+  const alertText = incidentText(tpl, iso(t0 + detection), status);
+  return {
+    version: 1,
+    id: journalId(startedAt, tpl.name, seed),
+    scenario: {
+      name: tpl.name,
+      file: `scenarios/${tpl.name}.yml`,
+      sha256: hex64(rng(tpl.name.length * 7919)),
+      description: tpl.description,
+      targets: tpl.targets,
+      tier: Math.min(...tpl.touched.filter((s) => s.via === "target").map((s) => s.tier)),
+    },
+    seed,
+    time_factor: tpl.timeFactor,
+    status,
+    deviated: status !== "completed" && fail,
+    started_at: startedAt,
+    ended_at: iso(endMs),
+    first_injection_at: iso(t0),
+    versions: {
+      firedrill: "0.1.0",
+      node: "22.23.3",
+      anvil: "1.7.1",
+      toxiproxy: { kind: "embedded", version: "2.12.0-compatible" },
+      k6: tpl.load ? "1.4.2" : null,
+      stack: { name: "firedrill-reference-stack", version: "0.1.0" },
+    },
+    lab: drillLab(secrets),
+    systems: {
+      touched: tpl.touched.map((s) => ({ ...s, rto_seconds: RTO_BY_TIER[s.tier]! })),
+      rto_seconds: rtoSeconds,
+      rto_system: rtoSystem,
+    },
+    timeline,
+    faults,
+    phases,
+    phase_limits_ms: tpl.within,
+    mttr_ms: phases.recovery_ms,
+    verdicts,
+    invariants,
+    load,
+    kpis,
+    alert: {
+      severity: "critical",
+      text: secrets
+        ? `${alertText}\nDashboard: https://ops.example.org/incident/7?token=${PLANTED_SECRETS[5]}`
+        : alertText,
+    },
+    remediation: drillRemediation(status),
+    notes: secrets ? [`gateway probed with Authorization: Bearer ${PLANTED_SECRETS[5]}`] : [],
+  } satisfies JournalDraft;
+}
+
+/** The drill's timings, drifting with the seed; a failing drill detects and recovers late. */
+function drillTimes(tpl: ScenarioTemplate, r: () => number, fail: boolean, startMs: number): DrillTimes {
   const steadyMs = 1800 + r() * 800;
   const t0 = startMs + steadyMs;
   const detection = fail ? (tpl.within.detection ?? 9000) * (1.4 + r() * 0.5) : 1200 + r() * 2600;
@@ -222,10 +330,17 @@ export function makeJournalDraft(options: FixtureOptions = {}): JournalDraft {
   const lastHeal = Math.max(...tpl.faults.map((f) => f.atMs + (f.forMs ?? 0)));
   const recovery = lastHeal + 1500 + r() * 4000 * (fail ? 3 : 1);
   const endMs = t0 + recovery + 2500;
-  const rtoSeconds = Math.min(...tpl.touched.map((s) => RTO_BY_TIER[s.tier]!));
-  const rtoSystem = tpl.touched.find((s) => RTO_BY_TIER[s.tier] === rtoSeconds)!.name;
-  const secrets = options.plantSecrets ?? false;
+  return { startMs, steadyMs, t0, detection, response, mitigation, lastHeal, recovery, endMs };
+}
 
+/** The timeline (probes, faults with their proofs and heals, alerts, phases, load) and the fault records. */
+function drillTimeline(
+  tpl: ScenarioTemplate,
+  r: () => number,
+  times: DrillTimes,
+  secrets: boolean,
+): { timeline: TimelineEvent[]; faults: JournalDraft["faults"] } {
+  const { steadyMs, t0, detection, response, mitigation, lastHeal, recovery } = times;
   const timeline: TimelineEvent[] = [];
   const push = (tMs: number, event: Omit<TimelineEvent, "at" | "t_ms">): void => {
     timeline.push({ at: iso(t0 + tMs), t_ms: Math.round(tMs), ...event });
@@ -241,40 +356,7 @@ export function makeJournalDraft(options: FixtureOptions = {}): JournalDraft {
       name: "normal",
       summary: "load profile normal started (k6)",
     });
-  const faults: JournalDraft["faults"] = tpl.faults.map((f, i) => {
-    const injectedAt = f.atMs + r() * 40;
-    const healedAt = f.forMs === null ? null : f.atMs + f.forMs + r() * 60;
-    push(injectedAt, { kind: "fault.injected", fault: i, summary: `${f.type} injected`, details: f.params });
-    const proofAt = injectedAt + 150 + r() * 300;
-    const observed: Record<string, unknown> =
-      f.type === "gas_spike"
-        ? { chain: "ethereum", next_block_base_fee_gwei: 1000, block: 1842 + Math.floor(r() * 50) }
-        : f.type === "oracle_outage"
-          ? { proxy: "oracle-chainlink", connect: "ECONNRESET", last_good_updated_at: iso(t0 - 900) }
-          : f.type === "collateral_shock"
-            ? { pair: "USDC/USD", price_before: 1.0, price_now: 0.9987, target: 0.92 }
-            : {
-                proxy: f.type === "rpc_outage" ? "rpc-ethereum-primary" : "regulator",
-                enabled: false,
-                probe: "refused",
-              };
-    if (secrets && i === 0) {
-      observed["signer_private_key"] = `0x${PLANTED_SECRETS[0]}`;
-      observed["rpc"] = `https://operator:${PLANTED_SECRETS[1]}@rpc.example.org/v2/x`;
-    }
-    push(proofAt, { kind: "fault.proof", fault: i, summary: `${f.type} took effect`, details: observed });
-    if (healedAt !== null) push(healedAt, { kind: "fault.healed", fault: i, summary: `${f.type} healed` });
-    return {
-      type: f.type,
-      params: f.params,
-      description: f.description,
-      scheduled_at_ms: f.atMs,
-      scheduled_for_ms: f.forMs,
-      injected_at: iso(t0 + injectedAt),
-      healed_at: healedAt === null ? null : iso(t0 + healedAt),
-      proof: { ok: true, at: iso(t0 + proofAt), summary: `${f.type} observed in effect`, observed },
-    };
-  });
+  const faults = drillFaults(tpl, r, t0, secrets, push);
   const alert = (tMs: number, name: string, severity: "critical" | "high" | "medium" | "low"): void => {
     const details: Record<string, unknown> = { chain: "ethereum", value: Number((r() * 2).toFixed(4)) };
     if (secrets) {
@@ -318,13 +400,61 @@ export function makeJournalDraft(options: FixtureOptions = {}): JournalDraft {
       : "steady state holds again",
   });
   timeline.sort((a, b) => a.t_ms - b.t_ms);
+  return { timeline, faults };
+}
 
-  const phases = {
-    detection_ms: Math.round(detection),
-    response_ms: Math.round(response),
-    mitigation_ms: Math.round(mitigation),
-    recovery_ms: Math.round(recovery),
-  };
+/** Each fault injected, proven and (with a `for`) healed on the timeline; its journal record. */
+function drillFaults(
+  tpl: ScenarioTemplate,
+  r: () => number,
+  t0: number,
+  secrets: boolean,
+  push: (tMs: number, event: Omit<TimelineEvent, "at" | "t_ms">) => void,
+): JournalDraft["faults"] {
+  return tpl.faults.map((f, i) => {
+    const injectedAt = f.atMs + r() * 40;
+    const healedAt = f.forMs === null ? null : f.atMs + f.forMs + r() * 60;
+    push(injectedAt, { kind: "fault.injected", fault: i, summary: `${f.type} injected`, details: f.params });
+    const proofAt = injectedAt + 150 + r() * 300;
+    const observed: Record<string, unknown> =
+      f.type === "gas_spike"
+        ? { chain: "ethereum", next_block_base_fee_gwei: 1000, block: 1842 + Math.floor(r() * 50) }
+        : f.type === "oracle_outage"
+          ? { proxy: "oracle-chainlink", connect: "ECONNRESET", last_good_updated_at: iso(t0 - 900) }
+          : f.type === "collateral_shock"
+            ? { pair: "USDC/USD", price_before: 1.0, price_now: 0.9987, target: 0.92 }
+            : {
+                proxy: f.type === "rpc_outage" ? "rpc-ethereum-primary" : "regulator",
+                enabled: false,
+                probe: "refused",
+              };
+    if (secrets && i === 0) {
+      observed["signer_private_key"] = `0x${PLANTED_SECRETS[0]}`;
+      observed["rpc"] = `https://operator:${PLANTED_SECRETS[1]}@rpc.example.org/v2/x`;
+    }
+    push(proofAt, { kind: "fault.proof", fault: i, summary: `${f.type} took effect`, details: observed });
+    if (healedAt !== null) push(healedAt, { kind: "fault.healed", fault: i, summary: `${f.type} healed` });
+    return {
+      type: f.type,
+      params: f.params,
+      description: f.description,
+      scheduled_at_ms: f.atMs,
+      scheduled_for_ms: f.forMs,
+      injected_at: iso(t0 + injectedAt),
+      healed_at: healedAt === null ? null : iso(t0 + healedAt),
+      proof: { ok: true, at: iso(t0 + proofAt), summary: `${f.type} observed in effect`, observed },
+    };
+  });
+}
+
+/** The RTO verdict, then one per phase the template limits. */
+function phaseVerdicts(
+  tpl: ScenarioTemplate,
+  phases: Record<`${"detection" | "response" | "mitigation" | "recovery"}_ms`, number>,
+  rtoSeconds: number,
+  rtoSystem: string,
+): JournalDraft["verdicts"] {
+  const recovery = phases.recovery_ms;
   const verdicts: JournalDraft["verdicts"] = [
     {
       name: `recovery within the RTO of ${rtoSystem}`,
@@ -353,7 +483,11 @@ export function makeJournalDraft(options: FixtureOptions = {}): JournalDraft {
       unit: "ms",
     });
   }
-  const invariants: JournalDraft["invariants"] = [
+  return verdicts;
+}
+
+function drillInvariants(r: () => number): JournalDraft["invariants"] {
+  return [
     {
       name: "no accepted redemption lost",
       passed: true,
@@ -371,94 +505,83 @@ export function makeJournalDraft(options: FixtureOptions = {}): JournalDraft {
       detail: "vault USDC + ETH value matches deposits minus payouts",
     },
   ];
-  for (const inv of invariants) {
-    verdicts.push({
-      name: inv.name,
-      kind: "invariant",
-      passed: inv.passed,
-      reason: inv.detail,
-      limit: null,
-      measured: null,
-    });
-  }
-  verdicts.push({
-    name: "steady state holds after recovery",
-    kind: "steady_state",
-    passed: true,
-    reason: "collateral ratio 1.86 >= 1.5 on ethereum; /health ok",
-    limit: "collateral_ratio >= 1.5",
-    measured: 1.86,
-  });
+}
 
-  let load: JournalDraft["load"] = null;
-  if (tpl.load) {
-    const bounds = [50, 100, 250, 500, 1000, 2500, 5000, 10_000, 15_000, 30_000];
-    const scenario = (name: string, budgetMs: number, scale: number): LoadScenario => {
-      const requests = 2400 + Math.floor(r() * 600);
-      const failures = fail && name === "redeem" ? Math.floor(requests * 0.004) : Math.floor(r() * 2);
-      const p50 = scale * (0.8 + r() * 0.4);
-      const p95 = p50 * (3 + r() * 2) * (fail && name === "redeem" ? 6 : 1);
-      const p99 = p95 * (1.4 + r() * 0.4);
-      const counts = bounds.map((b, i) => {
-        const lo = i === 0 ? 0 : bounds[i - 1]!;
-        const mid = (lo + b) / 2;
-        return Math.round((requests * Math.exp(-((Math.log(mid) - Math.log(p50)) ** 2) / 1.2)) / 3);
+/** The normal load profile's mint and redeem rows; a failing drill's redemptions are slow and fail. */
+function drillLoad(r: () => number, fail: boolean, times: DrillTimes): NonNullable<JournalDraft["load"]> {
+  const { steadyMs, t0, recovery } = times;
+  const bounds = [50, 100, 250, 500, 1000, 2500, 5000, 10_000, 15_000, 30_000];
+  const scenario = (name: string, budgetMs: number, scale: number): LoadScenario => {
+    const requests = 2400 + Math.floor(r() * 600);
+    const failures = fail && name === "redeem" ? Math.floor(requests * 0.004) : Math.floor(r() * 2);
+    const p50 = scale * (0.8 + r() * 0.4);
+    const p95 = p50 * (3 + r() * 2) * (fail && name === "redeem" ? 6 : 1);
+    const p99 = p95 * (1.4 + r() * 0.4);
+    const counts = bounds.map((b, i) => {
+      const lo = i === 0 ? 0 : bounds[i - 1]!;
+      const mid = (lo + b) / 2;
+      return Math.round((requests * Math.exp(-((Math.log(mid) - Math.log(p50)) ** 2) / 1.2)) / 3);
+    });
+    counts.push(Math.round(requests * 0.001));
+    const successRate = (requests - failures) / requests;
+    return {
+      name,
+      requests,
+      failures,
+      rps: Number((requests / ((recovery + steadyMs) / 1000)).toFixed(1)),
+      success_rate: Number(successRate.toFixed(5)),
+      p50_ms: Math.round(p50),
+      p95_ms: Math.round(p95),
+      p99_ms: Math.round(p99),
+      max_ms: Math.round(p99 * 1.6),
+      budgets: [
+        {
+          metric: "p95_ms",
+          threshold: `p(95)<${budgetMs}`,
+          limit: budgetMs,
+          measured: Math.round(p95),
+          passed: p95 < budgetMs,
+        },
+        {
+          metric: "success_rate",
+          threshold: "rate>0.999",
+          limit: 0.999,
+          measured: Number(successRate.toFixed(5)),
+          passed: successRate > 0.999,
+        },
+      ],
+      histogram: { bounds_ms: bounds, counts },
+    };
+  };
+  return {
+    profile: "normal",
+    engine: "k6",
+    started_at: iso(t0 - steadyMs + 400),
+    ended_at: iso(t0 + recovery + 1000),
+    scenarios: [scenario("mint", 30_000, 900), scenario("redeem", 15_000, 2200)],
+  };
+}
+
+function budgetVerdicts(load: NonNullable<JournalDraft["load"]>): JournalDraft["verdicts"] {
+  const verdicts: JournalDraft["verdicts"] = [];
+  for (const s of load.scenarios) {
+    for (const b of s.budgets) {
+      verdicts.push({
+        name: `${s.name} ${b.threshold}`,
+        kind: "budget",
+        passed: b.passed,
+        reason: `${s.name} ${b.metric} ${b.measured}${b.metric.endsWith("_ms") ? " ms" : ""} against ${b.threshold}`,
+        limit: b.limit,
+        measured: b.measured,
+        unit: b.metric.endsWith("_ms") ? "ms" : "ratio",
       });
-      counts.push(Math.round(requests * 0.001));
-      const successRate = (requests - failures) / requests;
-      return {
-        name,
-        requests,
-        failures,
-        rps: Number((requests / ((recovery + steadyMs) / 1000)).toFixed(1)),
-        success_rate: Number(successRate.toFixed(5)),
-        p50_ms: Math.round(p50),
-        p95_ms: Math.round(p95),
-        p99_ms: Math.round(p99),
-        max_ms: Math.round(p99 * 1.6),
-        budgets: [
-          {
-            metric: "p95_ms",
-            threshold: `p(95)<${budgetMs}`,
-            limit: budgetMs,
-            measured: Math.round(p95),
-            passed: p95 < budgetMs,
-          },
-          {
-            metric: "success_rate",
-            threshold: "rate>0.999",
-            limit: 0.999,
-            measured: Number(successRate.toFixed(5)),
-            passed: successRate > 0.999,
-          },
-        ],
-        histogram: { bounds_ms: bounds, counts },
-      };
-    };
-    load = {
-      profile: "normal",
-      engine: "k6",
-      started_at: iso(t0 - steadyMs + 400),
-      ended_at: iso(t0 + recovery + 1000),
-      scenarios: [scenario("mint", 30_000, 900), scenario("redeem", 15_000, 2200)],
-    };
-    for (const s of load.scenarios) {
-      for (const b of s.budgets) {
-        verdicts.push({
-          name: `${s.name} ${b.threshold}`,
-          kind: "budget",
-          passed: b.passed,
-          reason: `${s.name} ${b.metric} ${b.measured}${b.metric.endsWith("_ms") ? " ms" : ""} against ${b.threshold}`,
-          limit: b.limit,
-          measured: b.measured,
-          unit: b.metric.endsWith("_ms") ? "ms" : "ratio",
-        });
-      }
     }
   }
-  const allPassed = verdicts.every((v) => v.passed);
-  const status = options.status ?? (allPassed ? "completed" : "failed");
-  const startedAt = iso(startMs);
+  return verdicts;
+}
+
+/** The KPI snapshot: the BCP's thresholds and targets, with values that drift with the seed. */
+function drillKpis(r: () => number, mintRate: number): JournalDraft["kpis"] {
   const kpi = (
     name: string,
     value: number,
@@ -477,9 +600,127 @@ export function makeJournalDraft(options: FixtureOptions = {}): JournalDraft {
     ok: direction === "at_least" ? value >= limit : value <= limit,
     description,
   });
-  const mintRate = load?.scenarios[0]?.success_rate ?? 0.9995;
-  const alertTime = iso(t0 + detection);
-  const alertText = [
+  return [
+    kpi(
+      "collateral_ratio",
+      1.86,
+      "ratio",
+      "threshold",
+      1.02,
+      "at_least",
+      "Vault collateral value over fdUSD supply",
+    ),
+    kpi(
+      "oracle_consensus_deviation",
+      Number((0.0008 + r() * 0.003).toFixed(4)),
+      "ratio",
+      "threshold",
+      0.002,
+      "at_most",
+      "Maximum deviation between oracle sources",
+    ),
+    kpi(
+      "redemption_queue_depth",
+      Math.floor(r() * 300),
+      "requests",
+      "threshold",
+      500,
+      "at_most",
+      "Pending redemption requests",
+    ),
+    kpi(
+      "cross_chain_sync_lag",
+      Number((2 + r() * 12).toFixed(1)),
+      "s",
+      "threshold",
+      30,
+      "at_most",
+      "Time difference between chain states",
+    ),
+    kpi(
+      "mint_success_rate",
+      mintRate,
+      "ratio",
+      "target",
+      0.999,
+      "at_least",
+      "Successful mints over attempts",
+    ),
+    kpi(
+      "average_redemption_time",
+      Math.round(20 + r() * 200),
+      "s",
+      "target",
+      300,
+      "at_most",
+      "Request to payout",
+    ),
+  ];
+}
+
+/** The lab: three chains behind three providers each, three price sources; a fork URL with a secret if asked. */
+function drillLab(secrets: boolean): JournalDraft["lab"] {
+  return {
+    chains: [
+      {
+        name: "ethereum",
+        chain_id: 1,
+        block_time_ms: 1000,
+        providers: [...PROVIDERS],
+        fork: secrets ? `https://lab:${PLANTED_SECRETS[1]}@mainnet.example.org` : null,
+      },
+      {
+        name: "polygon",
+        chain_id: 137,
+        block_time_ms: 1000,
+        providers: [...PROVIDERS],
+        fork: null,
+      },
+      {
+        name: "arbitrum",
+        chain_id: 42161,
+        block_time_ms: 250,
+        providers: [...PROVIDERS],
+        fork: null,
+      },
+    ],
+    sources: [...SOURCE_NAMES],
+  };
+}
+
+/** The remediation plan; its last step is done once the drill completed. */
+function drillRemediation(status: JournalDraft["status"]): JournalDraft["remediation"] {
+  return [
+    {
+      step: "Pause non-critical operations (mints) while the price is unreliable",
+      owner: "stack",
+      due: "T+1 min",
+      done: true,
+    },
+    {
+      step: "Switch the collateral monitor to the secondary oracle sources",
+      owner: "stack",
+      due: "T+2 min",
+      done: true,
+    },
+    {
+      step: "Notify the emergency team and prepare the regulator notification",
+      owner: "on-call SRE",
+      due: "T+5 min",
+      done: true,
+    },
+    {
+      step: "Resume mints once two sources agree within 0.5% for 5 minutes",
+      owner: "incident lead",
+      due: "T+15 min",
+      done: status === "completed",
+    },
+  ];
+}
+
+/** The BCP's incident alert text for the drill. */
+function incidentText(tpl: ScenarioTemplate, alertTime: string, status: JournalDraft["status"]): string {
+  return [
     "## INCIDENT ALERT - CRITICAL",
     `**Time**: ${alertTime}`,
     "**System**: Stablecoin Operations",
@@ -495,161 +736,6 @@ export function makeJournalDraft(options: FixtureOptions = {}): JournalDraft {
     "2. Post-mortem with the timeline of this drill (owner: incident lead, within 48 h)",
     "**Communication Schedule**: Updates every 30 minutes until resolved",
   ].join("\n");
-  return {
-    version: 1,
-    id: journalId(startedAt, tpl.name, seed),
-    scenario: {
-      name: tpl.name,
-      file: `scenarios/${tpl.name}.yml`,
-      sha256: hex64(rng(tpl.name.length * 7919)),
-      description: tpl.description,
-      targets: tpl.targets,
-      tier: Math.min(...tpl.touched.filter((s) => s.via === "target").map((s) => s.tier)),
-    },
-    seed,
-    time_factor: tpl.timeFactor,
-    status,
-    deviated: status !== "completed" && fail,
-    started_at: startedAt,
-    ended_at: iso(endMs),
-    first_injection_at: iso(t0),
-    versions: {
-      firedrill: "0.1.0",
-      node: "22.23.3",
-      anvil: "1.7.1",
-      toxiproxy: { kind: "embedded", version: "2.12.0-compatible" },
-      k6: tpl.load ? "1.4.2" : null,
-      stack: { name: "firedrill-reference-stack", version: "0.1.0" },
-    },
-    lab: {
-      chains: [
-        {
-          name: "ethereum",
-          chain_id: 1,
-          block_time_ms: 1000,
-          providers: [...PROVIDERS],
-          fork: secrets ? `https://lab:${PLANTED_SECRETS[1]}@mainnet.example.org` : null,
-        },
-        {
-          name: "polygon",
-          chain_id: 137,
-          block_time_ms: 1000,
-          providers: [...PROVIDERS],
-          fork: null,
-        },
-        {
-          name: "arbitrum",
-          chain_id: 42161,
-          block_time_ms: 250,
-          providers: [...PROVIDERS],
-          fork: null,
-        },
-      ],
-      sources: [...SOURCE_NAMES],
-    },
-    systems: {
-      touched: tpl.touched.map((s) => ({ ...s, rto_seconds: RTO_BY_TIER[s.tier]! })),
-      rto_seconds: rtoSeconds,
-      rto_system: rtoSystem,
-    },
-    timeline,
-    faults,
-    phases,
-    phase_limits_ms: tpl.within,
-    mttr_ms: phases.recovery_ms,
-    verdicts,
-    invariants,
-    load,
-    kpis: [
-      kpi(
-        "collateral_ratio",
-        1.86,
-        "ratio",
-        "threshold",
-        1.02,
-        "at_least",
-        "Vault collateral value over fdUSD supply",
-      ),
-      kpi(
-        "oracle_consensus_deviation",
-        Number((0.0008 + r() * 0.003).toFixed(4)),
-        "ratio",
-        "threshold",
-        0.002,
-        "at_most",
-        "Maximum deviation between oracle sources",
-      ),
-      kpi(
-        "redemption_queue_depth",
-        Math.floor(r() * 300),
-        "requests",
-        "threshold",
-        500,
-        "at_most",
-        "Pending redemption requests",
-      ),
-      kpi(
-        "cross_chain_sync_lag",
-        Number((2 + r() * 12).toFixed(1)),
-        "s",
-        "threshold",
-        30,
-        "at_most",
-        "Time difference between chain states",
-      ),
-      kpi(
-        "mint_success_rate",
-        mintRate,
-        "ratio",
-        "target",
-        0.999,
-        "at_least",
-        "Successful mints over attempts",
-      ),
-      kpi(
-        "average_redemption_time",
-        Math.round(20 + r() * 200),
-        "s",
-        "target",
-        300,
-        "at_most",
-        "Request to payout",
-      ),
-    ],
-    alert: {
-      severity: "critical",
-      text: secrets
-        ? `${alertText}\nDashboard: https://ops.example.org/incident/7?token=${PLANTED_SECRETS[5]}`
-        : alertText,
-    },
-    remediation: [
-      {
-        step: "Pause non-critical operations (mints) while the price is unreliable",
-        owner: "stack",
-        due: "T+1 min",
-        done: true,
-      },
-      {
-        step: "Switch the collateral monitor to the secondary oracle sources",
-        owner: "stack",
-        due: "T+2 min",
-        done: true,
-      },
-      {
-        step: "Notify the emergency team and prepare the regulator notification",
-        owner: "on-call SRE",
-        due: "T+5 min",
-        done: true,
-      },
-      {
-        step: "Resume mints once two sources agree within 0.5% for 5 minutes",
-        owner: "incident lead",
-        due: "T+15 min",
-        done: status === "completed",
-      },
-    ],
-    notes: secrets ? [`gateway probed with Authorization: Bearer ${PLANTED_SECRETS[5]}`] : [],
-  } satisfies JournalDraft;
 }
 
 /** A sealed journal (first in its chain unless `previous` is given), secrets not redacted. */

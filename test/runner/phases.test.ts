@@ -5,15 +5,24 @@ import { ROOT } from "../../harness/paths.ts";
 import { seededRandom } from "../../harness/random.ts";
 import { PHASES } from "../../harness/runner/journal.ts";
 import { PhaseClock, type PhaseTimes } from "../../harness/runner/phases.ts";
-import { judge } from "../../harness/runner/run.ts";
 import { loadScenario } from "../../harness/runner/scenario.ts";
 import { loadSystemsMap, SHIPPED_MAP } from "../../harness/runner/systems-map.ts";
+import { judge } from "../../harness/runner/verdicts.ts";
 
 const map = loadSystemsMap(SHIPPED_MAP);
 // Detection [CHAIN_HALTED], response [CROSS_CHAIN_FAILOVER]: the lists of the sequencer
 // replay before SEQUENCER_DOWN was added to its detection list.
 const SEQUENCER = loadScenario(join(ROOT, "test", "fixtures", "scenarios", "short-sequencer-halt.yml"), map);
 const T0 = Date.parse("2026-03-01T12:00:00.000Z");
+/** A run with faults injected and nothing else to judge than its phases. */
+const NOTHING_ELSE = {
+  seen: new Set<string>(),
+  faults: [],
+  invariants: [],
+  load: null,
+  deviated: false,
+  injected: true,
+};
 
 /** Every pair of phases reached is in phase order. */
 function expectMonotonic(times: PhaseTimes): void {
@@ -44,7 +53,7 @@ describe("phase clock", () => {
     expect(clock.times()).to.deep.equal({ detection: 52, response: 52, mitigation: null, recovery: 40_558 });
     expectMonotonic(clock.times());
 
-    const verdicts = judge(SEQUENCER, clock, new Set(), [], [], null, false, true);
+    const verdicts = judge({ ...NOTHING_ELSE, scenario: SEQUENCER, clock });
     const reason = (name: string) => verdicts.find((v) => v.name.startsWith(name))?.reason;
     expect(reason("detection within")).to.equal(
       "52ms after the first injection (CROSS_CHAIN_FAILOVER, via response)",
@@ -60,7 +69,7 @@ describe("phase clock", () => {
     clock.alert("CHAIN_HALTED", T0 + 1650);
     clock.alert("CROSS_CHAIN_FAILOVER", T0 + 1700);
     expect(clock.times()).to.include({ detection: 1650, response: 1700 });
-    const verdicts = judge(scenario, clock, new Set(), [], [], null, false, true);
+    const verdicts = judge({ ...NOTHING_ELSE, scenario, clock });
     expect(verdicts.find((v) => v.name === "detection within 1s")?.reason).to.equal(
       "1s650ms after the first injection (CHAIN_HALTED), over the limit of 1s",
     );
