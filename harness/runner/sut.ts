@@ -72,6 +72,19 @@ async function waitHealthy(url: string, proc: OwnedProcess | undefined, deadline
   );
 }
 
+/** The variables a runner adds to the lab's SUT environment: where alerts go, the secrets, the port. */
+export function runnerEnvironment(
+  wiring: { webhookUrl: string; webhookSecret: string; gatewayToken: string },
+  port: number,
+): Record<string, string> {
+  return {
+    FIREDRILL_ALERT_WEBHOOK: wiring.webhookUrl,
+    FIREDRILL_WEBHOOK_SECRET: wiring.webhookSecret,
+    FIREDRILL_GATEWAY_TOKEN: wiring.gatewayToken,
+    FIREDRILL_SUT_PORT: String(port),
+  };
+}
+
 /** Starts (or attaches to) the SUT and waits until it is healthy. */
 export async function startSut(
   choice: SutChoice,
@@ -91,14 +104,7 @@ export async function startSut(
     };
   }
   const port = await freePort();
-  const env = {
-    ...process.env,
-    ...sutEnvironment(lab, labFile),
-    FIREDRILL_ALERT_WEBHOOK: wiring.webhookUrl,
-    FIREDRILL_WEBHOOK_SECRET: wiring.webhookSecret,
-    FIREDRILL_GATEWAY_TOKEN: wiring.gatewayToken,
-    FIREDRILL_SUT_PORT: String(port),
-  };
+  const env = { ...process.env, ...sutEnvironment(lab, labFile), ...runnerEnvironment(wiring, port) };
   const proc =
     choice.kind === "reference"
       ? await startProcess({
