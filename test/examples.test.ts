@@ -9,9 +9,9 @@ import {
   signWebhook,
   startAlertSink,
 } from "../harness/docs/contract-sources.ts";
+import { CLIENTS } from "../harness/docs/sut-contract.ts";
 
 const ROOT = join(import.meta.dirname, "..");
-const CLIENTS = { typescript: "examples/send-alert.ts", shell: "examples/send-alert.sh" } as const;
 const SECRET = "examples-test-secret";
 
 function run(
