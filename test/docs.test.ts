@@ -32,6 +32,12 @@ describe("generated docs", () => {
     });
   }
 
+  it("README.md's Documentation section links every generated page", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## Documentation"));
+    for (const page of PAGES) expect(section).to.include(`](${page.file})`);
+  });
+
   it("documents every key with its type, default and meaning, and refuses a key without one", () => {
     const node = jsonSchemaOf(
       z.strictObject({
