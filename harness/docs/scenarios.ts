@@ -132,7 +132,7 @@ function workedExample(): string {
     `${code("name")} names the drill in the journal and the report${s.description === undefined ? "" : `; ${code("description")} is the impact line of the incident alert`}.`,
     `${code(`targets: [${s.targets.join(", ")}]`)}: with every system that depends on ${s.targets.length === 1 ? "it" : "them"}, the blast radius is ${s.blastRadius.length} systems (${s.blastRadius.map(code).join(", ")}). The tightest RTO among them is ${formatDuration(s.rtoMs)} (tier ${s.tier}): the drill fails if the steady state takes longer than that to hold again.`,
     `${code("steady_state")}: before the first fault, and again after the faults are healed, these must all hold: ${s.steady_state.map((p) => code(probeName(p))).join("; ")}.`,
-    `${code("faults")}, on the drill's clock from the first injection:\n${s.faults.map((f) => `  - ${timeline(f as Fault)}`).join("\n")}`,
+    `${code("faults")}, counted from the start of the faults:\n${s.faults.map((f) => `  - ${timeline(f as Fault)}`).join("\n")}`,
     `${code("expect")}: ${phases.join("; ")}; recovery, every steady-state probe holding again, within ${formatDuration(recovery)}. The events: ${eventMeanings.join("; ")}.`,
     s.abort_if.length === 0
       ? undefined

@@ -46,7 +46,9 @@ const faultSchemas = FAULTS.map((def) =>
       .describe("Name of the fault in the timeline and the report; unique in the scenario."),
     at: duration
       .default(0)
-      .describe("When the fault starts, after the first injection (the start of the incident)."),
+      .describe(
+        "When the fault starts, counted from the start of the faults (the first injection when a fault has `at: 0s`).",
+      ),
     for: (def.window === "required"
       ? positiveDuration
       : def.window === "optional"
@@ -131,7 +133,7 @@ export const scenarioSchema = z.strictObject({
   max_duration: positiveDuration
     .optional()
     .describe(
-      "Every fault must end, and every `expect.within` limit fall, within this time from the first injection; checked when the scenario is validated.",
+      "Every fault must end, and every `expect.within` limit fall, within this time from the start of the faults; checked when the scenario is validated.",
     ),
   time_factor: z
     .number()
