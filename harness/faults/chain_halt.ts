@@ -19,11 +19,17 @@ async function setSequencer(ctx: FaultContext, c: ChainName, feed: string, down:
   return seen === true;
 }
 
-export const params = z.strictObject({
-  chain,
-  /** Also flip the L2 sequencer uptime feed to down (arbitrum only). @default true on arbitrum */
-  sequencer_feed: z.boolean().optional(),
-});
+export const params = z
+  .strictObject({
+    chain: chain.describe("The chain that stops."),
+    sequencer_feed: z
+      .boolean()
+      .optional()
+      .describe(
+        "Also set the L2 sequencer uptime feed to down. Arbitrum only, where it is done unless this is `false`.",
+      ),
+  })
+  .describe("The chain stops producing blocks; on arbitrum the sequencer uptime feed reports it down too.");
 
 export const chainHalt = {
   type: "chain_halt",

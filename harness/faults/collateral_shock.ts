@@ -23,17 +23,32 @@ async function sourceQuotes(ctx: FaultContext, pair: Pair): Promise<{ source: st
   return quotes.filter((q) => q !== undefined);
 }
 
-export const params = z.strictObject({
-  asset,
-  /** Price to reach, USD. Exactly one of `to` and `change`. */
-  to: z.number().gt(0).max(1_000_000).optional(),
-  /** Relative move: -0.43 is a 43% fall. Exactly one of `to` and `change`. */
-  change: z.number().gt(-1).max(10).optional(),
-  /** Time the move takes, ms after parsing. @default 0 (a jump) */
-  over: duration.default(0),
-  /** Amplitude of random noise around the path, as a share of the price. @default 0 */
-  volatility: z.number().min(0).max(0.5).default(0),
-});
+export const params = z
+  .strictObject({
+    asset: asset.describe("The asset whose price moves."),
+    to: z
+      .number()
+      .gt(0)
+      .max(1_000_000)
+      .optional()
+      .describe("Price to reach, USD. Exactly one of `to` and `change`."),
+    change: z
+      .number()
+      .gt(-1)
+      .max(10)
+      .optional()
+      .describe("Relative move: -0.43 is a 43% fall; not 0. Exactly one of `to` and `change`."),
+    over: duration.default(0).describe("Time the move takes; 0s is a jump. At most `for`."),
+    volatility: z
+      .number()
+      .min(0)
+      .max(0.5)
+      .default(0)
+      .describe("Amplitude of seeded random noise around the path, as a share of the price."),
+  })
+  .describe(
+    "The market model moves an asset's price (a depeg, a crash) over a duration; every price source follows it. Healing restores the market.",
+  );
 
 export const collateralShock = {
   type: "collateral_shock",

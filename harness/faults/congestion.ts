@@ -25,15 +25,30 @@ export const MAX_FLOOD_MS = 60_000;
 /** The flood sends in small batches this often, ms. */
 const FLOOD_TICK_MS = 100;
 
-export const params = z.strictObject({
-  chain,
-  /** Interval mining at this block time, ms after parsing. */
-  block_time: positiveDuration.optional(),
-  /** Block gas limit; 21000 fits one plain transfer. */
-  gas_limit: z.int().min(21_000).max(1_000_000_000).optional(),
-  /** Filler transactions sent per second to flood the mempool. */
-  flood: z.int().min(1).max(10_000).optional(),
-});
+export const params = z
+  .strictObject({
+    chain: chain.describe("The congested chain."),
+    block_time: positiveDuration
+      .optional()
+      .describe("Time between blocks; the chain's own block time when absent."),
+    gas_limit: z
+      .int()
+      .min(21_000)
+      .max(1_000_000_000)
+      .optional()
+      .describe("Block gas limit; 21000 fits one plain transfer."),
+    flood: z
+      .int()
+      .min(1)
+      .max(10_000)
+      .optional()
+      .describe(
+        `Filler transactions sent per second to flood the mempool, for at most ${MAX_FLOOD_MS / 1000} s and ${MAX_FLOOD_TXS} transactions.`,
+      ),
+  })
+  .describe(
+    "A congested chain: slower blocks, a smaller block gas limit, and a flooded mempool. Needs at least one of `block_time`, `gas_limit` and `flood`; mining goes to intervals only, so that transactions wait for a block.",
+  );
 
 export const congestion = {
   type: "congestion",

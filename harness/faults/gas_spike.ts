@@ -10,11 +10,14 @@ import { proof } from "./context.ts";
 /** How often the holding loop looks for a new block, ms: well under the fastest lab block (250 ms). */
 const POLL_MS = 10;
 
-export const params = z.strictObject({
-  chain,
-  /** Base fee to hold, in gwei. */
-  gwei: z.number().gt(0).max(100_000),
-});
+export const params = z
+  .strictObject({
+    chain: chain.describe("The chain whose base fee spikes."),
+    gwei: z.number().gt(0).max(100_000).describe("Base fee to hold, in gwei."),
+  })
+  .describe(
+    "The chain's base fee jumps to `gwei`, re-applied every block since the base fee decays on its own.",
+  );
 
 export const gasSpike = {
   type: "gas_spike",

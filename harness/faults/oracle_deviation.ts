@@ -20,16 +20,18 @@ async function measuredDeviation(
 /** A source's own noise is at most 0.09% (3 sigma of 0.03%), plus the market's move between reads. */
 const NOISE = 0.0015;
 
-export const params = z.strictObject({
-  source: oracleSource,
-  pair,
-  /** Signed share of the market price: -0.02 reports 2% low. Between -0.9 and 10, not 0. */
-  deviation: z
-    .number()
-    .min(-0.9)
-    .max(10)
-    .refine((d) => d !== 0, { message: "must not be 0: a deviation of nothing is no fault" }),
-});
+export const params = z
+  .strictObject({
+    source: oracleSource.describe("The price source that reports off the market."),
+    pair: pair.describe("The pair it reports off."),
+    deviation: z
+      .number()
+      .min(-0.9)
+      .max(10)
+      .refine((d) => d !== 0, { message: "must not be 0: a deviation of nothing is no fault" })
+      .describe("Signed share of the market price: -0.02 reports 2% low, 0.05 reports 5% high; not 0."),
+  })
+  .describe("One price source reports a price off the market by a fixed share, while the others stay right.");
 
 export const oracleDeviation = {
   type: "oracle_deviation",

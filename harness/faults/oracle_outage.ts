@@ -5,11 +5,17 @@ import { oracleSource } from "../names.ts";
 import { type FaultDefinition, forText, healOnce } from "./common.ts";
 import { degradeProxy, proveAnswering, proveDegraded, proxyUrl } from "./network.ts";
 
-export const params = z.strictObject({
-  source: oracleSource,
-  /** `refuse`: connections are refused; `timeout`: they hang and no answer comes. @default "refuse" */
-  mode: z.enum(["refuse", "timeout"]).default("refuse"),
-});
+export const params = z
+  .strictObject({
+    source: oracleSource.describe("The price source that goes down."),
+    mode: z
+      .enum(["refuse", "timeout"])
+      .default("refuse")
+      .describe("`refuse`: connections are refused; `timeout`: they hang and no answer comes."),
+  })
+  .describe(
+    "A price source stops answering: its proxy refuses connections, or holds them until they time out.",
+  );
 
 export const oracleOutage = {
   type: "oracle_outage",

@@ -124,14 +124,23 @@ function bigints<T extends { roundId: bigint; answer: bigint }>(r: T) {
   return { ...r, roundId: r.roundId.toString(), answer: r.answer.toString() };
 }
 
-export const params = z.strictObject({
-  /** A price source that freezes. Exactly one of `source` and `chain`. */
-  source: oracleSource.optional(),
-  /** A chain whose on-chain feeds freeze. Exactly one of `source` and `chain`. */
-  chain: chain.optional(),
-  /** With `chain`: only this feed. @default every feed of the chain */
-  pair: pair.optional(),
-});
+export const params = z
+  .strictObject({
+    source: oracleSource
+      .optional()
+      .describe(
+        "A price source that keeps answering with its last price and timestamp. Exactly one of `source` and `chain`.",
+      ),
+    chain: chain
+      .optional()
+      .describe("A chain whose on-chain feeds stop getting new rounds. Exactly one of `source` and `chain`."),
+    pair: pair
+      .optional()
+      .describe("With `chain` only: freeze this feed alone instead of every feed of the chain."),
+  })
+  .describe(
+    "Prices stop moving where the stack reads them: a price source keeps answering with its last price and old timestamp, or the keeper stops pushing rounds to a chain's on-chain feeds, so `updatedAt` freezes.",
+  );
 
 export const oracleStale = {
   type: "oracle_stale",

@@ -45,16 +45,25 @@ function tally(outcomes: readonly Outcome[]) {
   };
 }
 
-export const params = z.strictObject({
-  /** @default "ethereum" */
-  chain: chain.default("ethereum"),
-  /** Redemption requests sent in all. */
-  requests: z.int().min(1).max(100_000),
-  /** fdUSD per request. @default 100 */
-  amount: z.number().gt(0).max(1_000_000).default(100),
-  /** Holders redeeming at once: requests in flight at most. A bank run is thousands. @default 32 */
-  concurrency: z.int().min(1).max(MAX_CONCURRENCY).default(MAX_IN_FLIGHT),
-});
+export const params = z
+  .strictObject({
+    chain: chain.default("ethereum").describe("Chain the redemptions are paid on."),
+    requests: z
+      .int()
+      .min(1)
+      .max(100_000)
+      .describe("Redemption requests sent in all, spread evenly over `for`."),
+    amount: z.number().gt(0).max(1_000_000).default(100).describe("fdUSD per request."),
+    concurrency: z
+      .int()
+      .min(1)
+      .max(MAX_CONCURRENCY)
+      .default(MAX_IN_FLIGHT)
+      .describe("Holders redeeming at once: requests in flight at most. A bank run is thousands."),
+  })
+  .describe(
+    "A surge of redemptions through the ops gateway of the system under test (`POST /redeem`), spread over the fault's duration, the lab's user accounts taking turns as holders.",
+  );
 
 export const redemptionRun = {
   type: "redemption_run",

@@ -5,12 +5,19 @@ import { type FaultDefinition, forText, healOnce } from "./common.ts";
 import type { FaultContext, Injected } from "./context.ts";
 import { type Degrade, degradeProxy, proveAnswering, proveDegraded } from "./network.ts";
 
-export const params = z.strictObject({
-  /** `refuse`, `timeout`, or `slow` (then `latency` is required). @default "refuse" */
-  mode: z.enum(["refuse", "timeout", "slow"]).default("refuse"),
-  /** Added to every response when `mode` is `slow`, ms after parsing. */
-  latency: positiveDuration.optional(),
-});
+export const params = z
+  .strictObject({
+    mode: z
+      .enum(["refuse", "timeout", "slow"])
+      .default("refuse")
+      .describe(
+        "`refuse`: connections are refused; `timeout`: they hang; `slow`: answers come `latency` late.",
+      ),
+    latency: positiveDuration
+      .optional()
+      .describe("Delay added to every response; required with `mode: slow`, and only allowed with it."),
+  })
+  .describe("The regulator's endpoint, where compliance reports are filed, fails or slows down.");
 
 /** The rule shared with regulatory_pressure: `latency` goes with `slow` and only with it. */
 export function latencyProblems(mode: string, latency: number | undefined, modeKey: string) {

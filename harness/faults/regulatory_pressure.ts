@@ -10,16 +10,28 @@ import { proof } from "./context.ts";
 import { probe, proveAnswering } from "./network.ts";
 import { degradeRegulator, latencyProblems, regulatorDegrade } from "./regulator_outage.ts";
 
-export const params = z.strictObject({
-  /** @default "incident_report" */
-  report: z.enum(["reserve_report", "transaction_report", "incident_report"]).default("incident_report"),
-  /** Time allowed to file (or fall back), ms after parsing. */
-  deadline: positiveDuration,
-  /** How the endpoint degrades meanwhile. @default "refuse" */
-  degrade: z.enum(["none", "refuse", "timeout", "slow"]).default("refuse"),
-  /** Added to every response when `degrade` is `slow`, ms after parsing. */
-  latency: positiveDuration.optional(),
-});
+export const params = z
+  .strictObject({
+    report: z
+      .enum(["reserve_report", "transaction_report", "incident_report"])
+      .default("incident_report")
+      .describe("The report demanded."),
+    deadline: positiveDuration.describe(
+      "Time allowed to file the report (or fall back to a manual submission).",
+    ),
+    degrade: z
+      .enum(["none", "refuse", "timeout", "slow"])
+      .default("refuse")
+      .describe(
+        "How the regulator's endpoint degrades meanwhile, as `mode` of `regulator_outage`; `none` leaves it up.",
+      ),
+    latency: positiveDuration
+      .optional()
+      .describe("Delay added to every response; required with `degrade: slow`, and only allowed with it."),
+  })
+  .describe(
+    "A regulator demands an emergency report within a deadline (`POST /reports` on the system under test's gateway) while its endpoint degrades: the stack must file it, or fall back to a manual submission, in time.",
+  );
 
 /**
  * Delivers the demand to the system under test: `POST /reports` on its gateway with the

@@ -7,11 +7,14 @@ import { type BlockInfo, block, head, proveMining, type TxInfo, toHex } from "./
 import { type FaultDefinition, healOnce } from "./common.ts";
 import { type FaultContext, proof } from "./context.ts";
 
-export const params = z.strictObject({
-  chain,
-  /** Blocks replaced. */
-  depth: z.int().min(1).max(MAX_REORG_DEPTH),
-});
+export const params = z
+  .strictObject({
+    chain: chain.describe("The chain that reorgs."),
+    depth: z.int().min(1).max(MAX_REORG_DEPTH).describe("Number of blocks replaced."),
+  })
+  .describe(
+    "The chain drops its last `depth` blocks and replaces them, their transactions re-included (anvil_reorg). Instantaneous.",
+  );
 
 /** Reads the last `depth` blocks and reorgs them, re-including their transactions. */
 async function reorgOnce(ctx: FaultContext, c: ChainName, depth: number) {

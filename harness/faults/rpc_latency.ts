@@ -6,14 +6,18 @@ import { type FaultDefinition, forText, healOnce } from "./common.ts";
 import { proof } from "./context.ts";
 import { degradeProxy, probe, proveAnswering, proveDegraded, proxyUrl, rpcProbe } from "./network.ts";
 
-export const params = z.strictObject({
-  chain,
-  provider: rpcProvider,
-  /** Added to every response, ms after parsing. */
-  latency: positiveDuration,
-  /** Random spread around `latency`, ms after parsing. @default 0 */
-  jitter: duration.default(0),
-});
+export const params = z
+  .strictObject({
+    chain: chain.describe("The chain whose provider slows down."),
+    provider: rpcProvider.describe("The RPC provider that slows down."),
+    latency: positiveDuration.describe("Delay added to every response."),
+    jitter: duration
+      .default(0)
+      .describe(
+        "Random spread around `latency`, at most `latency`; drawn by Toxiproxy, outside the run's seed.",
+      ),
+  })
+  .describe("One RPC provider of a chain answers slowly.");
 
 export const rpcLatency = {
   type: "rpc_latency",

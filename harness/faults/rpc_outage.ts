@@ -7,12 +7,16 @@ import { type FaultDefinition, forText, healOnce } from "./common.ts";
 import { proof } from "./context.ts";
 import { degradeProxy, proveAnswering, proveDegraded, proxyUrl, rpcProbe } from "./network.ts";
 
-export const params = z.strictObject({
-  chain,
-  provider: rpcProvider,
-  /** `refuse`: connections are refused; `timeout`: they hang. @default "refuse" */
-  mode: z.enum(["refuse", "timeout"]).default("refuse"),
-});
+export const params = z
+  .strictObject({
+    chain: chain.describe("The chain whose provider fails."),
+    provider: rpcProvider.describe("The RPC provider that fails."),
+    mode: z
+      .enum(["refuse", "timeout"])
+      .default("refuse")
+      .describe("`refuse`: connections are refused; `timeout`: they hang and no answer comes."),
+  })
+  .describe("One RPC provider of a chain fails while the chain itself goes on.");
 
 export const rpcOutage = {
   type: "rpc_outage",

@@ -18,7 +18,8 @@ export interface AlertSink {
   close(): Promise<void>;
 }
 
-const MAX_BODY = 256 * 1024;
+/** Largest alert body accepted, bytes. */
+export const MAX_BODY = 256 * 1024;
 
 /** Starts the webhook receiver on 127.0.0.1; `onAlert` gets every verified alert. */
 export async function startAlertSink(

@@ -7,7 +7,7 @@ import { SCENARIOS_DIR } from "../paths.ts";
 import { readYamlFile } from "../yaml.ts";
 import type { Kpi } from "./journal.ts";
 
-interface KpiRule {
+export interface KpiRule {
   key: string;
   metric: string;
   unit: string;
@@ -19,7 +19,7 @@ interface KpiRule {
 }
 
 /** Which metric measures which KPI of kpis.yml. */
-const RULES: KpiRule[] = [
+export const RULES: KpiRule[] = [
   {
     key: "collateral_efficiency",
     metric: "firedrill_collateral_efficiency",

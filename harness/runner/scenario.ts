@@ -45,21 +45,23 @@ const noWindow = (type: string) =>
 
 const faultSchemas = FAULTS.map((def) =>
   z.strictObject({
-    type: z.literal(def.type),
-    /** Optional name, unique in the scenario, for the timeline. */
+    type: z.literal(def.type).describe("The fault type: one of the faults below."),
     id: z
       .string()
       .regex(/^[a-z][a-z0-9_-]*$/, { message: "an id is lower-case letters, digits, - and _" })
-      .optional(),
-    /** Start after the first injection (ms). @default 0 */
-    at: duration.default(0),
-    /** How long it holds before it is healed (ms). */
-    for:
-      def.window === "required"
-        ? positiveDuration
-        : def.window === "optional"
-          ? positiveDuration.optional()
-          : noWindow(def.type),
+      .optional()
+      .describe("Name of the fault in the timeline and the report; unique in the scenario."),
+    at: duration
+      .default(0)
+      .describe(
+        "When the fault starts, counted from the start of the faults (the first injection when a fault has `at: 0s`).",
+      ),
+    for: (def.window === "required"
+      ? positiveDuration
+      : def.window === "optional"
+        ? positiveDuration.optional()
+        : noWindow(def.type)
+    ).describe("How long the fault holds before it is healed; whether it is required depends on the fault."),
     ...def.params.shape,
   }),
 );
@@ -73,49 +75,95 @@ const PHASES = ["detection", "response", "mitigation", "recovery"] as const;
 export type Phase = (typeof PHASES)[number];
 
 export const scenarioSchema = z.strictObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, {
-    message: "a scenario name is lower-case-kebab, at most 64 characters",
-  }),
-  description: z.string().optional(),
-  /** Systems of systems-map.yml under test; the RTO follows from them. */
-  targets: z.array(z.string().regex(SYSTEM_NAME, { message: "a system name is lower_snake_case" })).min(1),
-  steady_state: z.array(steadyStateProbe).min(1),
-  /** A load/ profile running all through. */
+  name: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,63}$/, {
+      message: "a scenario name is lower-case-kebab, at most 64 characters",
+    })
+    .describe("Name of the scenario in journals, reports and `firedrill drill`."),
+  description: z
+    .string()
+    .optional()
+    .describe(
+      "One line on what is drilled; the journal and the incident alert show it (the name when absent).",
+    ),
+  targets: z
+    .array(z.string().regex(SYSTEM_NAME, { message: "a system name is lower_snake_case" }))
+    .min(1)
+    .describe(
+      "Systems of `systems-map.yml` under test. The drill is judged by the tightest RTO among them and every system that depends on them (the blast radius).",
+    ),
+  steady_state: z
+    .array(steadyStateProbe)
+    .min(1)
+    .describe("Probes that must all hold before the first fault, and again to call the system recovered."),
   load: z
     .string()
     .regex(/^[a-z][a-z0-9_-]*$/, { message: "a load profile name is lower-case letters, digits, - and _" })
-    .optional(),
-  faults: z.array(faultSchema).min(1),
-  expect: z.strictObject({
-    detection: events,
-    response: events.optional(),
-    mitigation: events.optional(),
-    /** Events that must each be seen at least once during the run. @default [] */
-    required: z.array(eventName).default([]),
-    /** Limits per phase, cumulative from the first injection (ms). */
-    within: z
-      .strictObject({
-        detection: positiveDuration.optional(),
-        response: positiveDuration.optional(),
-        mitigation: positiveDuration.optional(),
-        recovery: positiveDuration.optional(),
-      })
-      .default({}),
-  }),
-  /** Safety stops. @default [] */
-  abort_if: z.array(abortCondition).default([]),
-  /** Longest the run may take from the first injection (ms); every fault must end before it. */
-  max_duration: positiveDuration.optional(),
-  /** Real seconds one drill second stands for. @default 1 */
-  time_factor: z.number().min(1).max(1_000_000).default(1),
-  /** Seed of the run's randomness (price noise, load); `--seed` overrides it. */
+    .optional()
+    .describe(
+      "A profile of `load/profiles/` that runs all through the faults; each of its budgets is a verdict.",
+    ),
+  faults: z.array(faultSchema).min(1).describe("What to break, when and for how long."),
+  expect: z
+    .strictObject({
+      detection: events.describe(
+        "Events that mark detection: the first of them to arrive reaches the phase.",
+      ),
+      response: events.optional().describe("Events that mark response."),
+      mitigation: events.optional().describe("Events that mark mitigation."),
+      required: z
+        .array(eventName)
+        .default([])
+        .describe("Events that must each be seen at least once during the run."),
+      within: z
+        .strictObject({
+          detection: positiveDuration.optional().describe("Latest detection."),
+          response: positiveDuration.optional().describe("Latest response; needs `expect.response`."),
+          mitigation: positiveDuration.optional().describe("Latest mitigation; needs `expect.mitigation`."),
+          recovery: positiveDuration
+            .optional()
+            .describe("Latest time by which every steady-state probe holds again."),
+        })
+        .default({})
+        .describe(
+          "Time limits per phase, counted from the first injection (so each includes the phases before it). Each must be no looser than the RTO, and no tighter than the phase before it; a phase without a limit is held to the RTO.",
+        ),
+    })
+    .describe("The alerts that mark each phase of the incident, and its time limits."),
+  abort_if: z
+    .array(abortCondition)
+    .default([])
+    .describe(
+      "Safety stops, checked all through the faults: when one trips, every fault is healed and the run ends as `aborted`.",
+    ),
+  max_duration: positiveDuration
+    .optional()
+    .describe(
+      "Every fault must end, and every `expect.within` limit fall, within this time from the start of the faults; checked when the scenario is validated.",
+    ),
+  time_factor: z
+    .number()
+    .min(1)
+    .max(1_000_000)
+    .default(1)
+    .describe(
+      "How many seconds of the real incident one drill second stands for (a compressed replay). Recorded and reported; never used to fake time.",
+    ),
   seed: z
     .int()
     .min(0)
     .max(2 ** 32 - 1)
-    .optional(),
-  /** Event names outside the standard list (ALERT_EVENTS) that `expect` may use. @default [] */
-  custom_events: z.array(eventName).default([]),
+    .optional()
+    .describe(
+      "Seed of the run's randomness (price noise, load). `--seed` overrides it; without either, the seed is 42.",
+    ),
+  custom_events: z
+    .array(eventName)
+    .default([])
+    .describe(
+      "Event names outside the standard list that `expect` may use (a typo in `expect` is an error).",
+    ),
 });
 
 type ScenarioOutput = z.infer<typeof scenarioSchema>;
