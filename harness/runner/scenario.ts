@@ -156,7 +156,7 @@ export const scenarioSchema = z.strictObject({
     .max(2 ** 32 - 1)
     .optional()
     .describe(
-      "Seed of the run's randomness (price noise, load). `--seed` overrides it; without either, the seed is 42.",
+      "Seed of the run's randomness (price noise, load). `--seed` overrides it; without either, it is 42.",
     ),
   custom_events: z
     .array(eventName)

@@ -320,7 +320,7 @@ export function makeJournalDraft(options: FixtureOptions = {}): JournalDraft {
   } satisfies JournalDraft;
 }
 
-/** The drill's timings, drifting with the seed; a failing drill detects and recovers late. */
+/** The drill's timings, drifting with the run's seed; a failing drill detects and recovers late. */
 function drillTimes(tpl: ScenarioTemplate, r: () => number, fail: boolean, startMs: number): DrillTimes {
   const steadyMs = 1800 + r() * 800;
   const t0 = startMs + steadyMs;
@@ -580,7 +580,7 @@ function budgetVerdicts(load: NonNullable<JournalDraft["load"]>): JournalDraft["
   return verdicts;
 }
 
-/** The KPI snapshot: the BCP's thresholds and targets, with values that drift with the seed. */
+/** The KPI snapshot: the BCP's thresholds and targets, with values that drift with the run's seed. */
 function drillKpis(r: () => number, mintRate: number): JournalDraft["kpis"] {
   const kpi = (
     name: string,
