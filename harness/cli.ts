@@ -4,7 +4,6 @@
  */
 import { type ErrorCode, exitCodeFor, FiredrillError } from "./errors.ts";
 import { type Io, processIo } from "./io.ts";
-import { redact } from "./redact.ts";
 
 export type Command = (args: string[], io: Io) => Promise<number>;
 

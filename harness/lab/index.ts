@@ -303,7 +303,6 @@ async function startAll<T>(starts: readonly Promise<T>[]): Promise<T[]> {
 export async function startLab(config: LabConfig, options: StartLabOptions = {}): Promise<Lab> {
   const dir = resolve(options.dir ?? LAB_DIR);
   const cacheDir = resolve(options.cacheDir ?? join(STATE_DIR, "cache"));
-  const pidDir = join(dir, "pids");
   const step = options.onStep ?? (() => {});
   const file = join(dir, "lab.json");
   if (existsSync(file) && isAlive(readPid(file)) && readPid(file) !== process.pid) {
