@@ -173,10 +173,17 @@ export function throwFirst(src: YamlFile, problems: readonly Problem[]): void {
 }
 
 /**
- * Validates the parsed file against a zod schema and returns its output.
+ * Validates the parsed file against a zod schema and returns its output. `renamed` maps
+ * a top-level key the format used to have to the key that replaced it, so that an old
+ * file is told what to write instead of only that the key is unknown.
  * @throws FiredrillError (FD2xx) at the line of the first problem.
  */
-export function validateAgainst<T extends z.ZodType>(src: YamlFile, schema: T, what: string): z.output<T> {
+export function validateAgainst<T extends z.ZodType>(
+  src: YamlFile,
+  schema: T,
+  what: string,
+  renamed: Readonly<Record<string, string>> = {},
+): z.output<T> {
   if (src.value === null || src.value === undefined) {
     throw inputError("FD201", { file: src.file, line: 1 }, `the file is empty: expected a ${what}`);
   }
@@ -189,7 +196,14 @@ export function validateAgainst<T extends z.ZodType>(src: YamlFile, schema: T, w
   }
   const result = schema.safeParse(src.value, { reportInput: true });
   if (result.success) return result.data;
-  throwFirst(src, zodProblems(result.error.issues));
+  const problems = zodProblems(result.error.issues).map((problem) => {
+    const key = problem.path.length === 1 ? String(problem.path[0]) : undefined;
+    const now = key !== undefined && Object.hasOwn(renamed, key) ? renamed[key] : undefined;
+    return now !== undefined && problem.message === `unknown key "${key}"`
+      ? { ...problem, message: `unknown key "${key}": it is now called "${now}"` }
+      : problem;
+  });
+  throwFirst(src, problems);
   throw new FiredrillError("FD201", `${src.file}: invalid ${what}`);
 }
 

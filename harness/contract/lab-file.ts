@@ -35,8 +35,8 @@ const chainSchema = z.object({
 });
 
 export const labFileSchema = z.looseObject({
-  /** Lab seconds per real second: the lab's clock runs this much faster. */
-  timeFactor: z.number().positive().default(1),
+  /** How many times faster than real time the lab's feed heartbeats (and the sequencer grace period) run. */
+  clockSpeedup: z.number().positive().default(1),
   chains: z.record(z.string(), chainSchema).refine((c) => Object.keys(c).length > 0, "no chains"),
   accounts: z.looseObject({
     /** Holds OPERATOR_ROLE on every vault: mints and pays redemptions. */

@@ -195,7 +195,7 @@ export function renderScenariosPage(): string {
     `### ${HEADINGS.within}`,
     keyTable(keyRows(within, "expect.within")),
     `## ${HEADINGS.durations}`,
-    `A duration is a string with a unit: \`500ms\`, \`10s\`, \`15m\`, \`2h\`, \`1d\`, or a sum such as \`1h30m\`. A number without a unit is an error, and so is anything longer than ${formatDuration(MAX_DURATION_MS)}. Durations are wall-clock time of the drill: \`time_factor\` never scales them.`,
+    `A duration is a string with a unit: \`500ms\`, \`10s\`, \`15m\`, \`2h\`, \`1d\`, or a sum such as \`1h30m\`. A number without a unit is an error, and so is anything longer than ${formatDuration(MAX_DURATION_MS)}. Durations are wall-clock time of the drill: \`replay_compression\` never scales them.`,
     "## Rules across keys",
     [
       "- A fault `id` is optional; the ids given are unique.",

@@ -27,7 +27,9 @@ const USAGE = `usage: firedrill lab up [--config lab.yml] [--dir DIR] [--detach]
 /** Loads `lab.yml` (or the embedded defaults), validated before anything starts. */
 export function loadLabConfig(file: string | undefined): LabConfig {
   if (file === undefined) return labConfigSchema.parse({});
-  return validateAgainst(readYamlFile(file), labConfigSchema, "lab configuration");
+  return validateAgainst(readYamlFile(file), labConfigSchema, "lab configuration", {
+    time_factor: "clock_speedup",
+  });
 }
 
 export async function command(args: string[], io: Io): Promise<number> {

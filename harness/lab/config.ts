@@ -23,8 +23,11 @@ export const labConfigSchema = z
   .object({
     /** Seed of the market model and of every random choice. */
     seed: z.number().int().nonnegative().default(42),
-    /** Lab time compression: feed heartbeats are divided by it. */
-    time_factor: z.number().positive().max(3600).default(60),
+    /**
+     * How many times faster than real time the lab's slow clocks run: feed heartbeats, the
+     * oldest price a stack accepts and the L2 sequencer grace period are divided by it.
+     */
+    clock_speedup: z.number().positive().max(3600).default(60),
     chains: z
       .object({
         ethereum: chainSchema.prefault({ chain_id: 1, block_time: "1s" }),

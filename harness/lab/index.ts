@@ -39,7 +39,7 @@ import { createLabProxy, type LabToxiproxy, startLabToxiproxy } from "./toxiprox
 export interface LabInfo {
   version: 1;
   seed: number;
-  timeFactor: number;
+  clockSpeedup: number;
   startedAt: string;
   /** Process that owns the lab (the one `lab down` signals). */
   pid: number;
@@ -119,7 +119,7 @@ async function deployChain(
     usdcUsd: config.market.usdc_usd,
     minCollateralRatio: 1.05,
     // The vault refuses to mint on a price older than the slowest feed's heartbeat, in lab time.
-    maxPriceAgeSeconds: Math.ceil((86_400 / config.time_factor) * 1.5),
+    maxPriceAgeSeconds: Math.ceil((86_400 / config.clock_speedup) * 1.5),
     withSequencerFeed: name === SEQUENCER_CHAIN,
     // A fiat-backed coin with an ETH sleeve: 800k USDC and 300k USD of ETH behind 1M fdUSD
     // (ratio 1.10), so that both a USDC depeg and an ETH crash move the collateral ratio.
@@ -357,7 +357,7 @@ export async function startLab(config: LabConfig, options: StartLabOptions = {})
       })),
       accounts.keeper.privateKey,
       () => sources,
-      config.time_factor,
+      config.clock_speedup,
     );
     releases.push(() => keeper.close());
     await keeper.tick(Date.now());
@@ -382,7 +382,7 @@ export async function startLab(config: LabConfig, options: StartLabOptions = {})
     const info: LabInfo = {
       version: 1,
       seed: config.seed,
-      timeFactor: config.time_factor,
+      clockSpeedup: config.clock_speedup,
       startedAt: new Date().toISOString(),
       pid: process.pid,
       dir,

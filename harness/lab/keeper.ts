@@ -1,7 +1,7 @@
 /**
  * The keeper pushes each chain's on-chain price feeds the way a Chainlink network does:
  * a new round when the price moves past the deviation threshold, or when the heartbeat
- * runs out. Heartbeats are divided by the lab's time factor (a 1 h heartbeat is 60 s at
+ * runs out. Heartbeats are divided by the lab's clock speed-up (a 1 h heartbeat is 60 s at
  * factor 60). `oracle_stale` pauses it for a feed; `chain_halt` on arbitrum flips the
  * sequencer uptime feed through it.
  */
@@ -67,7 +67,7 @@ export function createKeeper(
   chains: readonly KeeperChain[],
   privateKey: string,
   sources: () => readonly PriceSource[],
-  timeFactor: number,
+  clockSpeedup: number,
 ): Keeper {
   const lanes = chains.map((chain) => {
     const provider = labProvider(chain.nodeUrl, chain.chainId);
@@ -90,7 +90,7 @@ export function createKeeper(
       busy: Promise.resolve(),
     };
   });
-  const heartbeatMs = (pair: Pair) => (FEED_PARAMETERS[pair].heartbeatSeconds * 1000) / timeFactor;
+  const heartbeatMs = (pair: Pair) => (FEED_PARAMETERS[pair].heartbeatSeconds * 1000) / clockSpeedup;
 
   // Transactions of one chain go out one after another with local nonces: no receipt
   // waits (the chains mine on arrival), no nonce races.

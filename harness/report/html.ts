@@ -165,7 +165,7 @@ function headline(
   ];
 }
 
-/** What was drilled: scenario, seed, time factor, versions, lab. */
+/** What was drilled: scenario, seed, replay compression, versions, lab. */
 function drillSection(journal: Journal): string[] {
   return [
     `<section><h2>Drill</h2>`,
@@ -180,10 +180,16 @@ function drillSection(journal: Journal): string[] {
         `<span class="mono">${journal.seed}</span> <span class="mono mute">firedrill run ${esc(journal.scenario.file)} --seed ${journal.seed}</span>`,
       ],
       [
-        "Time factor",
-        journal.time_factor === 1
-          ? "1 (real time)"
-          : `${journal.time_factor}: one lab second stands for ${journal.time_factor} scenario seconds (heartbeats and outage lengths compressed; measured times are wall-clock)`,
+        "Replay compression",
+        journal.replay_compression === 1
+          ? "1 (not a compressed replay)"
+          : `${journal.replay_compression}x: one drill second stands for ${journal.replay_compression} seconds of the real incident (measured times are wall-clock)`,
+      ],
+      [
+        "Lab clock",
+        journal.lab.clock_speedup == null
+          ? "not recorded"
+          : `feed heartbeats ${journal.lab.clock_speedup}x faster than real time`,
       ],
       [
         "Started",

@@ -33,7 +33,7 @@ function suite(original: Journal): { xml: string; tests: number; failures: numbe
     ["journal", j.id],
     ["seed", String(j.seed)],
     ["status", j.status],
-    ["time_factor", String(j.time_factor)],
+    ["replay_compression", String(j.replay_compression)],
     ["rto_seconds", String(j.systems.rto_seconds)],
     ["mttr_ms", j.mttr_ms === null ? "" : String(j.mttr_ms)],
     ["sha256", j.integrity.sha256],

@@ -42,7 +42,7 @@ export function markdownSummary(original: Journal): string {
     );
   }
   lines.push(
-    `Seed \`${j.seed}\` · time factor ${j.time_factor} · status ${j.status}${j.deviated ? " (deviated)" : ""} · journal \`${j.id}\` · sha256 \`${j.integrity.sha256.slice(0, 16)}\``,
+    `Seed \`${j.seed}\` · replay compression ${j.replay_compression}x · status ${j.status}${j.deviated ? " (deviated)" : ""} · journal \`${j.id}\` · sha256 \`${j.integrity.sha256.slice(0, 16)}\``,
     "",
   );
   return redact(lines.join("\n"));

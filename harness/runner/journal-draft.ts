@@ -11,7 +11,7 @@ import type { LabInfo } from "../lab/index.ts";
 import { ROOT } from "../paths.ts";
 import { incidentAlert, remediationPlan } from "./incident.ts";
 import type { Invariant, Journal, JournalDraft, LoadSummary as JournalLoad, Verdict } from "./journal.ts";
-import { journalId } from "./journal.ts";
+import { JOURNAL_VERSION, journalId } from "./journal.ts";
 import type { PhaseClock } from "./phases.ts";
 import type { RunRecord } from "./record.ts";
 import type { Scenario } from "./scenario.ts";
@@ -42,7 +42,7 @@ export async function journalDraft(run: RunOutcome): Promise<JournalDraft> {
   const t0 = record.t0;
   const phases = clock.times();
   return {
-    version: 1,
+    version: JOURNAL_VERSION,
     id: journalId(record.startedAt.toISOString(), scenario.name, seed),
     scenario: {
       name: scenario.name,
@@ -53,7 +53,7 @@ export async function journalDraft(run: RunOutcome): Promise<JournalDraft> {
       tier: scenario.tier,
     },
     seed,
-    time_factor: scenario.time_factor,
+    replay_compression: scenario.replay_compression,
     status,
     deviated: run.deviated,
     started_at: record.startedAt.toISOString(),
@@ -78,6 +78,7 @@ export async function journalDraft(run: RunOutcome): Promise<JournalDraft> {
           }))
         : [],
       sources: lab ? Object.keys(lab.oracles.sources) : [],
+      clock_speedup: lab?.clockSpeedup ?? null,
     },
     systems: {
       touched: scenario.blastRadius.map((name) => {

@@ -18,7 +18,11 @@ import { isAlive, sleep } from "../process.ts";
 import { redactDeep } from "../redact.ts";
 
 /** The journal format this firedrill writes and reads. */
-export const JOURNAL_VERSION = 1;
+/**
+ * The format written. Version 1 journals (whose `replay_compression` was called
+ * `time_factor`, and which lack `lab.clock_speedup`) are still read and verified.
+ */
+export const JOURNAL_VERSION = 2;
 /** Journal files in a directory end with this. */
 export const JOURNAL_SUFFIX = ".journal.json";
 /** The file recording the newest journal of a directory. */
@@ -169,7 +173,7 @@ export const IntegritySchema = z.object({
 });
 
 const journalShape = {
-  version: z.literal(JOURNAL_VERSION),
+  version: z.literal([1, JOURNAL_VERSION]),
   /** Unique, sortable, file-name safe: `20261125T225610123Z-oracle-failure-s42`. */
   id: z.string().regex(/^[A-Za-z0-9._-]+$/),
   scenario: z.object({
@@ -184,8 +188,8 @@ const journalShape = {
     tier,
   }),
   seed: z.number().int(),
-  /** Scenario seconds one lab second stands for (1 = real time); compressed heartbeats and outages. */
-  time_factor: z.number().positive(),
+  /** Seconds of the real incident one drill second stands for (1 = not a compressed replay). */
+  replay_compression: z.number().positive(),
   status: z.enum(["completed", "failed", "aborted", "interrupted"]),
   /** True when the steady state did not hold again after the faults were healed. */
   deviated: z.boolean(),
@@ -212,6 +216,8 @@ const journalShape = {
       }),
     ),
     sources: z.array(z.string()),
+    /** How many times faster than real time the lab's feed heartbeats ran; absent before version 2. */
+    clock_speedup: z.number().positive().nullable().optional(),
   }),
   systems: z.object({
     touched: z.array(
@@ -292,11 +298,18 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
 }
 
+/** A version 1 journal as it was written, for its hash: `replay_compression` was `time_factor`. */
+function asVersion1(body: JournalDraft): Record<string, unknown> {
+  const { replay_compression, ...rest } = body;
+  return { ...rest, time_factor: replay_compression };
+}
+
 /** SHA-256 (hex) of a journal's canonical form without `integrity.sha256`. */
 export function journalHash(
   journal: JournalDraft & { integrity?: Omit<Integrity, "sha256"> & { sha256?: string } },
 ): string {
-  const { integrity, ...rest } = journal;
+  const { integrity, ...body } = journal;
+  const rest = body.version === 1 ? asVersion1(body) : body;
   const hashed =
     integrity === undefined
       ? rest
@@ -513,11 +526,17 @@ export function parseJournal(text: string, file: string): Journal {
       `journal format version ${version} is newer than this firedrill reads (${JOURNAL_VERSION}); upgrade firedrill`,
     );
   }
-  const parsed = JournalSchema.safeParse(raw);
+  const parsed = JournalSchema.safeParse(version === 1 ? fromVersion1(raw as Record<string, unknown>) : raw);
   if (!parsed.success) {
     throw inputError("FD233", { file }, `not a valid firedrill journal: ${formatIssues(parsed.error)}`);
   }
   return parsed.data;
+}
+
+/** A version 1 journal in today's field names (see `asVersion1` for the way back). */
+function fromVersion1(raw: Record<string, unknown>): Record<string, unknown> {
+  const { time_factor, ...rest } = raw;
+  return { ...rest, replay_compression: time_factor };
 }
 
 /** Reads and parses one journal file (see `parseJournal`). */

@@ -14,7 +14,7 @@
  *   RTO a run is judged by covers what it breaks.
  * - `within` limits are cumulative from the first injection, must not be looser than the
  *   RTO, and must be in phase order.
- * - Durations are wall-clock time of the drill. `time_factor` says how many seconds of
+ * - Durations are wall-clock time of the drill. `replay_compression` says how many seconds of
  *   the real incident one drill second stands for (a compressed replay); it is recorded
  *   and reported, never used to fake time.
  */
@@ -142,7 +142,7 @@ export const scenarioSchema = z.strictObject({
     .describe(
       "Every fault must end, and every `expect.within` limit fall, within this time from the start of the faults; checked when the scenario is validated.",
     ),
-  time_factor: z
+  replay_compression: z
     .number()
     .min(1)
     .max(1_000_000)
@@ -205,7 +205,9 @@ export function faultEndMs(fault: Fault): number | undefined {
 
 /** Validates an already parsed YAML file as a scenario. */
 export function scenarioFrom(src: YamlFile, map: SystemsMap): Scenario {
-  const doc = validateAgainst(src, scenarioSchema, "scenario") as ScenarioDocument;
+  const doc = validateAgainst(src, scenarioSchema, "scenario", {
+    time_factor: "replay_compression",
+  }) as ScenarioDocument;
   const problems: Problem[] = [];
   const push = (path: Problem["path"], message: string, code: Problem["code"]) =>
     problems.push({ path, message, code });

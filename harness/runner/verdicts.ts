@@ -166,7 +166,7 @@ function rtoVerdict({ scenario, clock, deviated }: JudgeOptions, recovery: numbe
     reason:
       recovery === null
         ? "not recovered: the steady state did not hold again"
-        : `recovered in ${fmt(recovery)}${sourceOf(clock, "recovery")}${recovery <= scenario.rtoMs ? "" : `, over the RTO of ${fmt(scenario.rtoMs)}`}${scenario.time_factor !== 1 ? ` (lab time compressed ${scenario.time_factor}x; measured times are real)` : ""}`,
+        : `recovered in ${fmt(recovery)}${sourceOf(clock, "recovery")}${recovery <= scenario.rtoMs ? "" : `, over the RTO of ${fmt(scenario.rtoMs)}`}${scenario.replay_compression !== 1 ? ` (a replay compressed ${scenario.replay_compression}x; measured times are real)` : ""}`,
     limit: scenario.rtoMs,
     measured: recovery,
     unit: "ms",

@@ -36,7 +36,7 @@ export interface LabConfig {
 
 export interface StackConfig extends LabConfig, SutWiring {}
 
-/** Chainlink's heartbeats, divided by the lab's time factor like the lab's keeper does. */
+/** Chainlink's heartbeats, divided by the lab's clock speed-up like the lab's keeper does. */
 const CHAINLINK_HEARTBEAT_SECONDS: Record<string, number> = { "ETH/USD": 3600, "USDC/USD": 86_400 };
 
 /** Reads the lab's part of the SUT environment and the lab.json it points to. */
@@ -56,7 +56,7 @@ export function loadLabConfig(env: SutEnvVars): LabConfig {
   });
   const heartbeatMs: Record<string, number> = {};
   for (const [pair, seconds] of Object.entries(CHAINLINK_HEARTBEAT_SECONDS)) {
-    heartbeatMs[pair] = lab.oracles?.heartbeats?.[pair] ?? Math.round((seconds * 1000) / lab.timeFactor);
+    heartbeatMs[pair] = lab.oracles?.heartbeats?.[pair] ?? Math.round((seconds * 1000) / lab.clockSpeedup);
   }
   return { lab, chains, oracleSources: sut.oracleSources, regulatorUrl: sut.regulatorUrl, heartbeatMs };
 }

@@ -226,7 +226,9 @@ function watchers(
   });
   aggregator.primaryChain = chains[0]!.name;
   const oracles = new OraclePolling(aggregator, options.pollMs ?? 100, onUpdate);
-  const sequencerGraceSeconds = Math.round(3600 / (config.lab.timeFactor > 0 ? config.lab.timeFactor : 1));
+  const sequencerGraceSeconds = Math.round(
+    3600 / (config.lab.clockSpeedup > 0 ? config.lab.clockSpeedup : 1),
+  );
   const monitors = chains.map(
     (chain) =>
       new CollateralMonitor(chain, {

@@ -11,6 +11,7 @@ import {
   HEAD_FILE,
   type Integrity,
   JOURNAL_SUFFIX,
+  JOURNAL_VERSION,
   type Journal,
   type JournalDraft,
   journalId,
@@ -48,7 +49,7 @@ interface ScenarioTemplate {
     mitigation: number | null;
     recovery: number | null;
   };
-  timeFactor: number;
+  replayCompression: number;
   load: boolean;
   impact: string;
 }
@@ -90,7 +91,7 @@ const SCENARIOS: ScenarioTemplate[] = [
       mitigation: ["EMERGENCY_PAUSE"],
     },
     within: { detection: 10_000, response: null, mitigation: null, recovery: null },
-    timeFactor: 60,
+    replayCompression: 60,
     load: true,
     impact: "Primary price source unreachable while USDC trades down to 0.92; mints paused",
   },
@@ -118,7 +119,7 @@ const SCENARIOS: ScenarioTemplate[] = [
       mitigation: ["TX_BATCHING_ENABLED"],
     },
     within: { detection: 5000, response: 15_000, mitigation: null, recovery: null },
-    timeFactor: 1,
+    replayCompression: 1,
     load: true,
     impact: "Ethereum mints priced out at 1000 gwei; failover to polygon",
   },
@@ -142,7 +143,7 @@ const SCENARIOS: ScenarioTemplate[] = [
     ],
     alerts: { detection: ["RPC_FAILOVER"], response: ["RPC_FAILOVER"], mitigation: ["RPC_FAILOVER"] },
     within: { detection: 5000, response: null, mitigation: null, recovery: null },
-    timeFactor: 1,
+    replayCompression: 1,
     load: false,
     impact: "Collateral monitor lost its primary provider",
   },
@@ -167,7 +168,7 @@ const SCENARIOS: ScenarioTemplate[] = [
     ],
     alerts: { detection: ["REPORT_FALLBACK"], response: ["REPORT_FILED"], mitigation: ["REPORT_FILED"] },
     within: { detection: null, response: null, mitigation: null, recovery: 300_000 },
-    timeFactor: 10,
+    replayCompression: 10,
     load: false,
     impact: "Compliance report filing degraded under a regulator deadline",
   },
@@ -269,7 +270,7 @@ export function makeJournalDraft(options: FixtureOptions = {}): JournalDraft {
   const kpis = drillKpis(r, load?.scenarios[0]?.success_rate ?? 0.9995);
   const alertText = incidentText(tpl, iso(t0 + detection), status);
   return {
-    version: 1,
+    version: JOURNAL_VERSION,
     id: journalId(startedAt, tpl.name, seed),
     scenario: {
       name: tpl.name,
@@ -280,7 +281,7 @@ export function makeJournalDraft(options: FixtureOptions = {}): JournalDraft {
       tier: Math.min(...tpl.touched.filter((s) => s.via === "target").map((s) => s.tier)),
     },
     seed,
-    time_factor: tpl.timeFactor,
+    replay_compression: tpl.replayCompression,
     status,
     deviated: status !== "completed" && fail,
     started_at: startedAt,
@@ -685,6 +686,7 @@ function drillLab(secrets: boolean): JournalDraft["lab"] {
       },
     ],
     sources: [...SOURCE_NAMES],
+    clock_speedup: 60,
   };
 }
 

@@ -258,8 +258,8 @@ export interface TestLabOptions {
   blockTimeMs?: number;
   /** Feed heartbeat, lab ms. @default 60000 */
   heartbeatMs?: number;
-  /** lab.json timeFactor (the sequencer grace period is 3600 s divided by it). @default 60 */
-  timeFactor?: number;
+  /** lab.json clockSpeedup (the sequencer grace period is 3600 s divided by it). @default 60 */
+  clockSpeedup?: number;
 }
 
 /** Starts a small lab; `close()` stops all of it. */
@@ -305,7 +305,7 @@ export async function startTestLab(options: TestLabOptions = {}): Promise<TestLa
     const lab = {
       version: 1,
       seed: 42,
-      timeFactor: options.timeFactor ?? 60,
+      clockSpeedup: options.clockSpeedup ?? 60,
       startedAt: new Date().toISOString(),
       chains: Object.fromEntries(
         chains.map((c) => [

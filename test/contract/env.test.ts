@@ -20,7 +20,7 @@ const KEY = `0x${"11".repeat(32)}`;
 function labJson(chains: string[]) {
   return {
     version: 1,
-    timeFactor: 60,
+    clockSpeedup: 60,
     chains: Object.fromEntries(
       chains.map((name, i) => [
         name,

@@ -277,7 +277,11 @@ describe("lab", function () {
         ["seed: 1\nports:\n  toxiproxy: 70000\n", /lab\.yml:3 ports\.toxiproxy: /],
         ["seed: 1\nbogus: true\n", /lab\.yml:2 .*bogus/],
         ["seed: [1\n", /lab\.yml:\d+: YAML syntax/],
-        ["time_factor: fast\n", /lab\.yml:1 time_factor: /],
+        ["clock_speedup: fast\n", /lab\.yml:1 clock_speedup: /],
+        [
+          "time_factor: 60\n",
+          /lab\.yml:1 time_factor: unknown key "time_factor": it is now called "clock_speedup"/,
+        ],
       ];
       for (const [text, pattern] of cases) {
         const file = join(dir, "lab.yml");

@@ -145,13 +145,13 @@ describe("firedrill report", function () {
     const newer = join(dir, "future.journal.json");
     await writeFile(notJson, "this is not a journal\n");
     await writeFile(truncated, text.slice(0, 2000));
-    await writeFile(newer, JSON.stringify({ ...JSON.parse(text), version: 2 }));
+    await writeFile(newer, JSON.stringify({ ...JSON.parse(text), version: 3 }));
     const r = await run([notJson, good!, truncated, newer, join(dir, "missing.journal.json"), "--out", out]);
     expect(r.code).to.equal(2);
     const err = r.err.join("\n");
     expect(err).to.match(/notes\.journal\.json: not JSON/);
     expect(err).to.match(/cut\.journal\.json: truncated/);
-    expect(err).to.match(/future\.journal\.json: journal format version 2 is newer/);
+    expect(err).to.match(/future\.journal\.json: journal format version 3 is newer/);
     expect(err).to.match(/missing\.journal\.json: no such file/);
     expect(err).not.to.match(/\n\s+at /);
     expect((await readdir(out)).filter((n) => n.endsWith(".html"))).to.have.length(1);

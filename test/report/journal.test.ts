@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -213,13 +214,36 @@ describe("journal", () => {
 
     it("a newer format version", () => {
       const error = parseError(JSON.stringify({ version: 7, id: "x" }));
-      expect(error.message).to.match(/format version 7 is newer than this firedrill reads \(1\)/);
+      expect(error.message).to.match(/format version 7 is newer than this firedrill reads \(2\)/);
     });
 
     it("a JSON document that is not a journal", () => {
       const error = parseError(JSON.stringify({ version: 1, id: "x" }));
       expect(error.message).to.match(/not a valid firedrill journal: scenario/);
     });
+  });
+
+  it("reads and verifies a version 1 journal, whose replay compression was called time_factor", async () => {
+    const { journal } = await writeJournal(dir, makeJournalDraft({ seed: 5 }));
+    const { replay_compression, integrity, ...rest } = journal;
+    const { clock_speedup: _, ...lab } = rest.lab;
+    const body = { ...rest, version: 1, time_factor: replay_compression, lab };
+    const v1Integrity = {
+      algorithm: integrity.algorithm,
+      sequence: integrity.sequence,
+      previous: integrity.previous,
+    };
+    // Hashed the way a version 1 firedrill hashed it: its own fields, canonical JSON.
+    const sha256 = createHash("sha256")
+      .update(canonicalJson({ ...body, integrity: v1Integrity }))
+      .digest("hex");
+    const text = JSON.stringify({ ...body, integrity: { ...v1Integrity, sha256 } });
+    const read = parseJournal(text, "old.journal.json");
+    expect(read.version).to.equal(1);
+    expect(read.replay_compression).to.equal(replay_compression);
+    expect(read.lab.clock_speedup).to.equal(undefined);
+    expect(journalHashMatches(read)).to.equal(true);
+    expect(journalHashMatches({ ...read, replay_compression: replay_compression + 1 })).to.equal(false);
   });
 
   it("the fixture journals match the schema", () => {

@@ -55,19 +55,19 @@ describe("scenarios", () => {
     for (const file of files) {
       const scenario = loadScenario(join(SCENARIOS, file), map);
       if (file.startsWith("replay-")) {
-        if (!file.includes("reorg")) expect(scenario.time_factor, file).to.be.greaterThan(1);
-      } else expect(scenario.time_factor, file).to.equal(1);
+        if (!file.includes("reorg")) expect(scenario.replay_compression, file).to.be.greaterThan(1);
+      } else expect(scenario.replay_compression, file).to.equal(1);
     }
   });
 
-  it("fills in defaults: at 0, time factor 1, no abort conditions", () => {
+  it("fills in defaults: at 0, replay compression 1, no abort conditions", () => {
     const s = parseScenario(
       "t.yml",
       minimal("  - type: gas_spike\n    chain: ethereum\n    gwei: 500\n    for: 5s"),
       map,
     );
     expect(s.faults[0]).to.deep.include({ type: "gas_spike", at: 0, for: 5_000, gwei: 500 });
-    expect(s).to.deep.include({ time_factor: 1, abort_if: [], custom_events: [] });
+    expect(s).to.deep.include({ replay_compression: 1, abort_if: [], custom_events: [] });
     expect(s.sha256).to.match(/^[0-9a-f]{64}$/);
   });
 

@@ -11,8 +11,8 @@ describe("stack cross-chain manager: arbitrum sequencer uptime feed", function (
   let headers: Record<string, string>;
 
   before(async () => {
-    // Time factor 720: the sequencer's 1 h grace period is 5 s here.
-    lab = await startTestLab({ chains: ["ethereum", "arbitrum"], blockTimeMs: 500, timeFactor: 720 });
+    // Clock speed-up 720: the sequencer's 1 h grace period is 5 s here.
+    lab = await startTestLab({ chains: ["ethereum", "arbitrum"], blockTimeMs: 500, clockSpeedup: 720 });
     stack = await startStack(lab.env, { dataDir: `${lab.dir}/stack` });
     base = `http://127.0.0.1:${stack.port}`;
     headers = {
