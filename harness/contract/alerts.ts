@@ -41,25 +41,52 @@ export function isStandardEvent(name: string): name is AlertEvent {
   return (ALERT_EVENTS as readonly string[]).includes(name);
 }
 
-/** What each standard event means (the BCP's alert table). */
-export const EVENT_MEANINGS: Readonly<Record<AlertEvent, string>> = {
-  CRITICAL_COLLATERAL_LOW: "collateral ratio below its threshold",
-  ORACLE_DEVIATION: "a price source deviates from the others beyond its threshold",
-  ORACLE_STALE: "a price source stopped answering or its price is too old",
-  SECONDARY_ORACLE_ACTIVATED: "playbook step `activate_secondary_oracles`",
-  RPC_FAILOVER: "a chain is read through its next RPC provider",
-  GAS_SPIKE: "base fee above its threshold",
-  TX_BATCHING_ENABLED: "playbook step `batch_transactions`",
-  CROSS_CHAIN_FAILOVER: "playbook step `cross_chain_failover`",
-  CHAIN_HALTED: "a chain stopped producing blocks",
-  REORG_DETECTED: "blocks the stack had seen were replaced",
-  TX_FAILURE_RATE: "the transaction failure rate passed its threshold",
-  REDEMPTION_BACKLOG: "pending redemptions passed their threshold",
-  EMERGENCY_PAUSE: "playbook step `pause_non_critical`",
-  EMERGENCY_REBALANCE: "playbook step `emergency_rebalance`",
-  REPORT_FILED: "a report was filed with the regulator",
-  REPORT_FALLBACK: "the regulator could not be reached; a manual submission was prepared",
-  RECOVERED: "a condition that raised an alert has cleared",
+/**
+ * What each standard event means, and the phase of an incident it usually marks
+ * (detection, response, mitigation; `-` for none). Keyed by the standard list itself, so a
+ * new event without a meaning does not type-check.
+ */
+export const EVENT_MEANINGS: Readonly<
+  Record<AlertEvent, { meaning: string; phase: "detection" | "response" | "mitigation" | "-" }>
+> = {
+  CRITICAL_COLLATERAL_LOW: { meaning: "collateral ratio below its threshold", phase: "detection" },
+  ORACLE_DEVIATION: {
+    meaning: "a price source deviates from the others beyond its threshold",
+    phase: "detection",
+  },
+  ORACLE_STALE: { meaning: "a price source stopped answering or its price is too old", phase: "detection" },
+  SECONDARY_ORACLE_ACTIVATED: {
+    meaning: "playbook step `activate_secondary_oracles`: prices from the secondary sources",
+    phase: "response",
+  },
+  RPC_FAILOVER: { meaning: "a chain is read through its next RPC provider", phase: "detection" },
+  GAS_SPIKE: { meaning: "base fee above its threshold", phase: "detection" },
+  TX_BATCHING_ENABLED: {
+    meaning: "playbook step `batch_transactions`: less gas per operation",
+    phase: "response",
+  },
+  CROSS_CHAIN_FAILOVER: {
+    meaning: "playbook step `cross_chain_failover`: mints routed to the next chain",
+    phase: "response",
+  },
+  CHAIN_HALTED: { meaning: "a chain stopped producing blocks", phase: "detection" },
+  REORG_DETECTED: { meaning: "blocks the stack had seen were replaced", phase: "detection" },
+  TX_FAILURE_RATE: { meaning: "the transaction failure rate passed its threshold", phase: "detection" },
+  REDEMPTION_BACKLOG: { meaning: "pending redemptions passed their threshold", phase: "detection" },
+  EMERGENCY_PAUSE: {
+    meaning: "playbook step `pause_non_critical`: minting stops, redemptions go on",
+    phase: "response",
+  },
+  EMERGENCY_REBALANCE: {
+    meaning: "playbook step `emergency_rebalance`: collateral moved from the treasury into the vault",
+    phase: "response",
+  },
+  REPORT_FILED: { meaning: "a report was filed with the regulator", phase: "mitigation" },
+  REPORT_FALLBACK: {
+    meaning: "the regulator could not be reached; a manual submission was prepared",
+    phase: "detection",
+  },
+  RECOVERED: { meaning: "a condition that raised an alert has cleared", phase: "-" },
 };
 
 /** One alert as posted; `chain` and `details` may be left out by a stack that has none. */

@@ -5,7 +5,14 @@
  */
 import { type SutWiring, sutEnv } from "../contract/env.ts";
 
-export { ALERT_EVENTS, type AlertEvent, alertSchema, EVENT_NAME, SEVERITIES } from "../contract/alerts.ts";
+export {
+  ALERT_EVENTS,
+  type AlertEvent,
+  alertSchema,
+  EVENT_MEANINGS,
+  EVENT_NAME,
+  SEVERITIES,
+} from "../contract/alerts.ts";
 export { MAX_AMOUNT, MAX_BODY_BYTES as MAX_GATEWAY_BODY_BYTES } from "../contract/gateway.ts";
 export {
   ReplayGuard,

@@ -3,6 +3,7 @@
  * `npm run docs` writes them; test/docs.test.ts fails when a file in docs/ differs.
  */
 import { renderErrorsPage } from "../errors.ts";
+import { renderBcpPage } from "./bcp.ts";
 import { renderScenariosPage } from "./scenarios.ts";
 import { renderSutContractPage } from "./sut-contract.ts";
 
@@ -16,4 +17,5 @@ export const PAGES: readonly GeneratedPage[] = [
   { file: "docs/scenarios.md", render: renderScenariosPage },
   { file: "docs/sut-contract.md", render: renderSutContractPage },
   { file: "docs/errors.md", render: renderErrorsPage },
+  { file: "docs/bcp.md", render: renderBcpPage },
 ];

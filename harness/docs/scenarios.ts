@@ -13,7 +13,8 @@ import { probeName } from "../runner/probe-check.ts";
 import { abortCondition, steadyStateProbe } from "../runner/probes.ts";
 import { faultEndMs, parseScenario, scenarioSchema } from "../runner/scenario.ts";
 import { loadSystemsMap, SHIPPED_MAP } from "../runner/systems-map.ts";
-import { EVENT_MEANINGS, eventTable } from "./events.ts";
+import { EVENT_MEANINGS } from "./contract-sources.ts";
+import { eventTable } from "./events.ts";
 import { anchor, code, fenced, generatedNotice, page, table } from "./markdown.ts";
 import { jsonSchemaOf, keyRows, keyTable, type SchemaNode } from "./schema.ts";
 

@@ -28,6 +28,42 @@ export const ACTIONS = [
   "batch_transactions",
   "cross_chain_failover",
 ] as const;
+export type Action = (typeof ACTIONS)[number];
+
+/** What each playbook step does, and the alert a stack posts when it has done it. */
+export const ACTION_MEANINGS: Readonly<Record<Action, { does: string; posts: string }>> = {
+  pause_non_critical: {
+    does: "pauses non-critical operations on chain (minting stops); redemptions keep working",
+    posts: "EMERGENCY_PAUSE",
+  },
+  activate_secondary_oracles: {
+    does: "prices from the secondary sources, leaving out the stale or deviating one",
+    posts: "SECONDARY_ORACLE_ACTIVATED",
+  },
+  notify: { does: "notifies the emergency team", posts: "TEAM_NOTIFIED" },
+  emergency_rebalance: {
+    does: "moves collateral from the treasury into the vault until the ratio is back above its target",
+    posts: "EMERGENCY_REBALANCE",
+  },
+  batch_transactions: {
+    does: "batches transactions to spend less gas per operation",
+    posts: "TX_BATCHING_ENABLED",
+  },
+  cross_chain_failover: {
+    does: "routes mints to the next chain: ethereum, then polygon, then arbitrum",
+    posts: "CROSS_CHAIN_FAILOVER",
+  },
+};
+
+/**
+ * The detector each early warning precedes: the warning must fire at or before the
+ * detector's threshold, or it warns of nothing.
+ */
+export const EARLY_WARNING_PRECEDES = {
+  oracle_consensus_deviation: "oracle_deviation",
+  redemption_queue_depth: "redemption_backlog",
+  cross_chain_sync_lag: "cross_chain_sync_lag",
+} as const;
 
 /** What every detector says besides its threshold: which alert, how bad, about which system. */
 const alert = {
@@ -144,26 +180,15 @@ export function kpisFrom(src: YamlFile, map?: SystemsMap): Kpis {
   }
   // An early warning that fires after the detector warns of nothing.
   const early = kpis.early_warning;
-  const pairs: Array<[string, number, string, number]> = [
-    [
-      "oracle_consensus_deviation",
-      early.oracle_consensus_deviation.threshold,
-      "oracle_deviation",
-      kpis.detectors.oracle_deviation.threshold,
-    ],
-    [
-      "redemption_queue_depth",
-      early.redemption_queue_depth.threshold,
-      "redemption_backlog",
-      kpis.detectors.redemption_backlog.threshold,
-    ],
-    [
-      "cross_chain_sync_lag",
-      early.cross_chain_sync_lag.threshold,
-      "cross_chain_sync_lag",
-      kpis.detectors.cross_chain_sync_lag.threshold,
-    ],
-  ];
+  const pairs = Object.entries(EARLY_WARNING_PRECEDES).map(
+    ([warning, detector]) =>
+      [
+        warning,
+        early[warning as keyof typeof EARLY_WARNING_PRECEDES].threshold,
+        detector,
+        kpis.detectors[detector].threshold,
+      ] as const,
+  );
   for (const [warning, warningAt, detector, detectorAt] of pairs) {
     if (warningAt > detectorAt) {
       problems.push({

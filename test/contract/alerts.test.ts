@@ -38,6 +38,6 @@ describe("contract alerts", () => {
     const table = new Map(
       [...bcp.matchAll(/^\| `([A-Z_]+)`\s*\| ([^|]+?)\s*\|[^|]*\|$/gm)].map((m) => [m[1]!, m[2]!]),
     );
-    for (const event of ALERT_EVENTS) expect(table.get(event), event).to.equal(EVENT_MEANINGS[event]);
+    for (const event of ALERT_EVENTS) expect(table.get(event), event).to.equal(EVENT_MEANINGS[event].meaning);
   });
 });
