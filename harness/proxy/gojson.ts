@@ -28,180 +28,190 @@ function quoteChar(c: string): string {
 }
 
 const WS = new Set([" ", "\t", "\n", "\r"]);
+const DIGIT = /[0-9]/;
+const HEX_DIGIT = /[0-9a-fA-F]/;
+const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
+  '"': '"',
+  "\\": "\\",
+  "/": "/",
+  b: "\b",
+  f: "\f",
+  n: "\n",
+  r: "\r",
+  t: "\t",
+};
 
 /**
  * Parses the first JSON value of `text` as Go's `json.Decoder.Decode` does; throws a
- * GoJsonError with Go's message on a syntax error. Returns undefined for an empty body (Go: `EOF`).
+ * GoJsonError with Go's message on a syntax error, and `EOF` for an empty body.
  */
 export function parseGoJson(text: string): GoValue {
-  let i = 0;
-  const n = text.length;
-  const skip = () => {
-    while (i < n && WS.has(text[i]!)) i++;
-  };
-  const eof = (): never => {
-    throw new GoJsonError("unexpected EOF");
-  };
-  const bad = (context: string): never => {
-    throw new GoJsonError(`invalid character ${quoteChar(text[i]!)} ${context}`);
-  };
+  const scanner = new GoScanner(text);
+  scanner.skip();
+  if (scanner.done()) throw new GoJsonError("EOF");
+  return scanner.value();
+}
 
-  const literal = (word: string, value: GoValue): GoValue => {
-    for (let k = 1; k < word.length; k++) {
-      i++;
-      if (i >= n) eof();
-      if (text[i] !== word[k]) bad(`in literal ${word} (expecting ${quoteChar(word[k]!)})`);
+/** Go's scanner over one text: each method reads one construct from the cursor on. */
+class GoScanner {
+  private i = 0;
+  private readonly text: string;
+  constructor(text: string) {
+    this.text = text;
+  }
+
+  done(): boolean {
+    return this.i >= this.text.length;
+  }
+
+  skip(): void {
+    while (!this.done() && WS.has(this.text[this.i]!)) this.i++;
+  }
+
+  /** The character at the cursor; `unexpected EOF` when there is none. */
+  private peek(): string {
+    if (this.done()) throw new GoJsonError("unexpected EOF");
+    return this.text[this.i]!;
+  }
+
+  /** The next non-space character, without consuming it. */
+  private peekAfterSpace(): string {
+    this.skip();
+    return this.peek();
+  }
+
+  private bad(context: string): never {
+    throw new GoJsonError(`invalid character ${quoteChar(this.text[this.i]!)} ${context}`);
+  }
+
+  private digits(): void {
+    while (!this.done() && DIGIT.test(this.text[this.i]!)) this.i++;
+  }
+
+  value(): GoValue {
+    const c = this.peekAfterSpace();
+    if (c === "{") return this.object();
+    if (c === "[") return this.array();
+    if (c === '"') return { kind: "string", value: this.string() };
+    if (c === "t") return this.literal("true", { kind: "bool", value: true });
+    if (c === "f") return this.literal("false", { kind: "bool", value: false });
+    if (c === "n") return this.literal("null", { kind: "null" });
+    if (c === "-" || DIGIT.test(c)) return this.number();
+    return this.bad("looking for beginning of value");
+  }
+
+  private object(): GoValue {
+    this.i++;
+    const entries: Array<[string, GoValue]> = [];
+    if (this.peekAfterSpace() === "}") {
+      this.i++;
+      return { kind: "object", entries };
     }
-    i++;
-    return value;
-  };
+    for (;;) {
+      if (this.peekAfterSpace() !== '"') this.bad("looking for beginning of object key string");
+      const key = this.string();
+      if (this.peekAfterSpace() !== ":") this.bad("after object key");
+      this.i++;
+      entries.push([key, this.value()]);
+      const next = this.peekAfterSpace();
+      this.i++;
+      if (next === "}") return { kind: "object", entries };
+      if (next !== ",") {
+        this.i--;
+        this.bad("after object key:value pair");
+      }
+    }
+  }
 
-  const string = (): string => {
-    // text[i] is the opening quote.
-    i++;
+  private array(): GoValue {
+    this.i++;
+    const items: GoValue[] = [];
+    if (this.peekAfterSpace() === "]") {
+      this.i++;
+      return { kind: "array", items };
+    }
+    for (;;) {
+      items.push(this.value());
+      const next = this.peekAfterSpace();
+      this.i++;
+      if (next === "]") return { kind: "array", items };
+      if (next !== ",") {
+        this.i--;
+        this.bad("after array element");
+      }
+    }
+  }
+
+  private literal(word: string, value: GoValue): GoValue {
+    for (let k = 1; k < word.length; k++) {
+      this.i++;
+      if (this.peek() !== word[k]) this.bad(`in literal ${word} (expecting ${quoteChar(word[k]!)})`);
+    }
+    this.i++;
+    return value;
+  }
+
+  /** A string from its opening quote at the cursor to its closing one. */
+  private string(): string {
+    this.i++;
     let out = "";
     for (;;) {
-      if (i >= n) eof();
-      const c = text[i]!;
+      const c = this.peek();
       if (c === '"') {
-        i++;
+        this.i++;
         return out;
       }
       if (c === "\\") {
-        i++;
-        if (i >= n) eof();
-        const e = text[i]!;
-        const simple: Record<string, string> = {
-          '"': '"',
-          "\\": "\\",
-          "/": "/",
-          b: "\b",
-          f: "\f",
-          n: "\n",
-          r: "\r",
-          t: "\t",
-        };
-        if (simple[e] !== undefined) {
-          out += simple[e];
-          i++;
-        } else if (e === "u") {
-          let hex = "";
-          for (let k = 0; k < 4; k++) {
-            i++;
-            if (i >= n) eof();
-            if (!/[0-9a-fA-F]/.test(text[i]!)) bad("in \\u hexadecimal character escape");
-            hex += text[i];
-          }
-          out += String.fromCharCode(Number.parseInt(hex, 16));
-          i++;
-        } else {
-          bad("in string escape code");
-        }
+        out += this.escape();
         continue;
       }
-      if (c.charCodeAt(0) < 0x20) bad("in string literal");
+      if (c.charCodeAt(0) < 0x20) this.bad("in string literal");
       out += c;
-      i++;
+      this.i++;
     }
-  };
+  }
 
-  const number = (): GoValue => {
-    const start = i;
-    if (text[i] === "-") {
-      i++;
-      if (i >= n) eof();
-      if (!/[0-9]/.test(text[i]!)) bad("in numeric literal");
+  /** The character an escape at the cursor (its backslash) stands for. */
+  private escape(): string {
+    this.i++;
+    const e = this.peek();
+    const simple = SIMPLE_ESCAPES[e];
+    if (simple !== undefined) {
+      this.i++;
+      return simple;
     }
-    if (text[i] === "0") i++;
-    else while (i < n && /[0-9]/.test(text[i]!)) i++;
-    if (i < n && text[i] === ".") {
-      i++;
-      if (i >= n) eof();
-      if (!/[0-9]/.test(text[i]!)) bad("after decimal point in numeric literal");
-      while (i < n && /[0-9]/.test(text[i]!)) i++;
+    if (e !== "u") return this.bad("in string escape code");
+    let hex = "";
+    for (let k = 0; k < 4; k++) {
+      this.i++;
+      if (!HEX_DIGIT.test(this.peek())) this.bad("in \\u hexadecimal character escape");
+      hex += this.text[this.i];
     }
-    if (i < n && (text[i] === "e" || text[i] === "E")) {
-      i++;
-      if (i < n && (text[i] === "+" || text[i] === "-")) i++;
-      if (i >= n) eof();
-      if (!/[0-9]/.test(text[i]!)) bad("in exponent of numeric literal");
-      while (i < n && /[0-9]/.test(text[i]!)) i++;
-    }
-    return { kind: "number", literal: text.slice(start, i) };
-  };
+    this.i++;
+    return String.fromCharCode(Number.parseInt(hex, 16));
+  }
 
-  const value = (): GoValue => {
-    skip();
-    if (i >= n) eof();
-    const c = text[i]!;
-    if (c === "{") {
-      i++;
-      const entries: Array<[string, GoValue]> = [];
-      skip();
-      if (i >= n) eof();
-      if (text[i] === "}") {
-        i++;
-        return { kind: "object", entries };
-      }
-      for (;;) {
-        skip();
-        if (i >= n) eof();
-        if (text[i] !== '"') bad("looking for beginning of object key string");
-        const key = string();
-        skip();
-        if (i >= n) eof();
-        if (text[i] !== ":") bad("after object key");
-        i++;
-        const v = value();
-        entries.push([key, v]);
-        skip();
-        if (i >= n) eof();
-        if (text[i] === ",") {
-          i++;
-          continue;
-        }
-        if (text[i] === "}") {
-          i++;
-          return { kind: "object", entries };
-        }
-        bad("after object key:value pair");
-      }
+  private number(): GoValue {
+    const start = this.i;
+    if (this.text[this.i] === "-") {
+      this.i++;
+      if (!DIGIT.test(this.peek())) this.bad("in numeric literal");
     }
-    if (c === "[") {
-      i++;
-      const items: GoValue[] = [];
-      skip();
-      if (i >= n) eof();
-      if (text[i] === "]") {
-        i++;
-        return { kind: "array", items };
-      }
-      for (;;) {
-        items.push(value());
-        skip();
-        if (i >= n) eof();
-        if (text[i] === ",") {
-          i++;
-          continue;
-        }
-        if (text[i] === "]") {
-          i++;
-          return { kind: "array", items };
-        }
-        bad("after array element");
-      }
+    if (this.text[this.i] === "0") this.i++;
+    else this.digits();
+    if (!this.done() && this.text[this.i] === ".") {
+      this.i++;
+      if (!DIGIT.test(this.peek())) this.bad("after decimal point in numeric literal");
+      this.digits();
     }
-    if (c === '"') return { kind: "string", value: string() };
-    if (c === "t") return literal("true", { kind: "bool", value: true });
-    if (c === "f") return literal("false", { kind: "bool", value: false });
-    if (c === "n") return literal("null", { kind: "null" });
-    if (c === "-" || /[0-9]/.test(c)) return number();
-    return bad("looking for beginning of value");
-  };
-
-  skip();
-  if (i >= n) throw new GoJsonError("EOF");
-  return value();
+    if (!this.done() && (this.text[this.i] === "e" || this.text[this.i] === "E")) {
+      this.i++;
+      if (!this.done() && (this.text[this.i] === "+" || this.text[this.i] === "-")) this.i++;
+      if (!DIGIT.test(this.peek())) this.bad("in exponent of numeric literal");
+      this.digits();
+    }
+    return { kind: "number", literal: this.text.slice(start, this.i) };
+  }
 }
 
 /** Go's name for the kind of a JSON value in an UnmarshalTypeError. */
