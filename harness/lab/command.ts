@@ -13,7 +13,7 @@ import { FiredrillError, labError, usageError } from "../errors.ts";
 import type { Io } from "../io.ts";
 import { PROVIDERS } from "../names.ts";
 import { BIN, LAB_DIR } from "../paths.ts";
-import { isAlive } from "../process.ts";
+import { isAlive, sleep } from "../process.ts";
 import { readYamlFile, validateAgainst } from "../yaml.ts";
 import { type LabConfig, labConfigSchema } from "./config.ts";
 import { type LabInfo, readLabInfo, startLab, sutEnvironment, sweepLab } from "./index.ts";
@@ -168,7 +168,7 @@ async function upDetached(dir: string, configFile: string | undefined, io: Io): 
       io.out(`lab up in the background (pid ${child.pid}); log ${log}; stop it with \`firedrill lab down\``);
       return 0;
     }
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
   child.kill("SIGTERM");
   throw labError("lab", "not up within 120 s", readFileSync(log, "utf8").trim().split("\n").slice(-20));
@@ -294,7 +294,7 @@ async function down(dir: string, io: Io): Promise<number> {
     if (isAlive(info.pid) && info.pid !== process.pid) {
       process.kill(info.pid, "SIGTERM");
       const deadline = Date.now() + 20_000;
-      while (isAlive(info.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      while (isAlive(info.pid) && Date.now() < deadline) await sleep(50);
       if (isAlive(info.pid)) throw labError("lab", `process ${info.pid} did not stop within 20 s`);
       io.out(`lab (pid ${info.pid}) stopped`);
       stopped = true;

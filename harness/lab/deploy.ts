@@ -20,6 +20,7 @@ import {
   Wallet,
 } from "ethers";
 import { FiredrillError, labError } from "../errors.ts";
+import { sleep } from "../process.ts";
 import { type Artifact, loadArtifact } from "./contracts.ts";
 
 /** An externally owned account of the lab. */
@@ -265,7 +266,7 @@ async function runPhase(rpc: Rpc, steps: Step[]): Promise<void> {
       );
     }
     pending = next;
-    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    await sleep(delayMs);
     delayMs = Math.min(delayMs * 2, 50);
   }
 }

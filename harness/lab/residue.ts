@@ -4,6 +4,7 @@
  * still high. An empty list means the lab is as clean as it started.
  */
 import { labError } from "../errors.ts";
+import { sleep } from "../process.ts";
 import { rpcCall } from "./anvil.ts";
 import type { LabInfo } from "./index.ts";
 
@@ -42,7 +43,7 @@ export async function findResidue(info: LabInfo): Promise<string[]> {
       const start = Number.parseInt(await rpcCall<string>(chain.nodeUrl, "eth_blockNumber"), 16);
       let mining = false;
       while (!mining && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, Math.min(100, chain.blockTimeMs / 2)));
+        await sleep(Math.min(100, chain.blockTimeMs / 2));
         mining = Number.parseInt(await rpcCall<string>(chain.nodeUrl, "eth_blockNumber"), 16) > start;
       }
       if (!mining) found.push(`chain ${name} is not mining`);

@@ -5,6 +5,7 @@
  */
 import { Toxiproxy } from "toxiproxy-node-client";
 import { labError } from "../errors.ts";
+import { sleep } from "../process.ts";
 
 export type ToxiproxyKind = "embedded" | "real";
 
@@ -37,7 +38,7 @@ async function waitForApi(url: string, deadlineMs: number): Promise<string> {
     } catch (error) {
       last = (error as Error).message;
     }
-    await new Promise((resolve) => setTimeout(resolve, 25));
+    await sleep(25);
   }
   throw labError("toxiproxy", `API at ${url} did not answer within ${deadlineMs} ms (${last})`);
 }

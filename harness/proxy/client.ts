@@ -7,6 +7,7 @@
  */
 import { type ToxicType, Toxiproxy, ToxiproxyError } from "toxiproxy-node-client";
 import { FiredrillError } from "../errors.ts";
+import { sleep } from "../process.ts";
 import { redact } from "../redact.ts";
 
 export type ToxicStream = "upstream" | "downstream";
@@ -200,7 +201,7 @@ export class ToxiproxyClient {
         return;
       } catch (error) {
         if (Date.now() > deadline) throw this.fail(`not ready within ${timeoutMs} ms`, error);
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        await sleep(50);
       }
     }
   }

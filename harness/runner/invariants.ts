@@ -6,6 +6,7 @@
  */
 import { redemptionPath } from "../contract/gateway.ts";
 import type { LabInfo } from "../lab/index.ts";
+import { sleep } from "../process.ts";
 import type { ChainReader } from "./chain-reader.ts";
 import type { Invariant } from "./journal.ts";
 
@@ -47,7 +48,7 @@ export async function checkInvariants(
         }
       }
       pending = next;
-      if (pending.length > 0) await new Promise((r) => setTimeout(r, 250));
+      if (pending.length > 0) await sleep(250);
     }
     const lost = pending.map((r) => `${r.id} (${statuses.get(r.id)})`);
     out.push({

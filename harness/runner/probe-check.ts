@@ -4,6 +4,7 @@
  * since most of them must hold for a while before they trip.
  */
 import type { LabInfo } from "../lab/index.ts";
+import { sleep } from "../process.ts";
 import type { ChainReader } from "./chain-reader.ts";
 import type { AbortCondition, SteadyStateProbe } from "./probes.ts";
 
@@ -79,7 +80,7 @@ export function checkProbe(probe: SteadyStateProbe, target: ProbeTarget): Promis
         const start = await reader.blockNumber(probe.chain);
         const deadline = Date.now() + lab.chains[probe.chain].blockTimeMs * 3 + 500;
         while (Date.now() < deadline) {
-          await new Promise((r) => setTimeout(r, Math.min(100, lab.chains[probe.chain].blockTimeMs / 2)));
+          await sleep(Math.min(100, lab.chains[probe.chain].blockTimeMs / 2));
           const now = await reader.blockNumber(probe.chain);
           if (now > start) return { ok: true, detail: `block ${start} -> ${now}` };
         }

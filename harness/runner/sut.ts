@@ -10,7 +10,7 @@ import { ENV } from "../contract/env.ts";
 import { labError } from "../errors.ts";
 import { type LabInfo, sutEnvironment } from "../lab/index.ts";
 import { BIN } from "../paths.ts";
-import { freePort, type OwnedProcess, startProcess } from "../process.ts";
+import { freePort, type OwnedProcess, sleep, startProcess } from "../process.ts";
 import { registerSecret } from "../redact.ts";
 
 export type SutChoice =
@@ -64,7 +64,7 @@ async function waitHealthy(url: string, proc: OwnedProcess | undefined, deadline
     } catch (error) {
       last = (error as Error).message;
     }
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
   throw labError(
     "system under test",

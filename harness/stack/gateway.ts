@@ -26,6 +26,7 @@ import {
   redeemRequestSchema,
   reportRequestSchema,
 } from "../contract/gateway.ts";
+import { sleep } from "../process.ts";
 import { redact } from "../redact.ts";
 import { TxReverted } from "./chain.ts";
 import { AllChainsFailed, type CrossChainManager } from "./crosschain.ts";
@@ -336,7 +337,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
   const authorized = bearer(o.token);
   const waiters = settlementWaiters();
   const answer = handlers(o, waiters);
-  const slow = o.delayMs ? () => new Promise((r) => setTimeout(r, o.delayMs)) : undefined;
+  const slow = o.delayMs ? () => sleep(o.delayMs ?? 0) : undefined;
 
   /** Answers one request; returns the route's template for the metrics. */
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<string> => {

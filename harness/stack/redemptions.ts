@@ -7,6 +7,7 @@
  */
 
 import type { LabAccount as Account } from "../contract/lab-file.ts";
+import { sleep } from "../process.ts";
 import { type ChainClient, type SendOptions, TxReverted, VAULT } from "./chain.ts";
 import type { StackMetrics } from "./metrics.ts";
 import type { Redemption, RedemptionQueue } from "./queue.ts";
@@ -226,7 +227,7 @@ export class RedemptionEngine {
       if (outcomes.some((o) => o === undefined || o.outcome === "queued")) {
         // A failed send may leave a nonce gap: ask the chain, and give it a moment.
         signer.resync();
-        await new Promise((r) => setTimeout(r, 1000));
+        await sleep(1000);
       }
       for (const t of txs) this.#inFlight.delete(t.r.id);
       // A loop idling because the chain had its fill of our transactions may send again.

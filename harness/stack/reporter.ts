@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { sleep } from "../process.ts";
 import { type Alert, type Alerter, scrub } from "./alerts.ts";
 
 export interface EmergencyReport {
@@ -176,7 +177,7 @@ export class ComplianceReporter {
       }
       const left = deadlineMs - (Date.now() - started);
       if (left <= 0) break;
-      await new Promise((r) => setTimeout(r, Math.min(delay, left)));
+      await sleep(Math.min(delay, left));
       delay = Math.min(delay * 2, 2000);
     }
     const manualPath = join(dir, "manual", `${id}.md`);

@@ -4,6 +4,7 @@
  * posting never delays detection.
  */
 import { SIGNATURE_HEADER, signWebhook } from "../contract/webhook.ts";
+import { sleep } from "../process.ts";
 
 export interface WebhookPosterOptions {
   url: string;
@@ -49,7 +50,7 @@ export class WebhookPoster {
     const { url, attempts, backoffMs, timeoutMs } = this.#options;
     let reason = "";
     for (let attempt = 0; attempt < attempts; attempt++) {
-      if (attempt > 0) await new Promise((r) => setTimeout(r, backoffMs * 2 ** (attempt - 1)));
+      if (attempt > 0) await sleep(backoffMs * 2 ** (attempt - 1));
       try {
         const response = await fetch(url, {
           method: "POST",
