@@ -17,9 +17,8 @@ import { FiredrillError, inputError } from "../errors.ts";
 import { isAlive, sleep } from "../process.ts";
 import { redactDeep } from "../redact.ts";
 
-/** The journal format this firedrill writes and reads. */
 /**
- * The format written. Version 1 journals (whose `replay_compression` was called
+ * The journal format this firedrill writes. Version 1 journals (whose `replay_compression` was called
  * `time_factor`, and which lack `lab.clock_speedup`) are still read and verified.
  */
 export const JOURNAL_VERSION = 2;
