@@ -88,7 +88,7 @@ export const CATALOGUE = {
     family: "input",
     exit: 2,
     title: "wrong type or value",
-    from: "scenarios, systems maps, KPI files: a value the schema refuses (type, allowed values, format, bounds, an unknown key, an empty file)",
+    from: "scenarios, systems maps, KPI files, alert mappings: a value the schema refuses (type, allowed values, format, bounds, an unknown key, an empty file)",
   },
   FD202: {
     family: "input",
@@ -106,7 +106,7 @@ export const CATALOGUE = {
     family: "input",
     exit: 2,
     title: "unknown system or tier",
-    from: "scenario targets and faults, KPI detectors, systems-map dependencies and tiers: a name the systems map does not define; a scenario with no target",
+    from: "scenario targets and faults, KPI detectors, alert-mapping rules, systems-map dependencies and tiers: a name the systems map does not define; a scenario with no target",
   },
   FD205: {
     family: "input",
@@ -130,7 +130,7 @@ export const CATALOGUE = {
     family: "input",
     exit: 2,
     title: "unknown event",
-    from: "scenario expect lists: an event that is neither a standard one nor declared in `custom_events`",
+    from: "scenario expect lists, alert-mapping rules: an event that is neither a standard one nor declared in `custom_events`",
   },
   FD209: {
     family: "input",
