@@ -1,6 +1,7 @@
 /**
  * Alert intake from anything that sends PagerDuty Events API v2 alert events
- * (`POST /v2/enqueue`, https://developer.pagerduty.com/docs/events-API-v2/trigger-events/):
+ * (`POST /v2/enqueue`, https://developer.pagerduty.com/docs/events-API-v2/trigger-events/,
+ * docs/events-API-v2/02-Trigger-Events.md of github.com/PagerDuty/developer-docs):
  * `{routing_key, event_action, dedup_key?, payload?, images?, links?, client?, client_url?}`,
  * posted to the receiver's `/alerts/pagerduty`. The credential is in the body: `routing_key`
  * is the run's secret. So `authenticate` reads the raw body itself, and decides so:

@@ -1,6 +1,6 @@
 /**
  * Alert intake from anything that posts to a Slack incoming webhook
- * (https://docs.slack.dev/messaging/sending-messages-using-incoming-webhooks/): a message
+ * (https://api.slack.com/messaging/webhooks): a message
  * `{text?, blocks?, attachments?, ...}`, as Alertmanager's `slack_config` sends it (one
  * attachment `{title, text, fallback, color, ...}`, its title `[FIRING:n] ...` or
  * `[RESOLVED] ...`) or Grafana's Slack contact point does. Slack's webhook URL carries its

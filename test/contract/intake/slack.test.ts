@@ -35,7 +35,7 @@ function alertmanagerMessage(status: "FIRING:2" | "RESOLVED", color: string): Re
 /**
  * Messages as Slack's incoming webhook docs show them: a plain `text`, and `blocks` with a
  * header and a section:
- * https://docs.slack.dev/messaging/sending-messages-using-incoming-webhooks/
+ * https://api.slack.com/messaging/webhooks
  */
 const PLAIN = { text: "Redemption backlog above 500\nqueue: usdx-redemptions" };
 const BLOCKS = {
