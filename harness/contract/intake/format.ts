@@ -6,6 +6,7 @@
  * events. One credential serves every format: the run's webhook secret, which the system
  * under test already receives in its environment.
  */
+import type { ReplayGuard } from "../webhook.ts";
 
 /** One alert as its sender reported it, before it is mapped onto firedrill's events. */
 export interface SenderAlert {
@@ -32,10 +33,18 @@ export interface IntakeRequest {
   /** The path after the format's own path, e.g. the token of `/alerts/slack/<token>`. */
   rest: string;
   rawBody: string;
+  /** When it arrived, in Unix milliseconds: the clock a signature's timestamp is checked against. */
   receivedAt: number;
 }
 
 export type AuthResult = { ok: true } | { ok: false; reason: string };
+
+/** An HTTP answer to a sender. */
+export interface IntakeAnswer {
+  status: number;
+  contentType: string;
+  body: string;
+}
 
 /** Raised by `parse` for a body that is JSON but not the format's shape: the receiver answers 400. */
 export class MalformedDelivery extends Error {}
@@ -45,10 +54,20 @@ export interface IntakeFormat {
   name: "alertmanager" | "grafana" | "pagerduty" | "slack" | "oz-monitor";
   /** Path of the receiver this format is posted to, e.g. `/alerts/alertmanager`. */
   path: string;
-  /** Checks the credentials of a delivery against the run's secret, before its body is read. */
-  authenticate(request: IntakeRequest, secret: string): AuthResult;
+  /**
+   * Checks the credentials of a delivery against the run's secret, before its body is parsed
+   * into alerts (PagerDuty's credential is in the body: that format reads the raw body itself).
+   * `guard` is the receiver's memory of the signatures it accepted, for a format whose sender
+   * signs with a timestamp (Grafana's HMAC option); the others ignore it.
+   */
+  authenticate(request: IntakeRequest, secret: string, guard: ReplayGuard): AuthResult;
   /** The sender alerts of a parsed JSON body; throws MalformedDelivery when it is not this format. */
   parse(body: unknown): SenderAlert[];
   /** What the sender expects back when the delivery was accepted. */
-  accepted: { status: number; contentType: string; body: string };
+  accepted: IntakeAnswer;
+  /**
+   * What the sender expects back when that depends on the delivery (PagerDuty answers with
+   * the event's dedup_key); a format without it answers `accepted`.
+   */
+  answer?(alerts: readonly SenderAlert[]): IntakeAnswer;
 }

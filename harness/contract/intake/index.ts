@@ -1,0 +1,22 @@
+/**
+ * The sender formats of the alert intake that read what monitoring tools already send:
+ * Prometheus Alertmanager, Grafana Alerting, PagerDuty Events API v2 and Slack incoming
+ * webhooks, each on its own path of the receiver; and the look-up of one by its name.
+ */
+import { alertmanagerFormat } from "./alertmanager.ts";
+import type { IntakeFormat } from "./format.ts";
+import { grafanaFormat } from "./grafana.ts";
+import { pagerdutyFormat } from "./pagerduty.ts";
+import { slackFormat } from "./slack.ts";
+
+export const INTAKE_FORMATS: readonly IntakeFormat[] = Object.freeze([
+  alertmanagerFormat,
+  grafanaFormat,
+  pagerdutyFormat,
+  slackFormat,
+]);
+
+/** The format of that name (as in alerts.yml and `--format`), or undefined when there is none. */
+export function formatByName(name: string): IntakeFormat | undefined {
+  return INTAKE_FORMATS.find((format) => format.name === name);
+}
