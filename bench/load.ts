@@ -159,8 +159,8 @@ async function spikeOnGateway(): Promise<void> {
           `p95 ${raw.p95.toFixed(1)} ms, failed ${raw.failed}${raw.firstError ? ` (first: ${raw.firstError})` : ""}`,
       );
       const secrets = runSecrets();
-      const sink = await startAlertSink(secrets.webhookSecret, (alert) => {
-        alertCounts.set(alert.event, (alertCounts.get(alert.event) ?? 0) + 1);
+      const sink = await startAlertSink(secrets.webhookSecret, {
+        onAlert: (alert) => alertCounts.set(alert.event, (alertCounts.get(alert.event) ?? 0) + 1),
       });
       releases.push(() => sink.close());
       const sut = await startSut(

@@ -25,6 +25,11 @@ const VERBS: Record<string, { summary: string; load: () => Promise<{ command: Co
     summary: "validate <files...>: check scenarios, systems maps and KPI files",
     load: () => import("./runner/validate-command.ts"),
   },
+  alerts: {
+    summary:
+      "alerts check <alerts.yml> <payload.json> --format F: what a monitor's delivery becomes in a drill",
+    load: () => import("./runner/alerts-command.ts"),
+  },
   map: {
     summary: "map [--check] [--json]: tiers, RTOs and the blast radius of every system",
     load: () => import("./runner/map-command.ts"),

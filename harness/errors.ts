@@ -82,7 +82,7 @@ export const CATALOGUE = {
     family: "input",
     exit: 2,
     title: "file cannot be read",
-    from: "run, drill, validate, map: a scenario, systems map or KPI file that is missing, a directory or unreadable",
+    from: "run, drill, validate, map, alerts: a scenario, systems map, KPI file, alert mapping or payload that is missing, a directory or unreadable",
   },
   FD201: {
     family: "input",
@@ -221,6 +221,12 @@ export const CATALOGUE = {
     exit: 2,
     title: "journal id already used",
     from: "run, drill: the journal directory already holds a journal with the same id (start time, scenario and seed)",
+  },
+  FD237: {
+    family: "input",
+    exit: 2,
+    title: "alert payload not of its format",
+    from: "alerts check: a payload file that is not JSON, or not a delivery of the format named by `--format`",
   },
   FD300: {
     family: "lab",

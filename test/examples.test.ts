@@ -42,7 +42,7 @@ describe("the minimal alert clients of docs/sut-contract.md", function () {
   const received: ReceivedAlert[] = [];
 
   before(async () => {
-    sink = await startAlertSink(SECRET, (alert) => received.push(alert));
+    sink = await startAlertSink(SECRET, { onAlert: (alert) => received.push(alert) });
   });
   after(async () => {
     await sink?.close();

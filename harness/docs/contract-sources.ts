@@ -14,6 +14,7 @@ export {
   SEVERITIES,
 } from "../contract/alerts.ts";
 export { MAX_AMOUNT, MAX_BODY_BYTES as MAX_GATEWAY_BODY_BYTES } from "../contract/gateway.ts";
+export { INTAKE_FORMATS } from "../contract/intake/index.ts";
 export {
   ReplayGuard,
   SIGNATURE_HEADER,

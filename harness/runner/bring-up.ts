@@ -5,12 +5,20 @@
  */
 import { rmSync } from "node:fs";
 import { join } from "node:path";
+import type { IntakeFormat } from "../contract/intake/format.ts";
 import { FiredrillError } from "../errors.ts";
 import type { LabConfig } from "../lab/config.ts";
 import { type LabInfo, readLabInfo, startLab } from "../lab/index.ts";
 import { STATE_DIR } from "../paths.ts";
 import { isAlive } from "../process.ts";
-import { type Alert, type AlertSink, startAlertSink } from "./alert-sink.ts";
+import type { AlertMap } from "./alert-map.ts";
+import {
+  type Alert,
+  type AlertSink,
+  type SenderOrigin,
+  startAlertSink,
+  type Unmapped,
+} from "./alert-sink.ts";
 import type { PhaseClock } from "./phases.ts";
 import type { RunRecord } from "./record.ts";
 
@@ -41,16 +49,21 @@ export async function openLab(
   return up.info;
 }
 
-/** Starts the alert sink: every verified alert goes on the timeline and to the phase clock. */
+/**
+ * Starts the alert sink: every authentic alert that counts goes on the timeline and to the
+ * phase clock; a sender's alert that maps onto no event goes on the timeline only.
+ */
 export async function startAlerts(
   webhookSecret: string,
   record: RunRecord,
   clock: PhaseClock,
   releases: Array<() => unknown>,
+  intake: { alertMap?: AlertMap | undefined; formats?: readonly IntakeFormat[] } = {},
 ): Promise<AlertSink> {
   const { emit, notes, seen } = record;
   const onAlert = (alert: Alert) => {
     seen.add(alert.event);
+    const from = alert.sender;
     emit({
       kind: "alert.received",
       atMs: alert.receivedAt,
@@ -58,8 +71,12 @@ export async function startAlerts(
       severity: alert.severity,
       system: alert.system,
       ...(alert.chain ? { chain: alert.chain } : {}),
-      summary: `${alert.event} (${alert.severity}) from ${alert.system}${alert.chain ? ` on ${alert.chain}` : ""}`,
-      details: { sent_at: alert.at, ...(alert.details ?? {}) },
+      summary: `${alert.event} (${alert.severity}) from ${alert.system}${alert.chain ? ` on ${alert.chain}` : ""}${from ? `, sent by ${from.format} as "${from.name}"` : ""}`,
+      details: {
+        sent_at: alert.at,
+        ...(from ? senderDetails(from, alert.receivedAt) : {}),
+        ...(alert.details ?? {}),
+      },
     });
     // The clock starts at the first injection: an alert received before it reaches no phase.
     const outcome = clock.alert(alert.event, alert.receivedAt);
@@ -74,7 +91,32 @@ export async function startAlerts(
       });
     }
   };
-  const sink = await startAlertSink(webhookSecret, onAlert);
+  const onUnmapped = (alert: Unmapped) =>
+    emit({
+      kind: "alert.unmapped",
+      atMs: Date.parse(alert.at),
+      name: alert.name,
+      summary: `${alert.format} alert "${alert.name}" (${alert.status}) counted for nothing: ${alert.reason}`,
+      details: senderDetails(alert, Date.parse(alert.at)),
+    });
+  const sink = await startAlertSink(webhookSecret, {
+    onAlert,
+    onUnmapped,
+    alertMap: intake.alertMap,
+    formats: intake.formats ?? [],
+  });
   releases.push(() => sink.close());
   return sink;
+}
+
+/** Both clocks of a sender's alert: when the sender says it fired, and the delay to its receipt. */
+function senderDetails(from: SenderOrigin, receivedAt: number): Record<string, string | number> {
+  const fired = from.firedAt === null ? Number.NaN : Date.parse(from.firedAt);
+  return {
+    sender: from.format,
+    sender_alert: from.name,
+    sender_status: from.status,
+    ...(from.key === null ? {} : { sender_key: from.key }),
+    ...(Number.isFinite(fired) ? { fired_at: from.firedAt!, delivery_delay_ms: receivedAt - fired } : {}),
+  };
 }

@@ -38,6 +38,8 @@ export const EVENT_KINDS = [
   "fault.healed",
   "fault.proof",
   "alert.received",
+  /** An authentic alert from a team's own monitoring that maps onto no event: counted for nothing. */
+  "alert.unmapped",
   "phase.reached",
   "probe.ok",
   "probe.failed",

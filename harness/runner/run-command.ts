@@ -17,6 +17,7 @@ import { REPORTS_DIR, SCENARIOS_DIR } from "../paths.ts";
 import { seededRandom } from "../random.ts";
 import { junitFromJournals } from "../report/junit.ts";
 import { markdownSummary } from "../report/markdown.ts";
+import { loadAlertMap } from "./alert-map.ts";
 import type { Journal, TimelineEvent } from "./journal.ts";
 import { type RunResult, runScenario } from "./run.ts";
 import { loadScenario, type Scenario } from "./scenario.ts";
@@ -25,9 +26,9 @@ import { defaultMapPath, loadSystemsMap, type SystemsMap } from "./systems-map.t
 
 const RUN_USAGE = `usage: firedrill run <scenario.yml...> [--seed N] [--junit FILE] [--summary FILE] [--journal-dir DIR]
                      [--sut "<command>" | --sut-url URL] [--lab-dir DIR] [--map FILE] [--dry-run]
-                     [--detection-delay-ms N] [--gateway-delay-ms N]`;
+                     [--alerts alerts.yml] [--detection-delay-ms N] [--gateway-delay-ms N]`;
 const DRILL_USAGE = `usage: firedrill drill [--seed N] [--tier N] [--junit FILE] [--journal-dir DIR]
-                       [--sut "<command>" | --sut-url URL] [--lab-dir DIR]`;
+                       [--sut "<command>" | --sut-url URL] [--lab-dir DIR] [--alerts alerts.yml]`;
 
 const OPTIONS = {
   seed: { type: "string" },
@@ -38,6 +39,7 @@ const OPTIONS = {
   "sut-url": { type: "string" },
   "lab-dir": { type: "string" },
   map: { type: "string" },
+  alerts: { type: "string" },
   tier: { type: "string" },
   "dry-run": { type: "boolean", default: false },
   "detection-delay-ms": { type: "string" },
@@ -120,6 +122,7 @@ async function runAll(
   seed?: number,
 ): Promise<number> {
   const sut = sutChoice(values);
+  const alertMap = values.alerts === undefined ? undefined : loadAlertMap(values.alerts, map);
   const journalDir = resolve(values["journal-dir"] ?? REPORTS_DIR);
   const interrupt = new AbortController();
   const hurry = new AbortController();
@@ -151,6 +154,7 @@ async function runAll(
         journalDir,
         sut,
         labDir: values["lab-dir"],
+        alertMap,
         interrupt: interrupt.signal,
         hurry: hurry.signal,
         onEvent: progress(io, scenario),
@@ -205,6 +209,10 @@ export async function command(args: string[], io: Io): Promise<number> {
   const scenarios = files.map((file) => loadScenario(file, map));
   sutChoice(values);
   if (values["dry-run"]) {
+    if (values.alerts !== undefined) {
+      const alerts = loadAlertMap(values.alerts, map);
+      io.out(`${values.alerts}: valid; ${alerts.rules.length} rules`);
+    }
     for (const s of scenarios) {
       io.out(
         `${s.name}: valid; tier ${s.tier}, RTO ${formatDuration(s.rtoMs)}, ${s.faults.length} faults: ${s.faults.map((f) => f.type).join(", ")}`,

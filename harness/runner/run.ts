@@ -13,12 +13,14 @@
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { INTAKE_FORMATS } from "../contract/intake/index.ts";
 import { FiredrillError, releaseAll } from "../errors.ts";
 import type { LabConfig } from "../lab/config.ts";
 import type { LabInfo } from "../lab/index.ts";
 import { REPORTS_DIR } from "../paths.ts";
 import { type Random, seededRandom } from "../random.ts";
 import { redact } from "../redact.ts";
+import type { AlertMap } from "./alert-map.ts";
 import { openLab, startAlerts } from "./bring-up.ts";
 import { chainReader } from "./chain-reader.ts";
 import { faultContext } from "./fault-context.ts";
@@ -60,6 +62,8 @@ export interface RunOptions {
   onLog?: (line: string) => void;
   /** Folder for this run's scratch data (SUT data dir). */
   workDir?: string;
+  /** Maps what a team's own monitoring sends onto firedrill's events; without it only the native format is accepted. */
+  alertMap?: AlertMap | undefined;
 }
 
 export interface RunResult {
@@ -213,7 +217,10 @@ async function drillScenario(drill: Drill): Promise<void> {
 
   // Alerts: the SUT's own signals, verified.
   const secrets = runSecrets();
-  const sink = await startAlerts(secrets.webhookSecret, record, drill.clock, releases);
+  const sink = await startAlerts(secrets.webhookSecret, record, drill.clock, releases, {
+    alertMap: options.alertMap,
+    formats: INTAKE_FORMATS,
+  });
 
   const sut = await startSut(options.sut ?? { kind: "reference" }, lab, labFile, {
     webhookUrl: sink.url,
@@ -269,7 +276,9 @@ async function drillScenario(drill: Drill): Promise<void> {
   drill.invariants = await checkInvariants(lab, reader, sut, record.accepted, 60_000);
   drill.kpis = await readKpis(sut.url);
   for (const rejected of sink.rejected())
-    record.notes.push(`a webhook delivery was refused: ${rejected.reason} at ${rejected.at}`);
+    record.notes.push(
+      `a ${rejected.format === "native" ? "webhook" : rejected.format} delivery was refused: ${rejected.reason} at ${rejected.at}`,
+    );
 }
 
 class StopRun extends Error {

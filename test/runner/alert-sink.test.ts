@@ -9,7 +9,7 @@ describe("runner alert sink", () => {
   const received: Alert[] = [];
 
   before(async () => {
-    sink = await startAlertSink(SECRET, (a) => received.push(a));
+    sink = await startAlertSink(SECRET, { onAlert: (a) => received.push(a) });
   });
   after(() => sink.close());
 

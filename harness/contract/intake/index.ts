@@ -1,11 +1,13 @@
 /**
  * The sender formats of the alert intake that read what monitoring tools already send:
- * Prometheus Alertmanager, Grafana Alerting, PagerDuty Events API v2 and Slack incoming
- * webhooks, each on its own path of the receiver; and the look-up of one by its name.
+ * Prometheus Alertmanager, Grafana Alerting, PagerDuty Events API v2, Slack incoming
+ * webhooks and OpenZeppelin Monitor, each on its own path of the receiver; and the look-up
+ * of one by its name.
  */
 import { alertmanagerFormat } from "./alertmanager.ts";
 import type { IntakeFormat } from "./format.ts";
 import { grafanaFormat } from "./grafana.ts";
+import { ozMonitorFormat } from "./oz-monitor.ts";
 import { pagerdutyFormat } from "./pagerduty.ts";
 import { slackFormat } from "./slack.ts";
 
@@ -14,6 +16,7 @@ export const INTAKE_FORMATS: readonly IntakeFormat[] = Object.freeze([
   grafanaFormat,
   pagerdutyFormat,
   slackFormat,
+  ozMonitorFormat,
 ]);
 
 /** The format of that name (as in alerts.yml and `--format`), or undefined when there is none. */

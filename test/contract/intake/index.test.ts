@@ -2,12 +2,13 @@ import { expect } from "chai";
 import { formatByName, INTAKE_FORMATS } from "../../../harness/contract/intake/index.ts";
 
 describe("intake formats", () => {
-  it("lists the four sender formats, each on its own path under /alerts/", () => {
+  it("lists the five sender formats, each on its own path under /alerts/", () => {
     expect(INTAKE_FORMATS.map((f) => f.name)).to.deep.equal([
       "alertmanager",
       "grafana",
       "pagerduty",
       "slack",
+      "oz-monitor",
     ]);
     expect(INTAKE_FORMATS.map((f) => f.path)).to.deep.equal(INTAKE_FORMATS.map((f) => `/alerts/${f.name}`));
     expect(Object.isFrozen(INTAKE_FORMATS)).to.equal(true);
