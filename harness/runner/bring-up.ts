@@ -71,7 +71,7 @@ export async function startAlerts(
       severity: alert.severity,
       system: alert.system,
       ...(alert.chain ? { chain: alert.chain } : {}),
-      summary: `${alert.event} (${alert.severity}) from ${alert.system}${alert.chain ? ` on ${alert.chain}` : ""}${from ? `, sent by ${from.format} as "${from.name}"` : ""}`,
+      summary: `${alert.event} (${alert.severity}) from ${alert.system}${alert.chain ? ` on ${alert.chain}` : ""}${from ? `, sent by ${from.format} as "${from.name}"${deliveryDelay(from, alert.receivedAt)}` : ""}`,
       details: {
         sent_at: alert.at,
         ...(from ? senderDetails(from, alert.receivedAt) : {}),
@@ -107,6 +107,14 @@ export async function startAlerts(
   });
   releases.push(() => sink.close());
   return sink;
+}
+
+/** `, received 4.2 s after it fired` when the sender says when its alert fired. */
+function deliveryDelay(from: SenderOrigin, receivedAt: number): string {
+  const fired = from.firedAt === null ? Number.NaN : Date.parse(from.firedAt);
+  return Number.isFinite(fired)
+    ? `, received ${((receivedAt - fired) / 1000).toFixed(1)} s after it fired`
+    : "";
 }
 
 /** Both clocks of a sender's alert: when the sender says it fired, and the delay to its receipt. */
