@@ -13,6 +13,7 @@ export {
   EVENT_NAME,
   SEVERITIES,
 } from "../contract/alerts.ts";
+export { ENV } from "../contract/env.ts";
 export { MAX_AMOUNT, MAX_BODY_BYTES as MAX_GATEWAY_BODY_BYTES } from "../contract/gateway.ts";
 export { INTAKE_FORMATS } from "../contract/intake/index.ts";
 export {

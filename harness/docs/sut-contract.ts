@@ -12,6 +12,7 @@ import { bugError } from "../errors.ts";
 import {
   alertSchema,
   CHAIN_NAMES,
+  ENV,
   INTAKE_FORMATS,
   KPI_RULES,
   type LabInfo,
@@ -294,7 +295,7 @@ export function renderSutContractPage(): string {
       "- Retry a delivery that got no answer or a 5xx with the same body and the same header: if the first attempt got through, the retry is refused as a replay (401) instead of counted twice.",
       "- A new alert needs a new signature: two alerts with the same body signed in the same millisecond are one delivery.",
       "- Phase times are taken when the receiver gets an alert; an alert received before the first injection reaches no phase. Post at once: a drill's detection time includes any delay in sending.",
-      `- A monitoring tool that cannot sign this way posts its own format instead, to ${INTAKE_FORMATS.map((f) => code(`$FIREDRILL_WEBHOOK_URL${f.path.slice("/alerts".length)}`)).join(", ")}, mapped onto these events by the run's alert mapping: see [alert-intake.md](alert-intake.md).`,
+      `- A monitoring tool that cannot sign this way posts its own format instead, to ${INTAKE_FORMATS.map((f) => code(`$${ENV.alertWebhook}${f.path.slice("/alerts".length)}`)).join(", ")}, mapped onto these events by the run's alert mapping: see [alert-intake.md](alert-intake.md).`,
     ].join("\n"),
     "## Gateway",
     `Served on \`127.0.0.1:$FIREDRILL_SUT_PORT\`. Routes marked with a token need \`Authorization: Bearer $FIREDRILL_GATEWAY_TOKEN\`. Amounts are decimal strings of fdUSD (\`"1000.00"\`), at most ${MAX_AMOUNT}; addresses are 0x hex.`,
