@@ -58,12 +58,22 @@ export interface AlertSink {
   close(): Promise<void>;
 }
 
+/** Where the receiver listens, and the URL a system under test is given for it. */
+export interface AlertsEndpoint {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** The URL the system under test posts to, when it reaches the receiver by another name; ends in its path prefix. */
+  publicUrl?: string;
+}
+
 export interface AlertSinkOptions {
   /** Receives every authentic alert that counts. */
   onAlert: (alert: Alert) => void;
   /** Receives every authentic sender alert that counts for nothing. */
   onUnmapped?: (alert: Unmapped) => void;
-  port?: number;
+  /** @default 127.0.0.1 on a free port */
+  listen?: AlertsEndpoint;
   /** Sender formats accepted; each needs `alertMap`. @default none */
   formats?: readonly IntakeFormat[];
   alertMap?: AlertMap | undefined;
@@ -221,11 +231,14 @@ export async function startAlertSink(secret: string, options: AlertSinkOptions):
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error) => reject(labError("alert webhook", (error as Error).message)));
-    server.listen(options.port ?? 0, "127.0.0.1", resolve);
+    server.listen(options.listen?.port ?? 0, options.listen?.host ?? "127.0.0.1", resolve);
   });
-  const actual = (server.address() as AddressInfo).port;
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {
-    url: `http://127.0.0.1:${actual}/alerts`,
+    url:
+      options.listen?.publicUrl ??
+      `http://${host === "0.0.0.0" || host === "[::]" ? "127.0.0.1" : host}:${address.port}/alerts`,
     rejected: () => [...rejected],
     unmapped: () => [...unmapped],
     close: () =>

@@ -15,6 +15,7 @@ import type { AlertMap } from "./alert-map.ts";
 import {
   type Alert,
   type AlertSink,
+  type AlertsEndpoint,
   type SenderOrigin,
   startAlertSink,
   type Unmapped,
@@ -58,7 +59,11 @@ export async function startAlerts(
   record: RunRecord,
   clock: PhaseClock,
   releases: Array<() => unknown>,
-  intake: { alertMap?: AlertMap | undefined; formats?: readonly IntakeFormat[] } = {},
+  intake: {
+    alertMap?: AlertMap | undefined;
+    formats?: readonly IntakeFormat[];
+    listen?: AlertsEndpoint | undefined;
+  } = {},
 ): Promise<AlertSink> {
   const { emit, notes, seen } = record;
   const onAlert = (alert: Alert) => {
@@ -104,6 +109,7 @@ export async function startAlerts(
     onUnmapped,
     alertMap: intake.alertMap,
     formats: intake.formats ?? [],
+    ...(intake.listen === undefined ? {} : { listen: intake.listen }),
   });
   releases.push(() => sink.close());
   return sink;

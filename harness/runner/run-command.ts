@@ -18,6 +18,7 @@ import { seededRandom } from "../random.ts";
 import { junitFromJournals } from "../report/junit.ts";
 import { markdownSummary } from "../report/markdown.ts";
 import { loadAlertMap } from "./alert-map.ts";
+import type { AlertsEndpoint } from "./alert-sink.ts";
 import type { Journal, TimelineEvent } from "./journal.ts";
 import { type RunResult, runScenario } from "./run.ts";
 import { loadScenario, type Scenario } from "./scenario.ts";
@@ -26,9 +27,11 @@ import { defaultMapPath, loadSystemsMap, type SystemsMap } from "./systems-map.t
 
 const RUN_USAGE = `usage: firedrill run <scenario.yml...> [--seed N] [--junit FILE] [--summary FILE] [--journal-dir DIR]
                      [--sut "<command>" | --sut-url URL] [--lab-dir DIR] [--map FILE] [--dry-run]
-                     [--alerts alerts.yml] [--detection-delay-ms N] [--gateway-delay-ms N]`;
+                     [--alerts alerts.yml] [--alerts-listen HOST:PORT] [--alerts-url URL]
+                     [--detection-delay-ms N] [--gateway-delay-ms N]`;
 const DRILL_USAGE = `usage: firedrill drill [--seed N] [--tier N] [--junit FILE] [--journal-dir DIR]
-                       [--sut "<command>" | --sut-url URL] [--lab-dir DIR] [--alerts alerts.yml]`;
+                       [--sut "<command>" | --sut-url URL] [--lab-dir DIR] [--alerts alerts.yml]
+                       [--alerts-listen HOST:PORT] [--alerts-url URL]`;
 
 const OPTIONS = {
   seed: { type: "string" },
@@ -40,6 +43,8 @@ const OPTIONS = {
   "lab-dir": { type: "string" },
   map: { type: "string" },
   alerts: { type: "string" },
+  "alerts-listen": { type: "string" },
+  "alerts-url": { type: "string" },
   tier: { type: "string" },
   "dry-run": { type: "boolean", default: false },
   "detection-delay-ms": { type: "string" },
@@ -61,6 +66,48 @@ function wholeNumber(name: string, text: string | undefined, max = 2 ** 32 - 1):
   if (!Number.isInteger(n) || n < 0 || n > max)
     throw usageError(`--${name}: expected a whole number from 0 to ${max}, got "${text}"`);
   return n;
+}
+
+/**
+ * Where the alert receiver listens, and the URL the system under test is given for it:
+ * loopback on a free port by default; `--alerts-listen HOST:PORT` for a stack running
+ * elsewhere (every delivery must still carry the run's credentials), and `--alerts-url` when
+ * the stack reaches that address by another name (a tunnel, a load balancer).
+ */
+export function alertsEndpoint(values: {
+  "alerts-listen"?: string | undefined;
+  "alerts-url"?: string | undefined;
+}): AlertsEndpoint {
+  const endpoint: AlertsEndpoint = { host: "127.0.0.1", port: 0 };
+  const listen = values["alerts-listen"];
+  if (listen !== undefined) {
+    const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(listen);
+    const port = match === null ? Number.NaN : Number(match[2]);
+    if (match === null || port > 65_535) {
+      throw usageError(`--alerts-listen: expected HOST:PORT (e.g. 0.0.0.0:9700), got "${listen}"`);
+    }
+    endpoint.host = match[1]!.replace(/^\[|\]$/g, "");
+    endpoint.port = port;
+  }
+  const url = values["alerts-url"];
+  if (url !== undefined) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw usageError(`--alerts-url: not a URL: "${url}"`);
+    }
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+      throw usageError(`--alerts-url: expected an http or https URL, got "${url}"`);
+    }
+    if (parsed.username !== "" || parsed.password !== "") {
+      throw usageError(
+        "--alerts-url: credentials do not belong in the URL: the run's secret authenticates deliveries",
+      );
+    }
+    endpoint.publicUrl = url.replace(/\/+$/, "");
+  }
+  return endpoint;
 }
 
 function sutChoice(values: ReturnType<typeof parse>["values"]): SutChoice {
@@ -123,6 +170,12 @@ async function runAll(
 ): Promise<number> {
   const sut = sutChoice(values);
   const alertMap = values.alerts === undefined ? undefined : loadAlertMap(values.alerts, map);
+  const alerts = alertsEndpoint(values);
+  if (!/^(127\.|::1$|localhost$)/.test(alerts.host)) {
+    io.err(
+      `firedrill: the alert receiver listens on ${alerts.host}:${alerts.port}, beyond this machine; every delivery must still carry the run's credentials`,
+    );
+  }
   const journalDir = resolve(values["journal-dir"] ?? REPORTS_DIR);
   const interrupt = new AbortController();
   const hurry = new AbortController();
@@ -155,6 +208,7 @@ async function runAll(
         sut,
         labDir: values["lab-dir"],
         alertMap,
+        alerts,
         interrupt: interrupt.signal,
         hurry: hurry.signal,
         onEvent: progress(io, scenario),
@@ -208,6 +262,7 @@ export async function command(args: string[], io: Io): Promise<number> {
   const map = loadSystemsMap(values.map ?? defaultMapPath(files[0]));
   const scenarios = files.map((file) => loadScenario(file, map));
   sutChoice(values);
+  alertsEndpoint(values);
   if (values["dry-run"]) {
     if (values.alerts !== undefined) {
       const alerts = loadAlertMap(values.alerts, map);

@@ -21,6 +21,7 @@ import { REPORTS_DIR } from "../paths.ts";
 import { type Random, seededRandom } from "../random.ts";
 import { redact } from "../redact.ts";
 import type { AlertMap } from "./alert-map.ts";
+import type { AlertsEndpoint } from "./alert-sink.ts";
 import { openLab, startAlerts } from "./bring-up.ts";
 import { chainReader } from "./chain-reader.ts";
 import { faultContext } from "./fault-context.ts";
@@ -64,6 +65,8 @@ export interface RunOptions {
   workDir?: string;
   /** Maps what a team's own monitoring sends onto firedrill's events; without it only the native format is accepted. */
   alertMap?: AlertMap | undefined;
+  /** Where the alert receiver listens and the URL the SUT is given. @default loopback, a free port */
+  alerts?: AlertsEndpoint | undefined;
 }
 
 export interface RunResult {
@@ -220,6 +223,7 @@ async function drillScenario(drill: Drill): Promise<void> {
   const sink = await startAlerts(secrets.webhookSecret, record, drill.clock, releases, {
     alertMap: options.alertMap,
     formats: INTAKE_FORMATS,
+    listen: options.alerts,
   });
 
   const sut = await startSut(options.sut ?? { kind: "reference" }, lab, labFile, {
