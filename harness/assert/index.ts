@@ -11,7 +11,7 @@
  */
 import { formatDuration, parseDuration } from "../duration.ts";
 import { FiredrillError } from "../errors.ts";
-import type { Journal } from "../runner/journal.ts";
+import { JOURNAL_VERSION, type Journal } from "../runner/journal.ts";
 
 declare global {
   namespace Chai {
@@ -39,10 +39,19 @@ type ChaiStatic = {
 
 function journalOf(value: unknown): Journal {
   const j = value as Partial<Journal> | null;
-  if (!j || typeof j !== "object" || j.version !== 1 || !j.phases || !j.systems) {
+  const version = j?.version as number | undefined;
+  if (
+    !j ||
+    typeof j !== "object" ||
+    version === undefined ||
+    version < 1 ||
+    version > JOURNAL_VERSION ||
+    !j.phases ||
+    !j.systems
+  ) {
     throw new FiredrillError(
       "FD101",
-      "expected a firedrill journal (version 1); read one with readJournal()",
+      `expected a firedrill journal (version 1 to ${JOURNAL_VERSION}); read one with readJournal()`,
     );
   }
   return j as Journal;
