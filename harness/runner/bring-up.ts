@@ -115,22 +115,26 @@ export async function startAlerts(
   return sink;
 }
 
+/** Milliseconds from when the sender says its alert fired to its receipt; undefined when it does not say. */
+function deliveryDelayMs(from: SenderOrigin, receivedAt: number): number | undefined {
+  const fired = from.firedAt === null ? Number.NaN : Date.parse(from.firedAt);
+  return Number.isFinite(fired) ? receivedAt - fired : undefined;
+}
+
 /** `, received 4.2 s after it fired` when the sender says when its alert fired. */
 function deliveryDelay(from: SenderOrigin, receivedAt: number): string {
-  const fired = from.firedAt === null ? Number.NaN : Date.parse(from.firedAt);
-  return Number.isFinite(fired)
-    ? `, received ${((receivedAt - fired) / 1000).toFixed(1)} s after it fired`
-    : "";
+  const delay = deliveryDelayMs(from, receivedAt);
+  return delay === undefined ? "" : `, received ${(delay / 1000).toFixed(1)} s after it fired`;
 }
 
 /** Both clocks of a sender's alert: when the sender says it fired, and the delay to its receipt. */
 function senderDetails(from: SenderOrigin, receivedAt: number): Record<string, string | number> {
-  const fired = from.firedAt === null ? Number.NaN : Date.parse(from.firedAt);
+  const delay = deliveryDelayMs(from, receivedAt);
   return {
     sender: from.format,
     sender_alert: from.name,
     sender_status: from.status,
     ...(from.key === null ? {} : { sender_key: from.key }),
-    ...(Number.isFinite(fired) ? { fired_at: from.firedAt!, delivery_delay_ms: receivedAt - fired } : {}),
+    ...(delay === undefined ? {} : { fired_at: from.firedAt!, delivery_delay_ms: delay }),
   };
 }

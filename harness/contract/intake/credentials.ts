@@ -4,7 +4,8 @@
  * header (`<scheme> <credentials>`, and Basic's `base64(user:password)`), and the two
  * reasons every format gives for refusing one. A reason never carries what was presented.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { SIGNATURE_TOLERANCE_MS } from "../webhook.ts";
 import type { AuthResult } from "./format.ts";
 
 export const MISSING_CREDENTIALS = "missing credentials";
@@ -67,4 +68,26 @@ export function basicPassword(credentials: string): string | undefined {
 export function isBasicSecret(credentials: string, secret: string): boolean {
   const password = basicPassword(credentials);
   return password !== undefined && isSecret(password, secret);
+}
+
+/**
+ * A sender's HMAC signature: its timestamp within the tolerance of the receipt, then the
+ * lowercase hex HMAC-SHA256 of `signed`, keyed with the run's secret, equal to `given`.
+ * An empty secret matches nothing.
+ */
+export function signatureMatches(
+  given: string,
+  signed: string,
+  timestampMs: number,
+  receivedAt: number,
+  secret: string,
+): AuthResult {
+  if (Math.abs(receivedAt - timestampMs) > SIGNATURE_TOLERANCE_MS) {
+    return { ok: false, reason: "timestamp outside the 5 minute tolerance" };
+  }
+  if (secret === "") return { ok: false, reason: "signature mismatch" };
+  const expected = createHmac("sha256", secret).update(signed, "utf8").digest("hex");
+  return equalInConstantTime(given.trim().toLowerCase(), expected)
+    ? { ok: true }
+    : { ok: false, reason: "signature mismatch" };
 }

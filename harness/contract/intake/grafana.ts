@@ -18,16 +18,16 @@
  */
 import { createHmac } from "node:crypto";
 import { z } from "zod";
-import { type ReplayGuard, SIGNATURE_TOLERANCE_MS } from "../webhook.ts";
+import type { ReplayGuard } from "../webhook.ts";
 import { groupAlertFields, groupFields, groupSenderAlerts, requireVersion } from "./alert-group.ts";
 import {
   type Authorization,
   authorization,
   checked,
-  equalInConstantTime,
   isBasicSecret,
   isSecret,
   missing,
+  signatureMatches,
 } from "./credentials.ts";
 import type { AuthResult, IntakeFormat, IntakeRequest, SenderAlert } from "./format.ts";
 import { shaped } from "./shape.ts";
@@ -90,13 +90,15 @@ function verifySignature(
   if (seconds === undefined) return refused("missing timestamp header");
   if (!/^\d{1,12}$/.test(seconds)) return refused("malformed timestamp");
   const timestampMs = Number(seconds) * 1000;
-  if (Math.abs(request.receivedAt - timestampMs) > SIGNATURE_TOLERANCE_MS) {
-    return refused("timestamp outside the 5 minute tolerance");
-  }
-  if (secret === "") return refused("signature mismatch");
-  const expected = signGrafana(secret, request.rawBody, Number(seconds));
-  const given = signature.toLowerCase();
-  if (!equalInConstantTime(given, expected)) return refused("signature mismatch");
+  const verdict = signatureMatches(
+    signature,
+    `${seconds}:${request.rawBody}`,
+    timestampMs,
+    request.receivedAt,
+    secret,
+  );
+  if (!verdict.ok) return verdict;
+  const given = signature.trim().toLowerCase();
   if (guard.replayed(`grafana:${seconds}:${given}`, timestampMs, request.receivedAt)) {
     return refused("replayed delivery");
   }

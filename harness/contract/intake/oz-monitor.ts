@@ -9,10 +9,9 @@
  * `{"EVM": {"monitor": {"name"}, "transaction": {"hash"}, "network_slug", ...}}`. A match
  * is one-shot: the Monitor never resolves.
  */
-import { createHmac } from "node:crypto";
 import { z } from "zod";
-import { type ReplayGuard, SIGNATURE_TOLERANCE_MS } from "../webhook.ts";
-import { authorization, checked, equalInConstantTime, isSecret, missing } from "./credentials.ts";
+import type { ReplayGuard } from "../webhook.ts";
+import { authorization, checked, isSecret, missing, signatureMatches } from "./credentials.ts";
 import {
   type AuthResult,
   type IntakeFormat,
@@ -36,14 +35,13 @@ function authenticate(request: IntakeRequest, secret: string, _guard: ReplayGuar
   if (timestamp === undefined || !/^\d{1,16}$/.test(timestamp)) {
     return { ok: false, reason: "malformed timestamp" };
   }
-  if (Math.abs(request.receivedAt - Number(timestamp)) > SIGNATURE_TOLERANCE_MS) {
-    return { ok: false, reason: "timestamp outside the 5 minute tolerance" };
-  }
-  if (secret === "") return { ok: false, reason: "signature mismatch" };
-  const expected = createHmac("sha256", secret).update(`${request.rawBody}${timestamp}`).digest("hex");
-  return equalInConstantTime(signature.trim().toLowerCase(), expected)
-    ? { ok: true }
-    : { ok: false, reason: "signature mismatch" };
+  return signatureMatches(
+    signature,
+    `${request.rawBody}${timestamp}`,
+    Number(timestamp),
+    request.receivedAt,
+    secret,
+  );
 }
 
 const templated = z.object({ title: z.string(), body: z.string() });
