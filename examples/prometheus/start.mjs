@@ -1,8 +1,10 @@
 // A monitoring stack made of Prometheus, the blackbox exporter and Alertmanager, as a team
 // would run it, configured from the environment firedrill gives a system under test: the
-// blackbox exporter probes every RPC provider of the lab (a JSON-RPC eth_blockNumber POST)
-// and every price source; Prometheus alerts when a probe has failed for FOR; Alertmanager
-// posts the alerts, unchanged, to firedrill's receiver. No firedrill code is imported.
+// blackbox exporter probes every RPC provider of the lab (a JSON-RPC eth_blockNumber POST),
+// every price source and the regulator; a small exporter in this script publishes each
+// chain's head block; Prometheus alerts when a probe has failed, or a head has not moved,
+// for FOR; Alertmanager posts the alerts, unchanged, to firedrill's receiver. No firedrill
+// code is imported.
 //
 //   firedrill run scenarios/rpc-primary-outage.yml \
 //     --sut examples/prometheus/sut.sh --alerts examples/prometheus/alerts.yml
@@ -17,7 +19,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 /** The timings that add up to the detection a drill measures (README.md). */
-export const TIMING = { scrape: "1s", evaluation: "1s", for: "2s", groupWait: "1s", probeTimeout: "900ms" };
+export const TIMING = {
+  scrape: "1s",
+  evaluation: "1s",
+  for: "2s",
+  groupWait: "1s",
+  probeTimeout: "900ms",
+  /** How long a head must stand still before the chain counts as halted (every lab chain mines at least every second). */
+  headWindow: "5s",
+};
 
 const env = process.env;
 function need(name) {
@@ -54,6 +64,19 @@ const priceTargets = (env.FIREDRILL_ORACLE_URLS ?? "")
     const [source, url] = pair.split("=");
     return { url: `${url}/price/ETH-USD`, labels: { source } };
   });
+/** The regulator's health endpoint, from FIREDRILL_REGULATOR_URL. */
+const regulatorTargets = env.FIREDRILL_REGULATOR_URL
+  ? [{ url: new URL("/health", env.FIREDRILL_REGULATOR_URL).href, labels: { endpoint: "regulator" } }]
+  : [];
+/** The providers of each chain, in failover order: the head exporter reads the first that answers. */
+const ORDER = ["primary", "secondary", "emergency"];
+const chains = new Map();
+for (const target of rpcTargets) {
+  const list = chains.get(target.labels.chain) ?? [];
+  list.push(target);
+  list.sort((a, b) => ORDER.indexOf(a.labels.provider) - ORDER.indexOf(b.labels.provider));
+  chains.set(target.labels.chain, list);
+}
 if (rpcTargets.length === 0) {
   console.error("prometheus example: no FIREDRILL_RPC_* variable: nothing to probe");
   process.exit(2);
@@ -87,7 +110,7 @@ write("blackbox.yml", {
         preferred_ip_protocol: "ip4",
       },
     },
-    price: {
+    http_get: {
       prober: "http",
       timeout: TIMING.probeTimeout,
       http: { method: "GET", valid_status_codes: [200], preferred_ip_protocol: "ip4" },
@@ -115,7 +138,9 @@ write("prometheus.yml", {
   alerting: { alertmanagers: [{ static_configs: [{ targets: [`127.0.0.1:${ports.alertmanager}`] }] }] },
   scrape_configs: [
     probeJob("rpc", "eth_block_number", rpcTargets),
-    ...(priceTargets.length > 0 ? [probeJob("price_sources", "price", priceTargets)] : []),
+    ...(priceTargets.length > 0 ? [probeJob("price_sources", "http_get", priceTargets)] : []),
+    ...(regulatorTargets.length > 0 ? [probeJob("regulator", "http_get", regulatorTargets)] : []),
+    { job_name: "chain_heads", static_configs: [{ targets: [`127.0.0.1:${port}`] }] },
   ],
 });
 write("rules.yml", {
@@ -138,6 +163,22 @@ write("rules.yml", {
           for: TIMING.for,
           labels: { severity: "high" },
           annotations: { summary: "price source {{ $labels.source }} does not answer" },
+        },
+        {
+          alert: "RegulatorDown",
+          expr: 'probe_success{job="regulator"} == 0',
+          for: TIMING.for,
+          labels: { severity: "high" },
+          annotations: { summary: "the regulator's endpoint does not answer" },
+        },
+        {
+          // No change of the head over the window, with the window full of samples (so that
+          // a series that has just appeared is not taken for a halted chain).
+          alert: "ChainHeadStalled",
+          expr: `changes(chain_head_block[${TIMING.headWindow}]) == 0 and count_over_time(chain_head_block[${TIMING.headWindow}]) >= 4`,
+          for: TIMING.for,
+          labels: { severity: "critical" },
+          annotations: { summary: `{{ $labels.chain }} has produced no block for ${TIMING.headWindow}` },
         },
       ],
     },
@@ -238,7 +279,41 @@ async function ready(url) {
   }
 }
 
+/** A chain's head block from the first of its providers that answers; undefined when none does. */
+async function headOf(providers) {
+  for (const provider of providers) {
+    try {
+      const answer = await fetch(provider.url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: '{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}',
+        signal: AbortSignal.timeout(300),
+      });
+      const { result } = await answer.json();
+      if (typeof result === "string") return Number.parseInt(result, 16);
+    } catch {
+      // The next provider.
+    }
+  }
+  return undefined;
+}
+
+/** The head exporter: `chain_head_block{chain}` in Prometheus' text format. */
+async function metrics() {
+  const heads = await Promise.all(
+    [...chains].map(async ([chain, providers]) => [chain, await headOf(providers)]),
+  );
+  const lines = ["# HELP chain_head_block The chain's latest block number.", "# TYPE chain_head_block gauge"];
+  for (const [chain, head] of heads)
+    if (head !== undefined) lines.push(`chain_head_block{chain="${chain}"} ${head}`);
+  return `${lines.join("\n")}\n`;
+}
+
 const health = createServer(async (req, res) => {
+  if (req.url === "/metrics") {
+    res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(await metrics());
+    return;
+  }
   if (req.url !== "/health") {
     res.writeHead(404).end();
     return;
@@ -257,6 +332,6 @@ health.listen(port, "127.0.0.1");
 for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"]) process.on(signal, () => void stop(0));
 // The configuration, for the reader of a drill's output.
 console.error(
-  `prometheus example: probing ${rpcTargets.length} RPC providers and ${priceTargets.length} price sources every ${TIMING.scrape}; ` +
+  `prometheus example: probing ${rpcTargets.length} RPC providers, ${priceTargets.length} price sources, ${regulatorTargets.length} regulator and ${chains.size} chain heads every ${TIMING.scrape}; ` +
     `alerts after ${TIMING.for}, group_wait ${TIMING.groupWait}; configuration in ${dir}`,
 );

@@ -32,6 +32,11 @@ export interface FaultContext {
   control<T = unknown>(path: string, body: unknown): Promise<T>;
   /** The system under test's ops gateway, for faults that drive it (redemption_run). */
   gateway?: { url: string; token: string } | undefined;
+  /**
+   * The proxy between the system under test and the alert receiver (its name on the lab's
+   * Toxiproxy, and `http://host:port` of its listener), when the run put one there.
+   */
+  alertPath?: { proxy: string; url: string } | undefined;
   /** The run's seeded generator: a fault draws all its randomness here. */
   random: Random;
   /** Aborted when the run is interrupted: long-running injections stop their loops. */

@@ -3,6 +3,7 @@
  * import side effect. To add a fault, write harness/faults/<type>.ts and list it here.
  */
 import type { z } from "zod";
+import { alertDelivery } from "./alert_delivery.ts";
 import { chainHalt } from "./chain_halt.ts";
 import { collateralShock } from "./collateral_shock.ts";
 import type { FaultDefinition, FaultTiming } from "./common.ts";
@@ -32,6 +33,7 @@ export const FAULTS = [
   redemptionRun,
   regulatorOutage,
   regulatoryPressure,
+  alertDelivery,
 ] as const;
 
 export type FaultType = (typeof FAULTS)[number]["type"];
@@ -42,7 +44,7 @@ export type FaultOf<D extends FaultDefinition> = { type: D["type"]; id?: string 
 
 /** Any fault of a scenario, discriminated by `type`. */
 export type Fault = Distribute<(typeof FAULTS)[number]>;
-type Distribute<D> = D extends FaultDefinition ? FaultOf<D> : never;
+type Distribute<D> = D extends FaultDefinition<infer P> ? FaultOf<FaultDefinition<P> & D> : never;
 
 /** The definition of a fault type, or undefined for an unknown one. */
 export function faultDefinition(type: string): FaultDefinition | undefined {

@@ -7,7 +7,8 @@ import { request } from "node:http";
 import { labError } from "../errors.ts";
 import type { Pair, SourceName } from "../names.ts";
 import { ToxiproxyClient } from "../proxy/client.ts";
-import type { FaultContext, FaultProof } from "./context.ts";
+import { healOnce } from "./common.ts";
+import type { FaultContext, FaultProof, Injected } from "./context.ts";
 import { proof } from "./context.ts";
 
 /** How a proxy degrades: connections refused, held with no answer, or answered late. */
@@ -119,6 +120,22 @@ export async function degradeProxy(
   return client.injectToxic(name, spec);
 }
 
+/** The rule of every fault with a `slow` mode: `latency` goes with `slow` and only with it. */
+export function latencyProblems(mode: string, latency: number | undefined, modeKey: string) {
+  if (mode === "slow" && latency === undefined) {
+    return [{ path: ["latency"], message: `is required when ${modeKey} is slow` }];
+  }
+  if (mode !== "slow" && latency !== undefined) {
+    return [{ path: ["latency"], message: `only applies when ${modeKey} is slow, not ${mode}` }];
+  }
+  return [];
+}
+
+/** A fault's `mode` (and `latency`) as a proxy degradation. */
+export function degradeOf(mode: "refuse" | "timeout" | "slow", latencyMs: number | undefined): Degrade {
+  return mode === "slow" ? { mode, latencyMs: latencyMs ?? 0 } : { mode };
+}
+
 /** How long a probe waits before calling the endpoint unresponsive, ms. */
 export const PROBE_TIMEOUT_MS = 750;
 
@@ -186,6 +203,27 @@ export async function proveAnswering(
     ? `${what} answers again: HTTP ${result.status} in ${result.ms} ms`
     : `${what} not healed: ${result.ok ? `HTTP ${result.status} in ${result.ms} ms` : result.error}, proxy ${state.enabled ? "enabled" : "disabled"}, toxics [${state.toxics.join(", ")}]`;
   return proof(tookEffect, summary, { probe: result, proxy: { name, ...state } });
+}
+
+/**
+ * Degrades the proxy `name` and proves it on `target`; the heal undoes it and proves the
+ * endpoint answers again. What a fault on one HTTP endpoint behind one proxy amounts to.
+ */
+export async function degradeAndProve(
+  ctx: FaultContext,
+  name: string,
+  target: ProbeRequest,
+  how: Degrade,
+  what: string,
+): Promise<Injected> {
+  const undo = await degradeProxy(ctx, name, how);
+  return {
+    proof: await proveDegraded(target, how, what),
+    heal: healOnce(async () => {
+      await undo();
+      return proveAnswering(ctx, name, target, what);
+    }),
+  };
 }
 
 /** The listen URL of a proxy, from lab.json. */

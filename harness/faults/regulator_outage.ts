@@ -1,9 +1,9 @@
 /** The regulator's endpoint, where compliance reports are filed, fails or slows down. */
 import { z } from "zod";
 import { formatDuration, positiveDuration } from "../duration.ts";
-import { type FaultDefinition, forText, healOnce } from "./common.ts";
+import { type FaultDefinition, forText } from "./common.ts";
 import type { FaultContext, Injected } from "./context.ts";
-import { type Degrade, degradeProxy, proveAnswering, proveDegraded } from "./network.ts";
+import { type Degrade, degradeAndProve, degradeOf, latencyProblems } from "./network.ts";
 
 export const params = z
   .strictObject({
@@ -19,39 +19,18 @@ export const params = z
   })
   .describe("The regulator's endpoint, where compliance reports are filed, fails or slows down.");
 
-/** The rule shared with regulatory_pressure: `latency` goes with `slow` and only with it. */
-export function latencyProblems(mode: string, latency: number | undefined, modeKey: string) {
-  if (mode === "slow" && latency === undefined) {
-    return [{ path: ["latency"], message: `is required when ${modeKey} is slow` }];
-  }
-  if (mode !== "slow" && latency !== undefined) {
-    return [{ path: ["latency"], message: `only applies when ${modeKey} is slow, not ${mode}` }];
-  }
-  return [];
-}
-
 /** The proxy in front of the regulator endpoint. */
 const PROXY = "regulator";
 
-/** A mode of the schema as a proxy degradation. */
-export function regulatorDegrade(
-  mode: "refuse" | "timeout" | "slow",
-  latencyMs: number | undefined,
-): Degrade {
-  return mode === "slow" ? { mode, latencyMs: latencyMs ?? 0 } : { mode };
-}
-
 /** Degrades the regulator's proxy and proves it on `GET /health`; the heal proves it answers again. */
-export async function degradeRegulator(ctx: FaultContext, how: Degrade): Promise<Injected> {
-  const target = { url: ctx.lab.regulator.url, path: "/health" };
-  const undo = await degradeProxy(ctx, PROXY, how);
-  return {
-    proof: await proveDegraded(target, how, "regulator endpoint"),
-    heal: healOnce(async () => {
-      await undo();
-      return proveAnswering(ctx, PROXY, target, "regulator endpoint");
-    }),
-  };
+export function degradeRegulator(ctx: FaultContext, how: Degrade): Promise<Injected> {
+  return degradeAndProve(
+    ctx,
+    PROXY,
+    { url: ctx.lab.regulator.url, path: "/health" },
+    how,
+    "regulator endpoint",
+  );
 }
 
 export const regulatorOutage = {
@@ -63,5 +42,5 @@ export const regulatorOutage = {
   check: (p) => latencyProblems(p.mode, p.latency, "mode"),
   describe: (p) =>
     `regulator endpoint ${p.mode === "slow" ? `slowed by ${formatDuration(p.latency ?? 0)}` : p.mode === "refuse" ? "refusing connections" : "timing out"}${forText(p, formatDuration)}`,
-  inject: (ctx, p) => degradeRegulator(ctx, regulatorDegrade(p.mode, p.latency)),
+  inject: (ctx, p) => degradeRegulator(ctx, degradeOf(p.mode, p.latency)),
 } as const satisfies FaultDefinition<typeof params>;

@@ -7,8 +7,8 @@ import { type ReportRequest, ROUTES } from "../contract/gateway.ts";
 import { formatDuration, positiveDuration } from "../duration.ts";
 import { type FaultDefinition, forText, healOnce } from "./common.ts";
 import { proof } from "./context.ts";
-import { probe, proveAnswering } from "./network.ts";
-import { degradeRegulator, latencyProblems, regulatorDegrade } from "./regulator_outage.ts";
+import { degradeOf, latencyProblems, probe, proveAnswering } from "./network.ts";
+import { degradeRegulator } from "./regulator_outage.ts";
 
 export const params = z
   .strictObject({
@@ -94,7 +94,7 @@ export const regulatoryPressure = {
         }),
       };
     }
-    const degraded = await degradeRegulator(ctx, regulatorDegrade(p.degrade, p.latency));
+    const degraded = await degradeRegulator(ctx, degradeOf(p.degrade, p.latency));
     // The regulator is degraded first, so that the stack's filing meets the degraded endpoint.
     const delivery = await deliverDemand(ctx, p.report, p.deadline);
     return {

@@ -4,9 +4,12 @@
  * still high. An empty list means the lab is as clean as it started.
  */
 import { labError } from "../errors.ts";
-import { sleep } from "../process.ts";
+import { isAlive, sleep } from "../process.ts";
 import { rpcCall } from "./anvil.ts";
 import type { LabInfo } from "./index.ts";
+
+/** The name the runner gives its alert-path proxy: `alerts-<pid>-<ms>`. */
+export const ALERT_PATH_PROXY = /^alerts-(\d+)-\d+$/;
 
 /** Base fee above which a chain counts as still spiked, in gwei (lab chains idle well under 1). */
 const SPIKED_GWEI = 100;
@@ -24,6 +27,11 @@ export async function findResidue(info: LabInfo): Promise<string[]> {
     `${info.toxiproxy.url}/proxies`,
   );
   for (const [name, proxy] of Object.entries(proxies)) {
+    // A run's proxy in front of its alert receiver goes with the run: one whose run is
+    // gone was left behind.
+    const owner = ALERT_PATH_PROXY.exec(name)?.[1];
+    if (owner !== undefined && !isAlive(Number(owner)))
+      found.push(`proxy ${name} outlived its run (pid ${owner})`);
     if (!proxy.enabled) found.push(`proxy ${name} is disabled`);
     for (const toxic of proxy.toxics) found.push(`proxy ${name} has toxic ${toxic.name}`);
   }

@@ -96,3 +96,42 @@ export function redactMarkup(markup: string): string {
 export function shortHash(hex: string): string {
   return `${hex.slice(0, 12)}…`;
 }
+
+/** The alert that reached a phase, and how long its delivery took when the journal says. */
+export interface PhaseSource {
+  alert: string;
+  /** The later phase whose list named the alert, when the phase's own did not. */
+  via: string | null;
+  /** From when the alert was raised (or fired, at its sender) to its receipt, ms. */
+  deliveryMs: number | null;
+}
+
+/**
+ * What reached detection, response and mitigation, from the journal's timeline. A journal
+ * written before phase events carried the delivery delay gives it on the alert's own event.
+ */
+export function phaseSources(
+  journal: Journal,
+): Partial<Record<"detection" | "response" | "mitigation", PhaseSource>> {
+  const out: Partial<Record<"detection" | "response" | "mitigation", PhaseSource>> = {};
+  for (const event of journal.timeline) {
+    if (event.kind !== "phase.reached" || event.name === "recovery" || event.name === undefined) continue;
+    const phase = event.name as "detection" | "response" | "mitigation";
+    const alert = event.details?.["alert"];
+    if (out[phase] !== undefined || typeof alert !== "string") continue;
+    let delivery = event.details?.["delivery_delay_ms"];
+    if (typeof delivery !== "number") {
+      const received = journal.timeline.find(
+        (e) => e.kind === "alert.received" && e.name === alert && e.t_ms === event.t_ms,
+      );
+      delivery = received?.details?.["delivery_delay_ms"];
+    }
+    const via = event.details?.["via"];
+    out[phase] = {
+      alert,
+      via: typeof via === "string" ? via : null,
+      deliveryMs: typeof delivery === "number" ? delivery : null,
+    };
+  }
+  return out;
+}

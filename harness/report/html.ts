@@ -15,7 +15,16 @@ import {
   phaseChart,
   timelineChart,
 } from "./charts.ts";
-import { esc, fmtMaybeMs, fmtMs, fmtValue, outcome, redactMarkup, shortHash } from "./format.ts";
+import {
+  esc,
+  fmtMaybeMs,
+  fmtMs,
+  fmtValue,
+  outcome,
+  phaseSources,
+  redactMarkup,
+  shortHash,
+} from "./format.ts";
 
 const CSS = `
 :root{--ok:#047857;--ok-bg:#ecfdf5;--bad:#b91c1c;--bad-bg:#fef2f2;--warn:#b45309;--warn-bg:#fffbeb;--ink:#111827;--mute:#6b7280;--line:#e5e7eb}
@@ -407,16 +416,24 @@ function limitText(limit: number | null): string {
 
 function phaseTable(journal: Journal): string {
   const names = ["detection", "response", "mitigation", "recovery"] as const;
+  const sources = phaseSources(journal);
   let prev = 0;
   const rows = names.map((name) => {
     const at = journal.phases[`${name}_ms`];
     const limit = journal.phase_limits_ms[name];
     const segment = at === null ? null : at - prev;
     if (at !== null) prev = at;
+    const source = name === "recovery" ? undefined : sources[name];
     return [
       esc(name),
       fmtMaybeMs(at),
       fmtMaybeMs(segment),
+      name === "recovery"
+        ? `<span class="mute">steady-state probes</span>`
+        : source === undefined
+          ? `<span class="mute">—</span>`
+          : `${esc(source.alert)}${source.via === null ? "" : ` <span class="mute">(via ${esc(source.via)})</span>`}`,
+      source?.deliveryMs == null ? `<span class="mute">—</span>` : fmtMs(source.deliveryMs),
       limit === null ? `<span class="mute">—</span>` : fmtMs(limit),
       limit === null
         ? at === null
@@ -430,10 +447,13 @@ function phaseTable(journal: Journal): string {
     "<b>MTTR</b>",
     `<b>${fmtMaybeMs(journal.mttr_ms)}</b>`,
     "",
+    "",
+    "",
     `RTO ${fmtMs(rtoMs)}`,
     pill(journal.mttr_ms !== null && journal.mttr_ms <= rtoMs),
   ]);
-  return table(["phase", "reached after", "phase took", "limit", ""], rows, [1, 2, 3]);
+  return `${table(["phase", "reached after", "phase took", "reached by", "of which delivery", "limit", ""], rows, [1, 2, 4, 5])}
+<p class="mute">Phases are timed when an alert arrives. "Of which delivery" is how long that alert took from being raised (or fired, at its sender) to its arrival: part of the phase, not added to it.</p>`;
 }
 
 export interface IndexEntry {

@@ -3,7 +3,7 @@
 import { redact } from "../redact.ts";
 import { type Journal, redactJournal } from "../runner/journal.ts";
 import { passed } from "./charts.ts";
-import { fmtMaybeMs, fmtMs, fmtValue, outcome } from "./format.ts";
+import { fmtMaybeMs, fmtMs, fmtValue, outcome, phaseSources } from "./format.ts";
 
 const cell = (text: string): string => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
@@ -22,6 +22,7 @@ export function markdownSummary(original: Journal): string {
     `| --- | --- | --- | --- | --- | --- |`,
     `| ${fmtMaybeMs(j.mttr_ms)} | ${fmtMs(rtoMs)} (${cell(j.systems.rto_system)}) | ${fmtMaybeMs(j.phases.detection_ms)} | ${fmtMaybeMs(j.phases.response_ms)} | ${fmtMaybeMs(j.phases.mitigation_ms)} | ${fmtMaybeMs(j.phases.recovery_ms)} |`,
     "",
+    ...reachedBy(j),
     `| | verdict | limit | measured | reason |`,
     `| --- | --- | --- | --- | --- |`,
     ...j.verdicts.map(
@@ -46,6 +47,18 @@ export function markdownSummary(original: Journal): string {
     "",
   );
   return redact(lines.join("\n"));
+}
+
+/** `Reached by: detection RPC_FAILOVER (delivered in 19.2 s); ...`, when an alert reached a phase. */
+function reachedBy(j: Journal): string[] {
+  const sources = phaseSources(j);
+  const parts = (["detection", "response", "mitigation"] as const).flatMap((phase) => {
+    const source = sources[phase];
+    if (source === undefined) return [];
+    const delivery = source.deliveryMs === null ? "" : ` (delivered in ${fmtMs(source.deliveryMs)})`;
+    return [`${phase} \`${source.alert}\`${delivery}`];
+  });
+  return parts.length === 0 ? [] : [`Reached by: ${parts.join("; ")}.`, ""];
 }
 
 /** One table row per journal, newest first, for several drills. */

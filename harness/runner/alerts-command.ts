@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { MalformedDelivery } from "../contract/intake/format.ts";
-import { formatByName, INTAKE_FORMATS } from "../contract/intake/index.ts";
+import { formatByName, INTAKE_FORMATS, senderAlertKey } from "../contract/intake/index.ts";
 import { inputError, usageError } from "../errors.ts";
 import type { Io } from "../io.ts";
 import { loadAlertMap, mapAlert } from "./alert-map.ts";
@@ -49,10 +49,15 @@ export async function command(args: string[], io: Io): Promise<number> {
   for (const alert of alerts) {
     const fired = alert.firedAt === undefined ? "" : `, fired ${alert.firedAt}`;
     const mapped = mapAlert(alertMap, format.name, alert);
+    // A firing alert also counts for a scenario that names it as the sender's own alert.
+    const named =
+      alert.status === "firing"
+        ? `; a scenario's expect may name it "${senderAlertKey(format.name, alert.name)}"`
+        : "";
     io.out(
       mapped.mapped
-        ? `  "${alert.name}" (${alert.status}${fired}) -> ${mapped.event} (${mapped.severity}) on ${mapped.system}${mapped.chain === null ? "" : `, ${mapped.chain}`}  [rule ${mapped.rule + 1}]`
-        : `  "${alert.name}" (${alert.status}${fired}) -> counted for nothing: ${mapped.reason}`,
+        ? `  "${alert.name}" (${alert.status}${fired}) -> ${mapped.event} (${mapped.severity}) on ${mapped.system}${mapped.chain === null ? "" : `, ${mapped.chain}`}  [rule ${mapped.rule + 1}]${named}`
+        : `  "${alert.name}" (${alert.status}${fired}) -> no event: ${mapped.reason}${named}`,
     );
   }
   return 0;

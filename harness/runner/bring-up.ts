@@ -6,6 +6,7 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { IntakeFormat } from "../contract/intake/format.ts";
+import { senderAlertKey } from "../contract/intake/index.ts";
 import { FiredrillError } from "../errors.ts";
 import type { LabConfig } from "../lab/config.ts";
 import { type LabInfo, readLabInfo, startLab } from "../lab/index.ts";
@@ -69,6 +70,9 @@ export async function startAlerts(
   const onAlert = (alert: Alert) => {
     seen.add(alert.event);
     const from = alert.sender;
+    const delay = from
+      ? deliveryDelayMs(from.firedAt, alert.receivedAt)
+      : deliveryDelayMs(alert.at, alert.receivedAt);
     emit({
       kind: "alert.received",
       atMs: alert.receivedAt,
@@ -76,15 +80,26 @@ export async function startAlerts(
       severity: alert.severity,
       system: alert.system,
       ...(alert.chain ? { chain: alert.chain } : {}),
-      summary: `${alert.event} (${alert.severity}) from ${alert.system}${alert.chain ? ` on ${alert.chain}` : ""}${from ? `, sent by ${from.format} as "${from.name}"${deliveryDelay(from, alert.receivedAt)}` : ""}`,
+      summary: `${alert.event} (${alert.severity}) from ${alert.system}${alert.chain ? ` on ${alert.chain}` : ""}${from ? `, sent by ${from.format} as "${from.name}"` : ""}${deliveryText(delay, from !== undefined)}`,
       details: {
         sent_at: alert.at,
         ...(from ? senderDetails(from, alert.receivedAt) : {}),
+        ...(delay === undefined ? {} : { delivery_delay_ms: delay }),
         ...(alert.details ?? {}),
       },
     });
+    reach(alert.event, alert.receivedAt, delay);
+    // A scenario may name the sender's own alert instead of the event it maps onto.
+    if (from?.status === "firing") {
+      const key = senderAlertKey(from.format, from.name);
+      seen.add(key);
+      reach(key, alert.receivedAt, delay);
+    }
+  };
+  /** Hands one alert to the phase clock and puts each phase it reaches on the timeline. */
+  const reach = (name: string, receivedAt: number, delay: number | undefined) => {
     // The clock starts at the first injection: an alert received before it reaches no phase.
-    const outcome = clock.alert(alert.event, alert.receivedAt);
+    const outcome = clock.alert(name, receivedAt);
     if (outcome.ignored !== null) notes.push(outcome.ignored);
     for (const mark of outcome.reached) {
       emit({
@@ -92,18 +107,33 @@ export async function startAlerts(
         atMs: mark.atMs,
         name: mark.phase,
         summary: `${mark.phase} reached by ${mark.alert}${mark.via === null ? "" : ` (via ${mark.via})`}`,
-        details: { alert: mark.alert, ...(mark.via === null ? {} : { via: mark.via }) },
+        details: {
+          alert: mark.alert,
+          ...(mark.via === null ? {} : { via: mark.via }),
+          ...(delay === undefined ? {} : { delivery_delay_ms: delay }),
+        },
       });
     }
   };
-  const onUnmapped = (alert: Unmapped) =>
+  const onUnmapped = (alert: Unmapped) => {
+    const receivedAt = Date.parse(alert.at);
+    const key = senderAlertKey(alert.format, alert.name);
+    // Named in the scenario's `expect` as the sender's own alert: it counts as that name.
+    const named = alert.status === "firing" && clock.expects(key);
     emit({
       kind: "alert.unmapped",
-      atMs: Date.parse(alert.at),
+      atMs: receivedAt,
       name: alert.name,
-      summary: `${alert.format} alert "${alert.name}" (${alert.status}) counted for nothing: ${alert.reason}`,
-      details: senderDetails(alert, Date.parse(alert.at)),
+      summary: named
+        ? `${alert.format} alert "${alert.name}" (${alert.status}), named by the scenario as ${key}; no event: ${alert.reason}`
+        : `${alert.format} alert "${alert.name}" (${alert.status}) counted for nothing: ${alert.reason}`,
+      details: senderDetails(alert, receivedAt),
     });
+    if (named) {
+      seen.add(key);
+      reach(key, receivedAt, deliveryDelayMs(alert.firedAt, receivedAt));
+    }
+  };
   const sink = await startAlertSink(webhookSecret, {
     onAlert,
     onUnmapped,
@@ -115,21 +145,27 @@ export async function startAlerts(
   return sink;
 }
 
-/** Milliseconds from when the sender says its alert fired to its receipt; undefined when it does not say. */
-function deliveryDelayMs(from: SenderOrigin, receivedAt: number): number | undefined {
-  const fired = from.firedAt === null ? Number.NaN : Date.parse(from.firedAt);
-  return Number.isFinite(fired) ? receivedAt - fired : undefined;
+/**
+ * Milliseconds from when an alert was raised (the sender's own time, or the native alert's
+ * `at`) to its receipt; undefined when the time is not given.
+ */
+function deliveryDelayMs(raisedAt: string | null, receivedAt: number): number | undefined {
+  const raised = raisedAt === null ? Number.NaN : Date.parse(raisedAt);
+  return Number.isFinite(raised) ? receivedAt - raised : undefined;
 }
 
-/** `, received 4.2 s after it fired` when the sender says when its alert fired. */
-function deliveryDelay(from: SenderOrigin, receivedAt: number): string {
-  const delay = deliveryDelayMs(from, receivedAt);
-  return delay === undefined ? "" : `, received ${(delay / 1000).toFixed(1)} s after it fired`;
+/**
+ * `, received 4.2 s after it fired`: always for a sender's alert, whose delivery is part of
+ * its detection; for a native one only when the delivery took a second or more.
+ */
+function deliveryText(delay: number | undefined, sender: boolean): string {
+  if (delay === undefined || (!sender && delay < 1000)) return "";
+  return `, received ${(delay / 1000).toFixed(1)} s after it ${sender ? "fired" : "was raised"}`;
 }
 
 /** Both clocks of a sender's alert: when the sender says it fired, and the delay to its receipt. */
 function senderDetails(from: SenderOrigin, receivedAt: number): Record<string, string | number> {
-  const delay = deliveryDelayMs(from, receivedAt);
+  const delay = deliveryDelayMs(from.firedAt, receivedAt);
   return {
     sender: from.format,
     sender_alert: from.name,

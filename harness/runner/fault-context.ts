@@ -7,6 +7,7 @@ import type { FaultContext } from "../faults/context.ts";
 import { rpcCall } from "../lab/anvil.ts";
 import type { LabInfo } from "../lab/index.ts";
 import type { Random } from "../random.ts";
+import type { AlertPath } from "./alert-path.ts";
 
 export function faultContext(
   lab: LabInfo,
@@ -14,9 +15,11 @@ export function faultContext(
   random: Random,
   signal: AbortSignal,
   log: (line: string) => void,
+  alertPath?: AlertPath,
 ): FaultContext {
   return {
     lab,
+    alertPath: alertPath && { proxy: alertPath.proxy, url: alertPath.url },
     rpc: (chain, method, params) =>
       rpcCall(lab.chains[chain as keyof LabInfo["chains"]].nodeUrl, method, params),
     async control(path, body) {

@@ -86,6 +86,11 @@ export class PhaseClock {
     return this.#origin;
   }
 
+  /** Whether any phase list names `event`. */
+  expects(event: string): boolean {
+    return ALERT_PHASES.some((phase) => this.#expect[phase]?.includes(event) === true);
+  }
+
   /**
    * Takes one verified alert, received at `receivedAtMs`. An alert received before the
    * first injection reaches no phase. Otherwise the alert reaches the latest phase whose

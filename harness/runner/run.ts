@@ -21,6 +21,7 @@ import { REPORTS_DIR } from "../paths.ts";
 import { type Random, seededRandom } from "../random.ts";
 import { redact } from "../redact.ts";
 import type { AlertMap } from "./alert-map.ts";
+import { drillsAlertPath, openAlertPath } from "./alert-path.ts";
 import type { AlertsEndpoint } from "./alert-sink.ts";
 import { openLab, startAlerts } from "./bring-up.ts";
 import { chainReader } from "./chain-reader.ts";
@@ -220,14 +221,18 @@ async function drillScenario(drill: Drill): Promise<void> {
 
   // Alerts: the SUT's own signals, verified.
   const secrets = runSecrets();
+  // A scenario that drills the alert path puts a proxy where the receiver would listen.
+  const proxied = drillsAlertPath(scenario);
   const sink = await startAlerts(secrets.webhookSecret, record, drill.clock, releases, {
     alertMap: options.alertMap,
     formats: INTAKE_FORMATS,
-    listen: options.alerts,
+    listen: proxied ? undefined : options.alerts,
   });
+  const alertPath = proxied ? await openAlertPath(lab, sink.url, options.alerts, releases) : undefined;
+  if (alertPath) drill.log(`alert path: through proxy ${alertPath.proxy} at ${alertPath.url}`);
 
   const sut = await startSut(options.sut ?? { kind: "reference" }, lab, labFile, {
-    webhookUrl: sink.url,
+    webhookUrl: alertPath?.webhookUrl ?? sink.url,
     webhookSecret: secrets.webhookSecret,
     gatewayToken: secrets.gatewayToken,
     // A data folder per run: an attached lab outlives runs, and a stack's queue must not.
@@ -256,7 +261,7 @@ async function drillScenario(drill: Drill): Promise<void> {
   });
 
   // Faults on their schedule; while they are active, abort conditions and probe transitions.
-  const ctx = faultContext(lab, sut, drill.random, interrupt.signal, drill.log);
+  const ctx = faultContext(lab, sut, drill.random, interrupt.signal, drill.log, alertPath);
   releases.push(() => drill.faults.healAll());
   const faultsDone = drill.faults.start(ctx, interrupt.signal, () => !!drill.aborted);
   await watchFaults(scenario, target, faultsDone, interrupt, record.emit, (reason) => {

@@ -6,7 +6,8 @@
  * Rules beyond the shape of each field:
  * - Event names in `expect` must be standard ones (ALERT_EVENTS), or be declared in
  *   `custom_events` (a stack may post others; declaring them keeps a typo from silently
- *   never matching).
+ *   never matching). An entry may instead name a sender's own alert,
+ *   `<format>:<alert name>`, with a known format.
  * - Each phase list matches on any of its events; `expect.required` lists events that
  *   must each be seen at least once (e.g. both failover and batching).
  * - Fault `id`s are optional; given ones must be unique.
@@ -21,6 +22,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { ALERT_EVENTS, EVENT_NAME, isStandardEvent } from "../contract/alerts.ts";
+import { formatByName, INTAKE_FORMATS, SENDER_ALERT_KEY } from "../contract/intake/index.ts";
 import { duration, formatDuration, positiveDuration } from "../duration.ts";
 import { FAULTS, type Fault, faultDefinition } from "../faults/index.ts";
 import {
@@ -35,7 +37,11 @@ import { abortCondition, steadyStateProbe } from "./probes.ts";
 import { blastRadius, rtoFor, SYSTEM_NAME, type SystemsMap, suggest } from "./systems-map.ts";
 
 const eventName = z.string().regex(EVENT_NAME, { message: "an event name is UPPER_SNAKE_CASE" });
-const events = z.array(eventName).min(1);
+/** An event, or a sender's own alert as `<format>:<alert name>`. */
+const expectedName = z.string().refine((name) => EVENT_NAME.test(name) || SENDER_ALERT_KEY.test(name), {
+  message: "an event name is UPPER_SNAKE_CASE; a sender's own alert is <format>:<alert name>",
+});
+const events = z.array(expectedName).min(1);
 
 const noWindow = (type: string) =>
   z
@@ -108,12 +114,12 @@ export const scenarioSchema = z.strictObject({
   expect: z
     .strictObject({
       detection: events.describe(
-        "Events that mark detection: the first of them to arrive reaches the phase.",
+        "Events that mark detection: the first of them to arrive reaches the phase. Any list of `expect` may also name a sender's own alert as `<format>:<alert name>` (e.g. `alertmanager:RpcProviderDown`): it is reached when that alert fires, mapped or not.",
       ),
       response: events.optional().describe("Events that mark response."),
       mitigation: events.optional().describe("Events that mark mitigation."),
       required: z
-        .array(eventName)
+        .array(expectedName)
         .default([])
         .describe("Events that must each be seen at least once during the run."),
       within: z
@@ -285,7 +291,15 @@ export function scenarioFrom(src: YamlFile, map: SystemsMap): Scenario {
   const allowed = [...ALERT_EVENTS, ...doc.custom_events];
   for (const list of ["detection", "response", "mitigation", "required"] as const) {
     (doc.expect[list] ?? []).forEach((name, i) => {
-      if (!allowed.includes(name)) {
+      const sender = EVENT_NAME.test(name) ? null : SENDER_ALERT_KEY.exec(name);
+      if (sender && formatByName(sender[1]!) === undefined) {
+        const formats = INTAKE_FORMATS.map((f) => f.name);
+        push(
+          ["expect", list, i],
+          `unknown sender "${sender[1]}"${suggest(sender[1]!, formats)} in "${name}": a sender's alert is <format>:<alert name>, with format one of ${formats.join(", ")}`,
+          "FD208",
+        );
+      } else if (!sender && !allowed.includes(name)) {
         push(
           ["expect", list, i],
           `unknown event "${name}"${suggest(name, allowed)}: use one of the standard events (${ALERT_EVENTS.join(", ")}) or declare it in custom_events`,

@@ -9,6 +9,7 @@ import { formatDuration } from "../duration.ts";
 import { FiredrillError, usageError } from "../errors.ts";
 import type { Io } from "../io.ts";
 import { problemError, readYamlFile, type YamlFile } from "../yaml.ts";
+import { alertMapFrom } from "./alert-map.ts";
 import { kpisFrom } from "./kpis.ts";
 import { scenarioFrom } from "./scenario.ts";
 import {
@@ -20,18 +21,24 @@ import {
 } from "./systems-map.ts";
 
 const USAGE =
-  "usage: firedrill validate [--map systems-map.yml] [--kind scenario|map|kpis] <files or folders...>";
+  "usage: firedrill validate [--map systems-map.yml] [--kind scenario|map|kpis|alerts] <files or folders...>";
 
-export type InputKind = "scenario" | "map" | "kpis";
+export type InputKind = "scenario" | "map" | "kpis" | "alerts";
+const KINDS: readonly InputKind[] = ["scenario", "map", "kpis", "alerts"];
 
-/** What kind of input a file is: by its name first (`*systems-map*`, `*kpis*`), then by its keys. */
+/**
+ * What kind of input a file is: by its name first (`*systems-map*`, `*kpis*`, `alerts.yml`),
+ * then by its keys.
+ */
 export function detectKind(file: string, value?: unknown): InputKind {
   const name = basename(file);
   if (/systems-map/.test(name)) return "map";
   if (/kpis/.test(name)) return "kpis";
+  if (/^alerts\.ya?ml$/.test(name)) return "alerts";
   if (value !== null && typeof value === "object" && !Array.isArray(value)) {
     if ("systems" in value && "tiers" in value) return "map";
     if ("detectors" in value) return "kpis";
+    if ("rules" in value && !("faults" in value)) return "alerts";
   }
   return "scenario";
 }
@@ -69,8 +76,8 @@ export async function command(args: string[], io: Io): Promise<number> {
   }
   if (positionals.length === 0) throw usageError(`no file to validate\n${USAGE}`);
   const kind = values.kind;
-  if (kind !== undefined && kind !== "scenario" && kind !== "map" && kind !== "kpis") {
-    throw usageError(`--kind must be scenario, map or kpis, not "${kind}"`);
+  if (kind !== undefined && !KINDS.includes(kind as InputKind)) {
+    throw usageError(`--kind must be scenario, map, kpis or alerts, not "${kind}"`);
   }
 
   const maps = new Map<string, SystemsMap | FiredrillError>();
@@ -123,6 +130,10 @@ function check(
   if (kind === "kpis") {
     const kpis = kpisFrom(src, mapFor(src.file));
     return `KPIs, ${Object.keys(kpis.detectors).length} detectors`;
+  }
+  if (kind === "alerts") {
+    const alerts = alertMapFrom(src, mapFor(src.file));
+    return `alert mapping, ${alerts.rules.length} rule${alerts.rules.length === 1 ? "" : "s"}`;
   }
   const scenario = scenarioFrom(src, mapFor(src.file));
   const other = names.get(scenario.name);

@@ -359,7 +359,12 @@ function drillTimeline(
     });
   const faults = drillFaults(tpl, r, t0, secrets, push);
   const alert = (tMs: number, name: string, severity: "critical" | "high" | "medium" | "low"): void => {
-    const details: Record<string, unknown> = { chain: "ethereum", value: Number((r() * 2).toFixed(4)) };
+    const details: Record<string, unknown> = {
+      chain: "ethereum",
+      value: Number((r() * 2).toFixed(4)),
+      // Drawn from the time, not from r(): the journals' other numbers stay as they were.
+      delivery_delay_ms: 40 + (Math.round(tMs) % 700),
+    };
     if (secrets) {
       details["authorization"] = `Bearer ${PLANTED_SECRETS[2]}`;
       details["webhook_secret"] = PLANTED_SECRETS[4];
@@ -379,8 +384,21 @@ function drillTimeline(
   for (const name of tpl.alerts.mitigation) alert(mitigation, name, "high");
   alert(recovery - 50, "RECOVERED", "low");
   const phaseAt = { detection, response, mitigation, recovery };
+  const firstAlert: Record<string, string | undefined> = {
+    detection: tpl.alerts.detection[0],
+    response: tpl.alerts.response[0],
+    mitigation: tpl.alerts.mitigation[0],
+  };
   for (const [phase, at] of Object.entries(phaseAt)) {
-    push(at, { kind: "phase.reached", name: phase, summary: `${phase} reached` });
+    const by = firstAlert[phase];
+    // As a journal written before phase events carried the delivery delay: the report
+    // finds it on the alert's own event.
+    push(at, {
+      kind: "phase.reached",
+      name: phase,
+      summary: `${phase} reached${by ? ` by ${by}` : ""}`,
+      ...(by ? { details: { alert: by } } : {}),
+    });
   }
   for (let t = 0; t < recovery; t += 3000) {
     const failing = t > detection && t < lastHeal;

@@ -1,12 +1,17 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { expect } from "chai";
+import { SIGNATURE_HEADER, signWebhook } from "../../harness/contract/webhook.ts";
+import { releaseAll } from "../../harness/errors.ts";
+import { alertDelivery } from "../../harness/faults/alert_delivery.ts";
 import { oracleOutage } from "../../harness/faults/oracle_outage.ts";
 import { regulatorOutage } from "../../harness/faults/regulator_outage.ts";
 import { regulatoryPressure } from "../../harness/faults/regulatory_pressure.ts";
 import { rpcLatency } from "../../harness/faults/rpc_latency.ts";
 import { rpcOutage } from "../../harness/faults/rpc_outage.ts";
 import { findToxiproxyServer } from "../../harness/proxy/server.ts";
+import { openAlertPath } from "../../harness/runner/alert-path.ts";
+import { startAlertSink } from "../../harness/runner/alert-sink.ts";
 import {
   expectProof,
   expectSteady,
@@ -153,6 +158,106 @@ for (const server of ["embedded", "real"] as const)
       const refuse = track(await regulatorOutage.inject(ctx, { ...regulatorOutage.params.parse({}), at: 0 }));
       expectProof(refuse.proof);
       await healTwice(refuse);
+    });
+
+    it("alert_delivery: a stack's signed alert is refused, held, then delayed through the alert path; the proxy goes with the run", async () => {
+      const received: number[] = [];
+      const releases: Array<() => unknown> = [];
+      const secret = "alert-path-test-secret";
+      try {
+        const sink = await startAlertSink(secret, { onAlert: (a) => received.push(a.receivedAt) });
+        releases.push(() => sink.close());
+        const path = await openAlertPath(lab.info, sink.url, undefined, releases);
+        expect(new URL(path.webhookUrl).port).to.not.equal(new URL(sink.url).port);
+        const ctx = { ...faultContext(lab.info), alertPath: { proxy: path.proxy, url: path.url } };
+        const send = async (event: string) => {
+          const body = JSON.stringify({
+            event,
+            severity: "high",
+            system: "alert_path",
+            at: new Date().toISOString(),
+          });
+          const response = await fetch(path.webhookUrl, {
+            method: "POST",
+            headers: {
+              "content-type": "application/json",
+              [SIGNATURE_HEADER]: signWebhook(secret, body, Date.now()),
+            },
+            body,
+            signal: AbortSignal.timeout(3000),
+          }).catch((error: Error) => error);
+          return response instanceof Error ? response.name : response.status;
+        };
+        expect(await send("RPC_FAILOVER")).to.equal(202);
+
+        const refuse = track(await alertDelivery.inject(ctx, { ...alertDelivery.params.parse({}), at: 0 }));
+        expectProof(refuse.proof);
+        expect(await send("RPC_FAILOVER")).to.equal("TypeError");
+        await healTwice(refuse);
+
+        const hold = track(
+          await alertDelivery.inject(ctx, { ...alertDelivery.params.parse({ mode: "timeout" }), at: 0 }),
+        );
+        expectProof(hold.proof);
+        expect(hold.proof.evidence["probe"]).to.include({ error: "TIMEOUT" });
+        expect(await send("RPC_FAILOVER")).to.equal("TimeoutError");
+        await healTwice(hold);
+
+        const slow = track(
+          await alertDelivery.inject(ctx, {
+            ...alertDelivery.params.parse({ mode: "slow", latency: "400ms" }),
+            at: 0,
+          }),
+        );
+        expectProof(slow.proof);
+        const sent = performance.now();
+        expect(await send("RPC_FAILOVER")).to.equal(202);
+        expect(performance.now() - sent).to.be.at.least(380);
+        await healTwice(slow);
+        expect(await send("RECOVERED")).to.equal(202);
+        // The first, the slow one and the last: nothing refused or held got through.
+        expect(received).to.have.length(3);
+
+        const listed = (await (await fetch(`${lab.info.toxiproxy.url}/proxies`)).json()) as object;
+        expect(Object.keys(listed)).to.include(path.proxy);
+        await releaseAll(releases.splice(0));
+        const after = (await (await fetch(`${lab.info.toxiproxy.url}/proxies`)).json()) as object;
+        expect(Object.keys(after)).to.not.include(path.proxy);
+      } finally {
+        await releaseAll(releases);
+      }
+    });
+
+    it("the alert path takes the address the receiver was given; the stack's URL stays the public one", async () => {
+      const releases: Array<() => unknown> = [];
+      try {
+        const sink = await startAlertSink("alert-path-test-secret", { onAlert: () => {} });
+        releases.push(() => sink.close());
+        const path = await openAlertPath(lab.info, sink.url, { host: "127.0.0.2", port: 0 }, releases);
+        expect(path.url).to.match(/^http:\/\/127\.0\.0\.2:\d+$/);
+        expect(path.webhookUrl).to.equal(`${path.url}/alerts`);
+        // The proxy carries a delivery to the receiver, which still demands its credentials.
+        expect((await fetch(path.webhookUrl, { method: "POST", body: "{}" })).status).to.equal(401);
+        const behind = await openAlertPath(
+          lab.info,
+          sink.url,
+          { host: "127.0.0.1", port: 0, publicUrl: "https://alerts.example.org/alerts" },
+          releases,
+        );
+        expect(behind.webhookUrl).to.equal("https://alerts.example.org/alerts");
+      } finally {
+        await releaseAll(releases);
+      }
+    });
+
+    it("alert_delivery in a run with no alert path says so", async () => {
+      let error: unknown;
+      await alertDelivery
+        .inject(faultContext(lab.info), { ...alertDelivery.params.parse({}), at: 0 })
+        .catch((e) => {
+          error = e;
+        });
+      expect((error as Error).message).to.match(/no proxy in front of its alert receiver/);
     });
 
     it("regulatory_pressure delivers the demand to the stack and records its deadline while the endpoint times out", async () => {

@@ -5,6 +5,8 @@ import { expect } from "chai";
 import { reportError } from "../../harness/cli.ts";
 import type { Io } from "../../harness/io.ts";
 import { command } from "../../harness/report/command.ts";
+import { phaseSources } from "../../harness/report/format.ts";
+import { renderJournalHtml } from "../../harness/report/html.ts";
 import { junitFromJournal } from "../../harness/report/junit.ts";
 import { markdownSummary } from "../../harness/report/markdown.ts";
 import { JOURNAL_SUFFIX } from "../../harness/runner/journal.ts";
@@ -233,5 +235,40 @@ describe("firedrill report", function () {
     const r = await run(["x.journal.json", "--format", "html,docx"]);
     expect(r.code).to.equal(2);
     expect(r.err.join("\n")).to.match(/unknown format "docx".*FD100/);
+  });
+});
+
+describe("the alert behind each phase, and its delivery", () => {
+  it("reads what reached each phase and its delivery delay, from the phase event or the alert's own", () => {
+    const journal = makeJournal({ seed: 4 });
+    const sources = phaseSources(journal);
+    const detection = journal.timeline.find((e) => e.kind === "phase.reached" && e.name === "detection")!;
+    const alert = journal.timeline.find(
+      (e) =>
+        e.kind === "alert.received" && e.t_ms === detection.t_ms && e.name === detection.details?.["alert"],
+    )!;
+    // The synthetic journal carries the delay on the alert only: the fallback.
+    expect(sources.detection).to.deep.equal({
+      alert: alert.name,
+      via: null,
+      deliveryMs: alert.details!["delivery_delay_ms"],
+    });
+    // A phase event that carries it wins over the alert's.
+    detection.details = { ...detection.details, delivery_delay_ms: 19_250, via: "response" };
+    expect(phaseSources(journal).detection).to.deep.equal({
+      alert: alert.name,
+      via: "response",
+      deliveryMs: 19_250,
+    });
+    const html = renderJournalHtml(journal);
+    expect(html).to.include("of which delivery");
+    expect(html).to.include("19.3 s");
+    expect(markdownSummary(journal)).to.include(
+      `Reached by: detection \`${alert.name}\` (delivered in 19.3 s)`,
+    );
+    // No alert behind a phase (an old journal, or none reached): nothing is made up.
+    for (const e of journal.timeline) if (e.kind === "phase.reached") delete e.details;
+    expect(phaseSources(journal)).to.deep.equal({});
+    expect(markdownSummary(journal)).to.not.include("Reached by");
   });
 });

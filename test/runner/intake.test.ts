@@ -1,4 +1,3 @@
-import { createHmac } from "node:crypto";
 import { expect } from "chai";
 import { INTAKE_FORMATS } from "../../harness/contract/intake/index.ts";
 import { parseAlertMap } from "../../harness/runner/alert-map.ts";
@@ -9,6 +8,12 @@ import {
   type Unmapped,
 } from "../../harness/runner/alert-sink.ts";
 import { loadSystemsMap, SHIPPED_MAP } from "../../harness/runner/systems-map.ts";
+import {
+  alertmanagerBody,
+  amAlert as documentedAlert,
+  grafanaBody,
+  ozMonitorSignature,
+} from "../../harness/testing/senders.ts";
 
 // Deliveries shaped as each sender documents them, posted over HTTP to a real receiver.
 const SECRET = "intake-secret-0123456789abcdef";
@@ -36,35 +41,16 @@ rules:
     system: collateral_management
 `;
 
+/** An Alertmanager alert as the tests below use it. */
 const amAlert = (
   alertname: string,
   status: "firing" | "resolved",
   startsAt: string,
   extra: Record<string, string> = {},
-) => ({
-  status,
-  labels: { alertname, severity: "critical", ...extra },
-  annotations: { summary: `${alertname} on ethereum` },
-  startsAt,
-  endsAt:
-    status === "resolved" ? new Date(Date.parse(startsAt) + 60_000).toISOString() : "0001-01-01T00:00:00Z",
-  generatorURL: "http://prometheus:9090/graph?g0.expr=up",
-  fingerprint: `fp-${alertname}`,
-});
+) =>
+  documentedAlert({ name: alertname, status, startsAt, labels: extra, summary: `${alertname} on ethereum` });
 
-const alertmanager = (status: "firing" | "resolved", alerts: object[]) =>
-  JSON.stringify({
-    version: "4",
-    groupKey: '{}:{alertname="EthereumRpcDown"}',
-    truncatedAlerts: 0,
-    status,
-    receiver: "firedrill",
-    groupLabels: {},
-    commonLabels: {},
-    commonAnnotations: {},
-    externalURL: "http://alertmanager:9093",
-    alerts,
-  });
+const alertmanager = alertmanagerBody;
 
 describe("alert intake, end to end over HTTP", () => {
   let sink: AlertSink;
@@ -173,30 +159,11 @@ describe("alert intake, end to end over HTTP", () => {
 
   it("Grafana: basic auth, the Alertmanager-like alerts with Grafana's own fields", async () => {
     const startsAt = new Date().toISOString();
-    const body = JSON.stringify({
-      receiver: "firedrill",
+    const body = grafanaBody({
+      name: "OracleStale",
       status: "firing",
-      orgId: 1,
-      alerts: [
-        {
-          ...amAlert("OracleStale", "firing", startsAt, { chain: "arbitrum" }),
-          values: { B: 1, C: 1 },
-          valueString: "[ var='B' labels={} value=1 ]",
-          dashboardURL: "",
-          panelURL: "",
-          silenceURL: "http://grafana/alerting/silence/new",
-        },
-      ],
-      groupLabels: { alertname: "OracleStale" },
-      commonLabels: {},
-      commonAnnotations: {},
-      externalURL: "http://grafana/",
-      version: "1",
-      groupKey: '{}:{alertname="OracleStale"}',
-      truncatedAlerts: 0,
-      title: "[FIRING:1] OracleStale",
-      state: "alerting",
-      message: "**Firing**",
+      startsAt,
+      labels: { chain: "arbitrum" },
     });
     const basic = `Basic ${Buffer.from(`admin:${SECRET}`).toString("base64")}`;
     expect((await post("/grafana", body, { authorization: basic })).status).to.be.within(200, 299);
@@ -249,14 +216,11 @@ describe("alert intake, end to end over HTTP", () => {
 
   it("OpenZeppelin Monitor: signed over the body and the millisecond timestamp", async () => {
     const body = JSON.stringify({ body: "Paused() on 0xvault", title: "Vault paused" });
-    const timestamp = String(Date.now());
-    const signature = createHmac("sha256", SECRET).update(`${body}${timestamp}`).digest("hex");
-    expect(
-      (await post("/oz-monitor", body, { "x-signature": signature, "x-timestamp": timestamp })).status,
-    ).to.equal(200);
-    expect(
-      (await post("/oz-monitor", body, { "x-signature": "0".repeat(64), "x-timestamp": timestamp })).status,
-    ).to.equal(401);
+    const signed = ozMonitorSignature(SECRET, body);
+    expect((await post("/oz-monitor", body, signed)).status).to.equal(200);
+    expect((await post("/oz-monitor", body, { ...signed, "x-signature": "0".repeat(64) })).status).to.equal(
+      401,
+    );
     expect(received.map((a) => a.event)).to.deep.equal(["EMERGENCY_PAUSE"]);
   });
 

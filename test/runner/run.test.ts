@@ -4,7 +4,7 @@ import { join } from "node:path";
 import * as chai from "chai";
 import { firedrillChai } from "../../harness/assert/index.ts";
 import { readLabInfo } from "../../harness/lab/index.ts";
-import { findResidue } from "../../harness/lab/residue.ts";
+import { ALERT_PATH_PROXY, findResidue } from "../../harness/lab/residue.ts";
 import { ROOT } from "../../harness/paths.ts";
 import { isAlive } from "../../harness/process.ts";
 import type { Journal } from "../../harness/runner/journal.ts";
@@ -55,6 +55,12 @@ describe("firedrill run", function () {
       (f) => f.startsWith("stack") || f.startsWith("sut"),
     );
     expect(stacks, "SUT pid files").to.deep.equal([]);
+    // The run's proxy in front of its alert receiver went with it.
+    const proxies = Object.keys((await (await fetch(`${info.toxiproxy.url}/proxies`)).json()) as object);
+    expect(
+      proxies.filter((name) => ALERT_PATH_PROXY.test(name)),
+      "alert-path proxies",
+    ).to.deep.equal([]);
   }
 
   it("drills a scenario against the reference stack, passes, and writes journal and JUnit", async () => {

@@ -23,8 +23,8 @@ expect:
 describe("scenarios", () => {
   const files = readdirSync(SCENARIOS).filter((f) => f.endsWith(".yml") && !/systems-map|kpis/.test(f));
 
-  it("ships the BCP's five chaos tests, four more drills and four replays", () => {
-    expect(files).to.have.length(13);
+  it("ships the BCP's five chaos tests, five more drills and four replays", () => {
+    expect(files).to.have.length(14);
     expect(files.filter((f) => f.startsWith("replay-"))).to.have.length(4);
   });
 
@@ -85,6 +85,46 @@ describe("scenarios", () => {
   });
 });
 
+describe("a sender's own alert names in expect", () => {
+  const fault = "  - type: gas_spike\n    chain: ethereum\n    gwei: 500\n    for: 5s";
+  const withDetection = (list: string) => minimal(fault).replace("[GAS_SPIKE]", list);
+
+  it("accepts <format>:<alert name> for every intake format, in any list, spaces and all", () => {
+    const s = parseScenario(
+      "t.yml",
+      withDetection(
+        '[GAS_SPIKE, "alertmanager:GasPriceHigh", "pagerduty:Base fee above 200 gwei", "oz-monitor:Large Transfer"]',
+      ).concat('  required: ["grafana:GasPriceHigh"]\n'),
+      map,
+    );
+    expect(s.expect.detection).to.deep.equal([
+      "GAS_SPIKE",
+      "alertmanager:GasPriceHigh",
+      "pagerduty:Base fee above 200 gwei",
+      "oz-monitor:Large Transfer",
+    ]);
+    expect(s.expect.required).to.deep.equal(["grafana:GasPriceHigh"]);
+  });
+
+  it("refuses an unknown sender, with a suggestion and the known ones", () => {
+    expect(() => parseScenario("t.yml", withDetection('["alertmanger:GasPriceHigh"]'), map)).to.throw(
+      /^t\.yml:11 expect\.detection\[0\]: unknown sender "alertmanger" \(did you mean alertmanager\?\) in "alertmanger:GasPriceHigh": a sender's alert is <format>:<alert name>, with format one of alertmanager, grafana, pagerduty, slack, oz-monitor/,
+    );
+  });
+
+  it("refuses a name that is neither an event nor a sender's alert, and a sender's alert listed twice", () => {
+    expect(() => parseScenario("t.yml", withDetection('["gas spike"]'), map)).to.throw(
+      /t\.yml:11 expect\.detection\[0\]: an event name is UPPER_SNAKE_CASE; a sender's own alert is <format>:<alert name>/,
+    );
+    expect(() => parseScenario("t.yml", withDetection('["alertmanager: "]'), map)).to.throw(
+      /UPPER_SNAKE_CASE/,
+    );
+    expect(() => parseScenario("t.yml", withDetection('["slack:Gas high", "slack:Gas high"]'), map)).to.throw(
+      /expect\.detection\[1\]: "slack:Gas high" is listed twice/,
+    );
+  });
+});
+
 describe("faults", () => {
   const examples: Record<string, string> = {
     oracle_outage: "source: chainlink\n    mode: timeout\n    for: 5s",
@@ -100,6 +140,7 @@ describe("faults", () => {
     redemption_run: "requests: 1500\n    for: 20s",
     regulator_outage: "mode: slow\n    latency: 3s\n    for: 5s",
     regulatory_pressure: "deadline: 30s\n    for: 20s",
+    alert_delivery: "mode: slow\n    latency: 5s\n    for: 20s",
   };
 
   it("covers every fault type, one definition each", () => {

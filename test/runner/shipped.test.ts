@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { BIN, SCENARIOS_DIR } from "../../harness/paths.ts";
+import { phaseSources } from "../../harness/report/format.ts";
+import { markdownSummary } from "../../harness/report/markdown.ts";
 import type { Journal } from "../../harness/runner/journal.ts";
 import { shippedScenarios } from "../../harness/runner/run-command.ts";
 
@@ -55,6 +57,25 @@ describe("shipped scenarios", function () {
         .filter((l) => /\bFAIL\b|\bFAILED\b/.test(l))
         .join("\n"),
     ).to.equal(0);
+  });
+
+  it("alert-path-outage: the page arrives once the alert path is back, late by the outage, and the report says so", () => {
+    const journal = journals.find((j) => j.scenario.name === "alert-path-outage");
+    expect(journal, "no journal for alert-path-outage").to.not.equal(undefined);
+    const cut = journal!.faults.find((f) => f.type === "alert_delivery")!;
+    const healedAt = journal!.timeline.find(
+      (e) => e.kind === "fault.healed" && e.fault === journal!.faults.indexOf(cut),
+    );
+    expect(healedAt, "the alert path was healed").to.not.equal(undefined);
+    // Nothing got through while the path refused: detection comes after its heal.
+    expect(journal!.phases.detection_ms).to.be.at.least(healedAt!.t_ms);
+    const source = phaseSources(journal!).detection!;
+    expect(source.alert).to.equal("RPC_FAILOVER");
+    // Raised a moment after the RPC outage at 2 s, delivered after the heal at 20 s.
+    expect(source.deliveryMs).to.be.at.least(healedAt!.t_ms - 10_000);
+    expect(markdownSummary(journal!)).to.match(
+      /Reached by: detection `RPC_FAILOVER` \(delivered in \d+\.\d s\)/,
+    );
   });
 
   for (const file of shippedScenarios()) {

@@ -65,7 +65,7 @@ describe("firedrill validate", function () {
     const lines = result.stdout.trim().split("\n");
     expect(lines).to.have.length(files.length);
     expect(lines.every((l) => l.startsWith("ok scenarios/"))).to.equal(true);
-    expect(result.stdout).to.include("ok scenarios/systems-map.yml: systems map, 15 systems in 3 tiers");
+    expect(result.stdout).to.include("ok scenarios/systems-map.yml: systems map, 16 systems in 3 tiers");
     expect(result.stdout).to.include("ok scenarios/kpis.yml: KPIs, 6 detectors");
     expect(result.stdout).to.include("scenario regulatory-pressure, tier 2, RTO 2h");
   });
@@ -153,7 +153,7 @@ describe("firedrill map", function () {
       systems: Array<{ name: string; blastRadius: string[]; blastRadiusRtoMs: number }>;
       inversions: unknown[];
     };
-    expect(report.systems).to.have.length(15);
+    expect(report.systems).to.have.length(16);
     const compliance = report.systems.find((s) => s.name === "compliance_tools")!;
     expect(compliance.blastRadius).to.deep.equal(["compliance_tools"]);
     expect(compliance.blastRadiusRtoMs).to.equal(2 * 3_600_000);

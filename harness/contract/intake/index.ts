@@ -23,3 +23,15 @@ export const INTAKE_FORMATS: readonly IntakeFormat[] = Object.freeze([
 export function formatByName(name: string): IntakeFormat | undefined {
   return INTAKE_FORMATS.find((format) => format.name === name);
 }
+
+/**
+ * How a scenario's `expect` names a sender's own alert: `<format>:<alert name>`, e.g.
+ * `alertmanager:RpcProviderDown`. Such an entry is reached when that sender's alert fires,
+ * whether or not a mapping rule maps it.
+ */
+export const SENDER_ALERT_KEY = /^([a-z][a-z-]*):(\S(?:.*\S)?)$/;
+
+/** The `expect` key of a sender's alert. */
+export function senderAlertKey(format: IntakeFormat["name"], name: string): string {
+  return `${format}:${name}`;
+}

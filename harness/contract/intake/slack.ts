@@ -83,15 +83,22 @@ function labelsOf(content: string, message: SlackMessage): Record<string, string
   };
 }
 
+/** The status Alertmanager's default Slack title starts with: `[FIRING:2] ` or `[RESOLVED] `. */
+const STATUS_PREFIX = /^\[(FIRING|RESOLVED)(?::\d+)?\]\s*/;
+
 function parse(body: unknown): SenderAlert[] {
   const message = shaped(messageSchema, body);
   const content = messageText(message);
   if (content === undefined) throw new MalformedDelivery(NO_TEXT);
   const trimmed = content.trim();
+  const first = trimmed.split("\n")[0]!.trim();
+  // `[FIRING:2] X` and `[RESOLVED] X` are one alert, X: its resolution must end its firing.
+  const status = STATUS_PREFIX.exec(first);
+  const name = status === null ? first : first.slice(status[0].length).trim() || first;
   return [
     {
-      name: trimmed.split("\n")[0]!.trim(),
-      status: trimmed.startsWith("[RESOLVED]") ? "resolved" : "firing",
+      name,
+      status: status?.[1] === "RESOLVED" ? "resolved" : "firing",
       labels: labelsOf(content, message),
     },
   ];

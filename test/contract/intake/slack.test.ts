@@ -62,18 +62,28 @@ function malformed(body: unknown): string {
 }
 
 describe("intake format slack", () => {
-  it("reads Alertmanager's firing attachment by its title", () => {
+  it("reads Alertmanager's firing attachment by its title, named without the status", () => {
     const title = "[FIRING:2] OracleStale (arbitrum critical)";
     expect(slackFormat.parse(alertmanagerMessage("FIRING:2", "danger"))).to.deep.equal([
-      { name: title, status: "firing", labels: { text: title, title, color: "danger" } },
+      {
+        name: "OracleStale (arbitrum critical)",
+        status: "firing",
+        labels: { text: title, title, color: "danger" },
+      },
     ]);
   });
 
-  it("reads Alertmanager's [RESOLVED] title as a resolved alert", () => {
+  it("reads Alertmanager's [RESOLVED] title as the resolution of the same alert", () => {
     const title = "[RESOLVED] OracleStale (arbitrum critical)";
     expect(slackFormat.parse(alertmanagerMessage("RESOLVED", "good"))).to.deep.equal([
-      { name: title, status: "resolved", labels: { text: title, title, color: "good" } },
+      {
+        name: "OracleStale (arbitrum critical)",
+        status: "resolved",
+        labels: { text: title, title, color: "good" },
+      },
     ]);
+    // A title that is nothing but the status keeps it as its name.
+    expect(slackFormat.parse({ text: "[FIRING:1]" })[0]!.name).to.equal("[FIRING:1]");
   });
 
   it("names a plain message by its first line and keeps all of its text", () => {
@@ -88,7 +98,7 @@ describe("intake format slack", () => {
   it("falls back to the attachment's fallback, then its text, then the first header or section block", () => {
     const attachment = { fallback: "  ", text: "[RESOLVED] GasSpike\nbase fee back under 50 gwei" };
     expect(slackFormat.parse({ attachments: [attachment] })[0]).to.deep.include({
-      name: "[RESOLVED] GasSpike",
+      name: "GasSpike",
       status: "resolved",
     });
     expect(slackFormat.parse(BLOCKS)).to.deep.equal([
