@@ -8,8 +8,13 @@ import { isAlive, sleep } from "../process.ts";
 import { rpcCall } from "./anvil.ts";
 import type { LabInfo } from "./index.ts";
 
-/** The name the runner gives its alert-path proxy: `alerts-<pid>-<ms>`. */
+/** The name the runner gives its alert-path proxy: `alerts-<pid>-<ms>`, the pid its owner's. */
 export const ALERT_PATH_PROXY = /^alerts-(\d+)-\d+$/;
+
+/** A new alert-path proxy's name for the run in this process. */
+export function alertPathProxyName(): string {
+  return `alerts-${process.pid}-${Date.now()}`;
+}
 
 /** Base fee above which a chain counts as still spiked, in gwei (lab chains idle well under 1). */
 const SPIKED_GWEI = 100;

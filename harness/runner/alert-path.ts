@@ -7,6 +7,7 @@
  */
 import { labError } from "../errors.ts";
 import type { LabInfo } from "../lab/index.ts";
+import { alertPathProxyName } from "../lab/residue.ts";
 import { ToxiproxyClient } from "../proxy/client.ts";
 import type { AlertsEndpoint } from "./alert-sink.ts";
 import type { Scenario } from "./scenario.ts";
@@ -36,8 +37,8 @@ export async function openAlertPath(
 ): Promise<AlertPath> {
   const client = new ToxiproxyClient(lab.toxiproxy.url);
   const receiver = new URL(receiverUrl);
-  // The owner's pid in the name lets `lab status` tell a proxy left by a dead run (residue.ts).
-  const name = `alerts-${process.pid}-${Date.now()}`;
+  // The owner's pid in the name lets `lab status` tell a proxy left by a dead run.
+  const name = alertPathProxyName();
   const host = endpoint?.host ?? "127.0.0.1";
   let listen: string;
   try {

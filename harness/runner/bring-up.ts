@@ -64,6 +64,8 @@ export async function startAlerts(
     alertMap?: AlertMap | undefined;
     formats?: readonly IntakeFormat[];
     listen?: AlertsEndpoint | undefined;
+    /** The scenario's `expect.required`: a sender's alert named there counts as seen. */
+    required?: readonly string[];
   } = {},
 ): Promise<AlertSink> {
   const { emit, notes, seen } = record;
@@ -119,7 +121,7 @@ export async function startAlerts(
     const receivedAt = Date.parse(alert.at);
     const key = senderAlertKey(alert.format, alert.name);
     // Named in the scenario's `expect` as the sender's own alert: it counts as that name.
-    const named = alert.status === "firing" && clock.expects(key);
+    const named = alert.status === "firing" && (clock.expects(key) || (intake.required ?? []).includes(key));
     emit({
       kind: "alert.unmapped",
       atMs: receivedAt,

@@ -227,6 +227,7 @@ async function drillScenario(drill: Drill): Promise<void> {
     alertMap: options.alertMap,
     formats: INTAKE_FORMATS,
     listen: proxied ? undefined : options.alerts,
+    required: scenario.expect.required,
   });
   const alertPath = proxied ? await openAlertPath(lab, sink.url, options.alerts, releases) : undefined;
   if (alertPath) drill.log(`alert path: through proxy ${alertPath.proxy} at ${alertPath.url}`);

@@ -2,7 +2,7 @@
  * Deliveries shaped as each sender documents them (Alertmanager's webhook v4, Grafana's
  * webhook contact point, PagerDuty Events API v2, Slack incoming webhooks, OpenZeppelin
  * Monitor's webhook trigger), each with the credentials that sender can be configured to
- * send. For the intake tests and the documented-sender SUT (test/fixtures/sut/); this file
+ * send. For the intake tests and the documented-sender SUT (documented-sender.ts); this file
  * defines no tests.
  */
 import { createHmac } from "node:crypto";

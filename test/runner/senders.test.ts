@@ -9,9 +9,9 @@ import { SENDER_FORMATS } from "../../harness/testing/senders.ts";
 
 // Each sender format drilled end to end: a real run, a real lab, and a system under test
 // that reports an RPC outage only in that sender's own format, shaped as the sender
-// documents it (test/fixtures/sut/documented-sender.ts).
+// documents it (harness/testing/documented-sender.ts).
 const FIXTURES = join(ROOT, "test", "fixtures");
-const SENDER = join(FIXTURES, "sut", "documented-sender.ts");
+const SENDER = join(ROOT, "harness", "testing", "documented-sender.ts");
 const MAPPING = join(FIXTURES, "alerts", "documented.yml");
 
 function journalIn(dir: string): Journal {
