@@ -30,6 +30,10 @@ const VERBS: Record<string, { summary: string; load: () => Promise<{ command: Co
       "alerts check <alerts.yml> <payload.json> --format F: what a monitor's delivery becomes in a drill",
     load: () => import("./runner/alerts-command.ts"),
   },
+  programme: {
+    summary: "programme status|next [programme.yml]: what is due and overdue, the resilience score",
+    load: () => import("./runner/programme-command.ts"),
+  },
   map: {
     summary: "map [--check] [--json]: tiers, RTOs and the blast radius of every system",
     load: () => import("./runner/map-command.ts"),

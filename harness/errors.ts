@@ -82,7 +82,7 @@ export const CATALOGUE = {
     family: "input",
     exit: 2,
     title: "file cannot be read",
-    from: "run, drill, validate, map, alerts: a scenario, systems map, KPI file, alert mapping or payload that is missing, a directory or unreadable",
+    from: "run, drill, validate, map, alerts, programme: a scenario, systems map, KPI file, alert mapping, programme or payload that is missing, a directory or unreadable",
   },
   FD201: {
     family: "input",
@@ -106,7 +106,7 @@ export const CATALOGUE = {
     family: "input",
     exit: 2,
     title: "unknown system or tier",
-    from: "scenario targets and faults, KPI detectors, alert-mapping rules, systems-map dependencies and tiers: a name the systems map does not define; a scenario with no target",
+    from: "scenario targets and faults, KPI detectors, alert-mapping rules, systems-map dependencies and tiers, programme tiers and scenarios: a name the systems map (or the programme) does not define; a scenario with no target",
   },
   FD205: {
     family: "input",
@@ -142,7 +142,7 @@ export const CATALOGUE = {
     family: "input",
     exit: 2,
     title: "value out of range or at odds with another",
-    from: "fault parameters, tier RTOs, early warnings, phase limits; the SUT environment (`FIREDRILL_*`) of the reference stack",
+    from: "fault parameters, tier RTOs, early warnings, phase limits, a programme tier with no cadence; the SUT environment (`FIREDRILL_*`) of the reference stack",
   },
   FD211: {
     family: "input",
@@ -208,7 +208,7 @@ export const CATALOGUE = {
     family: "input",
     exit: 2,
     title: "journal cannot be read",
-    from: "report: a journal file or directory that is missing or unreadable; `--verify` on something that is not a directory",
+    from: "report, programme: a journal file or directory that is missing or unreadable; `--verify` on something that is not a directory; `programme next` over journals it could not all use",
   },
   FD235: {
     family: "input",

@@ -421,3 +421,31 @@ export function passRateTrendChart(journals: readonly Journal[], width = 900): s
     280,
   );
 }
+
+/** The overall resilience score after each drill (0..100), as a stepped line. */
+export function scoreChart(history: readonly { at: string; score: number }[], width = 900): string {
+  return renderSvg(
+    {
+      title: {
+        text: "Resilience score after each drill (0-100; a result loses 25% of its weight every 30 days)",
+        left: 0,
+        textStyle: { fontSize: 13 },
+      },
+      grid: { left: 50, right: 20, top: 40, bottom: 30 },
+      xAxis: { type: "time" },
+      yAxis: { type: "value", min: 0, max: 100 },
+      series: [
+        {
+          type: "line" as const,
+          name: "score",
+          step: "end" as const,
+          showSymbol: history.length <= 60,
+          color: PALETTE[0],
+          data: history.map((h) => [h.at, h.score]),
+        },
+      ],
+    },
+    width,
+    240,
+  );
+}

@@ -4,6 +4,7 @@
  * index page with the trend across drills when several journals are rendered.
  */
 
+import { formatDuration } from "../duration.ts";
 import { type Journal, journalHashMatches, redactJournal } from "../runner/journal.ts";
 import {
   byScenario,
@@ -13,6 +14,7 @@ import {
   passed,
   passRateTrendChart,
   phaseChart,
+  scoreChart,
   timelineChart,
 } from "./charts.ts";
 import {
@@ -25,6 +27,7 @@ import {
   redactMarkup,
   shortHash,
 } from "./format.ts";
+import { overallScore, scoreHistory, systemScores } from "./score.ts";
 
 const CSS = `
 :root{--ok:#047857;--ok-bg:#ecfdf5;--bad:#b91c1c;--bad-bg:#fef2f2;--warn:#b45309;--warn-bg:#fffbeb;--ink:#111827;--mute:#6b7280;--line:#e5e7eb}
@@ -186,7 +189,13 @@ function drillSection(journal: Journal): string[] {
       ["Targets", esc(journal.scenario.targets.join(", "))],
       [
         "Seed",
-        `<span class="mono">${journal.seed}</span> <span class="mono mute">firedrill run ${esc(journal.scenario.file)} --seed ${journal.seed}</span>`,
+        `<span class="mono">${journal.seed}</span> <span class="mono mute">firedrill run ${esc(journal.scenario.file)} --seed ${journal.seed}${journal.start_jitter ? ` --start-jitter ${esc(formatDuration(journal.start_jitter.max_ms))}` : ""}</span>`,
+      ],
+      [
+        "Start jitter",
+        journal.start_jitter
+          ? `first injection ${fmtMs(journal.start_jitter.drawn_ms)} after the steady state held (drawn from the seed, at most ${fmtMs(journal.start_jitter.max_ms)})`
+          : "none: the first injection came as soon as the steady state held",
       ],
       [
         "Replay compression",
@@ -498,6 +507,22 @@ export function renderIndexHtml(original: readonly IndexEntry[], problems: reado
       fmtMs(last.systems.rto_seconds * 1000),
     ];
   });
+  // The score as of the latest drill, so that the same journals always render the same page.
+  const asOf = journals
+    .map((j) => j.ended_at)
+    .sort()
+    .at(-1);
+  const scores = asOf === undefined ? [] : systemScores(journals, Date.parse(asOf));
+  const overall = overallScore(scores);
+  const scoreRows = scores.map((s) => [
+    esc(s.name),
+    String(s.tier),
+    s.score.toFixed(1),
+    s.last === null ? "—" : esc(s.last.at.slice(0, 16).replace("T", " ")),
+    s.last === null ? "—" : `${esc(s.last.scenario)} ${pill(s.last.passed)}`,
+    s.last === null ? "—" : fmtMaybeMs(s.last.mttr_ms),
+    String(s.drills),
+  ]);
   const first = journals.map((j) => j.started_at).sort()[0] ?? "";
   const last =
     journals
@@ -512,6 +537,19 @@ export function renderIndexHtml(original: readonly IndexEntry[], problems: reado
     problems.length > 0
       ? `<div class="verdict fail"><b>Problems</b><ul>${problems.map((p) => `<li>${esc(p)}</li>`).join("")}</ul></div>`
       : "",
+    overall === null
+      ? ""
+      : [
+          `<section><h2>Resilience score: ${overall.toFixed(1)} / 100</h2>`,
+          `<p class="mute">As of the latest drill (${esc(asOf!.slice(0, 16).replace("T", " "))} UTC). Each system scores its latest drill: 100 for a pass, 50 for a failure, less 25% of that for every 30 days since; the overall score weighs tier 1 systems 3, tier 2 systems 2, others 1. Systems never drilled are not listed here.</p>`,
+          `<div class="chart">${scoreChart(scoreHistory(journals))}</div>`,
+          table(
+            ["system", "tier", "score", "last drilled (UTC)", "last drill", "its MTTR", "drills"],
+            scoreRows,
+            [1, 2, 5, 6],
+          ),
+          "</section>",
+        ].join("\n"),
     `<section><h2>Trend across drills</h2><div class="chart">${mttrTrendChart(journals)}</div>`,
     `<div class="chart">${passRateTrendChart(journals)}</div></section>`,
     `<section><h2>By scenario</h2>`,

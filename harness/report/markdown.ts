@@ -43,7 +43,7 @@ export function markdownSummary(original: Journal): string {
     );
   }
   lines.push(
-    `Seed \`${j.seed}\` · replay compression ${j.replay_compression}x · status ${j.status}${j.deviated ? " (deviated)" : ""} · journal \`${j.id}\` · sha256 \`${j.integrity.sha256.slice(0, 16)}\``,
+    `Seed \`${j.seed}\`${j.start_jitter ? ` · start jitter ${fmtMs(j.start_jitter.drawn_ms)} of at most ${fmtMs(j.start_jitter.max_ms)}` : ""} · replay compression ${j.replay_compression}x · status ${j.status}${j.deviated ? " (deviated)" : ""} · journal \`${j.id}\` · sha256 \`${j.integrity.sha256.slice(0, 16)}\``,
     "",
   );
   return redact(lines.join("\n"));

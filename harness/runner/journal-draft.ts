@@ -34,6 +34,8 @@ export interface RunOutcome {
   /** Undefined when the run ended before it had a lab. */
   lab: LabInfo | undefined;
   sutName: string;
+  /** The start jitter drawn for the run; null when it had none. */
+  startJitter: { maxMs: number; drawnMs: number } | null;
 }
 
 export async function journalDraft(run: RunOutcome): Promise<JournalDraft> {
@@ -54,6 +56,8 @@ export async function journalDraft(run: RunOutcome): Promise<JournalDraft> {
     },
     seed,
     replay_compression: scenario.replay_compression,
+    start_jitter:
+      run.startJitter === null ? null : { max_ms: run.startJitter.maxMs, drawn_ms: run.startJitter.drawnMs },
     status,
     deviated: run.deviated,
     started_at: record.startedAt.toISOString(),

@@ -191,6 +191,11 @@ const journalShape = {
   seed: z.number().int(),
   /** Seconds of the real incident one drill second stands for (1 = not a compressed replay). */
   replay_compression: z.number().positive(),
+  /**
+   * The delay drawn from the seed between the steady state and the first injection, and
+   * the most it could have been; absent or null when the run had none.
+   */
+  start_jitter: z.object({ max_ms: ms, drawn_ms: ms }).nullable().optional(),
   status: z.enum(["completed", "failed", "aborted", "interrupted"]),
   /** True when the steady state did not hold again after the faults were healed. */
   deviated: z.boolean(),

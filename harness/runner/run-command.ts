@@ -10,7 +10,7 @@
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { formatDuration } from "../duration.ts";
+import { durationProblem, formatDuration, parseDuration } from "../duration.ts";
 import { FiredrillError, usageError } from "../errors.ts";
 import type { Io } from "../io.ts";
 import { REPORTS_DIR, SCENARIOS_DIR } from "../paths.ts";
@@ -28,10 +28,16 @@ import { defaultMapPath, loadSystemsMap, type SystemsMap } from "./systems-map.t
 const RUN_USAGE = `usage: firedrill run <scenario.yml...> [--seed N] [--junit FILE] [--summary FILE] [--journal-dir DIR]
                      [--sut "<command>" | --sut-url URL] [--lab-dir DIR] [--map FILE] [--dry-run]
                      [--alerts alerts.yml] [--alerts-listen HOST:PORT] [--alerts-url URL]
-                     [--detection-delay-ms N] [--gateway-delay-ms N]`;
+                     [--start-jitter DURATION] [--detection-delay-ms N] [--gateway-delay-ms N]`;
 const DRILL_USAGE = `usage: firedrill drill [--seed N] [--tier N] [--junit FILE] [--journal-dir DIR]
                        [--sut "<command>" | --sut-url URL] [--lab-dir DIR] [--alerts alerts.yml]
-                       [--alerts-listen HOST:PORT] [--alerts-url URL]`;
+                       [--alerts-listen HOST:PORT] [--alerts-url URL] [--start-jitter DURATION]`;
+
+/** `drill`'s start jitter unless told otherwise: a drill is unannounced, its moment too. */
+export const DRILL_START_JITTER_MS = 10_000;
+
+/** The most a start jitter may be: it delays every drill by up to that much. */
+const MAX_START_JITTER_MS = 10 * 60_000;
 
 const OPTIONS = {
   seed: { type: "string" },
@@ -45,6 +51,7 @@ const OPTIONS = {
   alerts: { type: "string" },
   "alerts-listen": { type: "string" },
   "alerts-url": { type: "string" },
+  "start-jitter": { type: "string" },
   tier: { type: "string" },
   "dry-run": { type: "boolean", default: false },
   "detection-delay-ms": { type: "string" },
@@ -66,6 +73,20 @@ function wholeNumber(name: string, text: string | undefined, max = 2 ** 32 - 1):
   if (!Number.isInteger(n) || n < 0 || n > max)
     throw usageError(`--${name}: expected a whole number from 0 to ${max}, got "${text}"`);
   return n;
+}
+
+/**
+ * `--start-jitter DURATION`: the most the first injection is put off, drawn from the seed;
+ * `0s` turns it off. `fallback` when the option is absent.
+ */
+export function startJitter(text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const problem = durationProblem(text);
+  if (problem !== undefined) throw usageError(`--start-jitter: ${problem}`);
+  const ms = parseDuration(text);
+  if (ms > MAX_START_JITTER_MS)
+    throw usageError(`--start-jitter: at most ${formatDuration(MAX_START_JITTER_MS)}, got ${text}`);
+  return ms;
 }
 
 /**
@@ -166,7 +187,8 @@ async function runAll(
   map: SystemsMap,
   values: ReturnType<typeof parse>["values"],
   io: Io,
-  seed?: number,
+  seed: number | undefined,
+  startJitterMs: number,
 ): Promise<number> {
   const sut = sutChoice(values);
   const alertMap = values.alerts === undefined ? undefined : loadAlertMap(values.alerts, map);
@@ -209,6 +231,7 @@ async function runAll(
         labDir: values["lab-dir"],
         alertMap,
         alerts,
+        startJitterMs,
         interrupt: interrupt.signal,
         hurry: hurry.signal,
         onEvent: progress(io, scenario),
@@ -263,6 +286,7 @@ export async function command(args: string[], io: Io): Promise<number> {
   const scenarios = files.map((file) => loadScenario(file, map));
   sutChoice(values);
   alertsEndpoint(values);
+  const jitter = startJitter(values["start-jitter"], 0);
   if (values["dry-run"]) {
     if (values.alerts !== undefined) {
       const alerts = loadAlertMap(values.alerts, map);
@@ -275,7 +299,7 @@ export async function command(args: string[], io: Io): Promise<number> {
     }
     return 0;
   }
-  return runAll(scenarios, map, values, io, seed);
+  return runAll(scenarios, map, values, io, seed, jitter);
 }
 
 /** Shipped scenarios, by file name. */
@@ -297,6 +321,7 @@ export async function drillCommand(args: string[], io: Io): Promise<number> {
   if (positionals.length > 0) throw usageError(`drill takes no scenario: it picks one\n${DRILL_USAGE}`);
   const seed = wholeNumber("seed", values.seed) ?? Math.floor(Math.random() * 2 ** 31);
   const tier = wholeNumber("tier", values.tier, 9);
+  const jitter = startJitter(values["start-jitter"], DRILL_START_JITTER_MS);
   const map = loadSystemsMap(values.map ?? defaultMapPath());
   const candidates = shippedScenarios()
     .map((file) => loadScenario(file, map))
@@ -304,7 +329,7 @@ export async function drillCommand(args: string[], io: Io): Promise<number> {
   if (candidates.length === 0) throw usageError(`no shipped scenario has tier ${tier}`);
   const pick = candidates[seededRandom(seed).fork("drill").int(candidates.length)]!;
   io.out(
-    `firedrill drill: seed ${seed} picked ${pick.name} (tier ${pick.tier}); replay with \`firedrill drill --seed ${seed}${tier === undefined ? "" : ` --tier ${tier}`}\``,
+    `firedrill drill: seed ${seed} picked ${pick.name} (tier ${pick.tier}); replay with \`firedrill drill --seed ${seed}${tier === undefined ? "" : ` --tier ${tier}`}${values["start-jitter"] === undefined ? "" : ` --start-jitter ${values["start-jitter"]}`}\``,
   );
-  return runAll([pick], map, values, io, seed);
+  return runAll([pick], map, values, io, seed, jitter);
 }

@@ -14,10 +14,12 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { INTAKE_FORMATS } from "../contract/intake/index.ts";
+import { formatDuration } from "../duration.ts";
 import { FiredrillError, releaseAll } from "../errors.ts";
 import type { LabConfig } from "../lab/config.ts";
 import type { LabInfo } from "../lab/index.ts";
 import { REPORTS_DIR } from "../paths.ts";
+import { sleep } from "../process.ts";
 import { type Random, seededRandom } from "../random.ts";
 import { redact } from "../redact.ts";
 import type { AlertMap } from "./alert-map.ts";
@@ -68,6 +70,12 @@ export interface RunOptions {
   alertMap?: AlertMap | undefined;
   /** Where the alert receiver listens and the URL the SUT is given. @default loopback, a free port */
   alerts?: AlertsEndpoint | undefined;
+  /**
+   * The most the first injection may be put off after the steady state holds, ms: the
+   * delay is drawn from the run's seed, so that repeated drills meet the SUT at different
+   * points of its own cycles (polling, scrapes). 0 or absent: no delay.
+   */
+  startJitterMs?: number | undefined;
 }
 
 export interface RunResult {
@@ -102,6 +110,7 @@ interface Drill {
   sutName: string;
   kpis: Journal["kpis"];
   deviated: boolean;
+  startJitter: { maxMs: number; drawnMs: number } | null;
 }
 
 /** Runs one scenario end to end and writes its journal. */
@@ -136,6 +145,7 @@ export async function runScenario(
     sutName: "none",
     kpis: [],
     deviated: false,
+    startJitter: null,
   };
   let status: RunStatus = "completed";
 
@@ -202,6 +212,7 @@ export async function runScenario(
     kpis: drill.kpis,
     lab: drill.lab,
     sutName: drill.sutName,
+    startJitter: drill.startJitter,
   });
   mkdirSync(journalDir, { recursive: true });
   const { journal, path } = await writeJournal(journalDir, draft);
@@ -256,6 +267,16 @@ async function drillScenario(drill: Drill): Promise<void> {
   drill.verdicts.push(steadyStateVerdict(steady, STEADY_STATE_TIMEOUT_MS));
   if (!steady.ok) throw new StopRun("failed");
 
+  // The start jitter: the first injection put off by a delay drawn from the seed.
+  if (options.startJitterMs) {
+    drill.startJitter = drawStartJitter(options.startJitterMs, drill.random);
+    drill.log(
+      `start jitter: first injection in ${formatDuration(drill.startJitter.drawnMs)} (drawn from the seed, at most ${formatDuration(options.startJitterMs)})`,
+    );
+    await sleep(drill.startJitter.drawnMs, interrupt.signal, options.hurry);
+    if (interrupt.signal.aborted) throw new StopRun("interrupted");
+  }
+
   // Load all through the faults.
   const load = await startLoad(scenario, sut, record, releases, interrupt.signal, (rows) => {
     drill.load = rows;
@@ -289,6 +310,11 @@ async function drillScenario(drill: Drill): Promise<void> {
     record.notes.push(
       `a ${rejected.format === "native" ? "webhook" : rejected.format} delivery was refused: ${rejected.reason} at ${rejected.at}`,
     );
+}
+
+/** The start jitter of a run: a whole number of milliseconds in [0, max], from the run's seed. */
+export function drawStartJitter(maxMs: number, random: Random): { maxMs: number; drawnMs: number } {
+  return { maxMs, drawnMs: random.fork("start-jitter").int(Math.floor(maxMs) + 1) };
 }
 
 class StopRun extends Error {

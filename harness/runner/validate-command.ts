@@ -11,6 +11,7 @@ import type { Io } from "../io.ts";
 import { problemError, readYamlFile, type YamlFile } from "../yaml.ts";
 import { alertMapFrom } from "./alert-map.ts";
 import { kpisFrom } from "./kpis.ts";
+import { loadProgramme } from "./programme.ts";
 import { scenarioFrom } from "./scenario.ts";
 import {
   defaultMapPath,
@@ -21,10 +22,10 @@ import {
 } from "./systems-map.ts";
 
 const USAGE =
-  "usage: firedrill validate [--map systems-map.yml] [--kind scenario|map|kpis|alerts] <files or folders...>";
+  "usage: firedrill validate [--map systems-map.yml] [--kind scenario|map|kpis|alerts|programme] <files or folders...>";
 
-export type InputKind = "scenario" | "map" | "kpis" | "alerts";
-const KINDS: readonly InputKind[] = ["scenario", "map", "kpis", "alerts"];
+export type InputKind = "scenario" | "map" | "kpis" | "alerts" | "programme";
+const KINDS: readonly InputKind[] = ["scenario", "map", "kpis", "alerts", "programme"];
 
 /**
  * What kind of input a file is: by its name first (`*systems-map*`, `*kpis*`, `alerts.yml`),
@@ -35,10 +36,12 @@ export function detectKind(file: string, value?: unknown): InputKind {
   if (/systems-map/.test(name)) return "map";
   if (/kpis/.test(name)) return "kpis";
   if (/^alerts\.ya?ml$/.test(name)) return "alerts";
+  if (/^programme\.ya?ml$/.test(name)) return "programme";
   if (value !== null && typeof value === "object" && !Array.isArray(value)) {
     if ("systems" in value && "tiers" in value) return "map";
     if ("detectors" in value) return "kpis";
     if ("rules" in value && !("faults" in value)) return "alerts";
+    if ("cadence" in value && !("faults" in value)) return "programme";
   }
   return "scenario";
 }
@@ -77,7 +80,7 @@ export async function command(args: string[], io: Io): Promise<number> {
   if (positionals.length === 0) throw usageError(`no file to validate\n${USAGE}`);
   const kind = values.kind;
   if (kind !== undefined && !KINDS.includes(kind as InputKind)) {
-    throw usageError(`--kind must be scenario, map, kpis or alerts, not "${kind}"`);
+    throw usageError(`--kind must be one of ${KINDS.join(", ")}, not "${kind}"`);
   }
 
   const maps = new Map<string, SystemsMap | FiredrillError>();
@@ -130,6 +133,10 @@ function check(
   if (kind === "kpis") {
     const kpis = kpisFrom(src, mapFor(src.file));
     return `KPIs, ${Object.keys(kpis.detectors).length} detectors`;
+  }
+  if (kind === "programme") {
+    const programme = loadProgramme(src.file, mapFor(src.file));
+    return `drill programme, ${programme.scenarios.length} scenarios`;
   }
   if (kind === "alerts") {
     const alerts = alertMapFrom(src, mapFor(src.file));

@@ -97,7 +97,9 @@ describe("firedrill report", function () {
     expect(names.filter((n) => n.endsWith(JOURNAL_SUFFIX))).to.have.length(4);
     const index = await readFile(join(out, "index.html"), "utf8");
     expect(index).to.include("Trend across drills");
-    expect(index.match(/<svg /g)?.length).to.equal(2);
+    // The score's history, the MTTR trend and the pass rate.
+    expect(index).to.match(/<h2>Resilience score: \d+\.\d \/ 100<\/h2>/);
+    expect(index.match(/<svg /g)?.length).to.equal(3);
     expect(r.err.some((l) => /4\/4 rendered/.test(l))).to.equal(true);
   });
 

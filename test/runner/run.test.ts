@@ -3,11 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as chai from "chai";
 import { firedrillChai } from "../../harness/assert/index.ts";
+import { formatDuration } from "../../harness/duration.ts";
 import { readLabInfo } from "../../harness/lab/index.ts";
 import { ALERT_PATH_PROXY, findResidue } from "../../harness/lab/residue.ts";
 import { ROOT } from "../../harness/paths.ts";
 import { isAlive } from "../../harness/process.ts";
+import { seededRandom } from "../../harness/random.ts";
 import type { Journal } from "../../harness/runner/journal.ts";
+import { drawStartJitter } from "../../harness/runner/run.ts";
 import { cli, stopChildren } from "../../harness/testing/cli.ts";
 import { until } from "../../harness/testing/until.ts";
 
@@ -155,6 +158,42 @@ describe("firedrill run", function () {
     expect(journal!.versions.stack.name).to.not.equal("firedrill reference stack");
     expect(journal).to.detectWithin("3s");
     await expectHealed();
+  });
+
+  it("puts off the first injection by the start jitter drawn from the seed, and records it", async () => {
+    const dir = join(work, "jitter");
+    const run = cli([
+      "run",
+      SHORT,
+      "--lab-dir",
+      labDir,
+      "--journal-dir",
+      dir,
+      "--seed",
+      "11",
+      "--start-jitter",
+      "3s",
+    ]);
+    expect(await run.exit, run.output()).to.equal(0);
+    const [journal] = journals(dir);
+    const drawn = drawStartJitter(3000, seededRandom(11));
+    expect(journal!.start_jitter).to.deep.equal({ max_ms: 3000, drawn_ms: drawn.drawnMs });
+    expect(run.output()).to.include(`start jitter: first injection in ${formatDuration(drawn.drawnMs)}`);
+    // The last steady-state probe came at least the drawn delay before the first injection.
+    const steady = journal!.timeline.filter((e) => e.kind === "probe.ok" && e.t_ms < 0).at(-1)!;
+    expect(-steady.t_ms).to.be.at.least(drawn.drawnMs);
+    await expectHealed();
+  });
+
+  it("refuses a start jitter that is not a duration, or over 10 minutes (exit 2)", async () => {
+    for (const [value, message] of [
+      ["soon", /--start-jitter: "soon" is not a duration/],
+      ["11m", /--start-jitter: at most 10m, got 11m/],
+    ] as const) {
+      const run = cli(["run", SHORT, "--lab-dir", labDir, "--start-jitter", value]);
+      expect(await run.exit, run.output()).to.equal(2);
+      expect(run.output()).to.match(message);
+    }
   });
 
   it("exits 3 with the output of a --sut command that exits early, and writes no journal", async () => {
