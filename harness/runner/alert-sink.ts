@@ -85,6 +85,23 @@ export const MAX_BODY = 256 * 1024;
 /** PagerDuty's own endpoint path, so that a sender configured with only a base URL works. */
 const PAGERDUTY_PATH = "/v2/enqueue";
 
+/** The sender format a path is for, and what follows the format's own path; undefined for none. */
+function route(
+  formats: readonly IntakeFormat[],
+  path: string,
+): { format: IntakeFormat; rest: string } | undefined {
+  if (path === PAGERDUTY_PATH) {
+    const format = formats.find((f) => f.name === "pagerduty");
+    return format === undefined ? undefined : { format, rest: "" };
+  }
+  for (const format of formats) {
+    if (path === format.path || path.startsWith(`${format.path}/`)) {
+      return { format, rest: path.slice(format.path.length) };
+    }
+  }
+  return undefined;
+}
+
 /** Starts the webhook receiver on 127.0.0.1. */
 export async function startAlertSink(secret: string, options: AlertSinkOptions): Promise<AlertSink> {
   const guard = new ReplayGuard();
@@ -179,22 +196,9 @@ export async function startAlertSink(secret: string, options: AlertSinkOptions):
     return count(alertMap!.acknowledged, fired);
   };
 
-  const route = (path: string): { format: IntakeFormat; rest: string } | undefined => {
-    if (path === PAGERDUTY_PATH) {
-      const format = formats.find((f) => f.name === "pagerduty");
-      return format === undefined ? undefined : { format, rest: "" };
-    }
-    for (const format of formats) {
-      if (path === format.path || path.startsWith(`${format.path}/`)) {
-        return { format, rest: path.slice(format.path.length) };
-      }
-    }
-    return undefined;
-  };
-
   const handle = (req: IncomingMessage, raw: string, size: number, receivedAt: number): Answer => {
     const path = (req.url ?? "/").split("?")[0]!;
-    const sender = route(path);
+    const sender = route(formats, path);
     const name = sender?.format.name ?? "native";
     if (req.method !== "POST") return json(405, { error: "POST alerts here" });
     if (size > MAX_BODY) return refused(name, 413, "body too large");

@@ -24,6 +24,9 @@ import {
 import type { PhaseClock } from "./phases.ts";
 import type { RunRecord } from "./record.ts";
 
+/** Labs this process has brought up for runs, for their scratch folders' names. */
+let labsOpened = 0;
+
 /** Attaches to the lab in `labDir`, or brings one up for this run. */
 export async function openLab(
   options: { labDir?: string | undefined; labConfig?: LabConfig; workDir?: string },
@@ -44,7 +47,9 @@ export async function openLab(
   const config = options.labConfig ?? labConfigSchema.parse({ seed });
   // The run's own lab lives in a scratch folder that goes when the lab does: what an
   // auditor needs of it is in the journal.
-  const workDir = options.workDir ?? join(STATE_DIR, "runs", `${process.pid}-${startedAt.getTime()}`);
+  // Runs in parallel may start in the same millisecond: the counter tells them apart.
+  const workDir =
+    options.workDir ?? join(STATE_DIR, "runs", `${process.pid}-${startedAt.getTime()}-${++labsOpened}`);
   releases.push(() => rmSync(workDir, { recursive: true, force: true }));
   const up = await startLab(config, { dir: join(workDir, "lab"), onStep: (line) => log(`lab: ${line}`) });
   releases.push(() => up.down());

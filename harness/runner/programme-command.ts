@@ -127,11 +127,12 @@ function statusLines(
     "",
   );
   const sw = Math.max(6, ...scores.map((s) => s.name.length));
+  const bw = Math.max(2, ...scores.map((s) => s.last?.scenario.length ?? 1));
   lines.push(
-    `${"system".padEnd(sw)}  tier  score  last drilled      by                        result  MTTR`,
+    `${"system".padEnd(sw)}  tier  score  last drilled      ${"by".padEnd(bw)}  result  MTTR`,
     ...scores.map(
       (s) =>
-        `${s.name.padEnd(sw)}  ${String(s.tier).padEnd(4)}  ${s.score.toFixed(1).padStart(5)}  ${(s.last ? day(Date.parse(s.last.at)) : "never").padEnd(16)}  ${(s.last?.scenario ?? "-").padEnd(24)}  ${(s.last ? (s.last.passed ? "passed" : "failed") : "-").padEnd(6)}  ${s.last?.mttr_ms == null ? "-" : formatDuration(s.last.mttr_ms)}`,
+        `${s.name.padEnd(sw)}  ${String(s.tier).padEnd(4)}  ${s.score.toFixed(1).padStart(5)}  ${(s.last ? day(Date.parse(s.last.at)) : "never").padEnd(16)}  ${(s.last?.scenario ?? "-").padEnd(bw)}  ${(s.last ? (s.last.passed ? "passed" : "failed") : "-").padEnd(6)}  ${s.last?.mttr_ms == null ? "-" : formatDuration(s.last.mttr_ms)}`,
     ),
   );
   return lines;

@@ -28,7 +28,7 @@ import { defaultMapPath, loadSystemsMap, type SystemsMap } from "./systems-map.t
 const RUN_USAGE = `usage: firedrill run <scenario.yml...> [--seed N] [--junit FILE] [--summary FILE] [--journal-dir DIR]
                      [--sut "<command>" | --sut-url URL] [--lab-dir DIR] [--map FILE] [--dry-run]
                      [--alerts alerts.yml] [--alerts-listen HOST:PORT] [--alerts-url URL]
-                     [--start-jitter DURATION] [--detection-delay-ms N] [--gateway-delay-ms N]`;
+                     [--start-jitter DURATION] [--parallel N] [--detection-delay-ms N] [--gateway-delay-ms N]`;
 const DRILL_USAGE = `usage: firedrill drill [--seed N] [--tier N] [--junit FILE] [--journal-dir DIR]
                        [--sut "<command>" | --sut-url URL] [--lab-dir DIR] [--alerts alerts.yml]
                        [--alerts-listen HOST:PORT] [--alerts-url URL] [--start-jitter DURATION]`;
@@ -52,6 +52,7 @@ const OPTIONS = {
   "alerts-listen": { type: "string" },
   "alerts-url": { type: "string" },
   "start-jitter": { type: "string" },
+  parallel: { type: "string" },
   tier: { type: "string" },
   "dry-run": { type: "boolean", default: false },
   "detection-delay-ms": { type: "string" },
@@ -72,6 +73,33 @@ function wholeNumber(name: string, text: string | undefined, max = 2 ** 32 - 1):
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0 || n > max)
     throw usageError(`--${name}: expected a whole number from 0 to ${max}, got "${text}"`);
+  return n;
+}
+
+/**
+ * `--parallel N`: how many scenarios run at once, each on a lab, a SUT and an alert
+ * receiver of its own. What every run would share is refused: an attached lab or SUT, and
+ * a fixed address for the alert receiver.
+ */
+export function parallelRuns(values: ReturnType<typeof parse>["values"], scenarios: number): number {
+  const n = wholeNumber("parallel", values.parallel, 64) ?? 1;
+  if (n === 0) throw usageError("--parallel: at least 1");
+  if (n === 1) return 1;
+  if (n > scenarios)
+    throw usageError(
+      `--parallel ${n} for ${scenarios} scenario${scenarios === 1 ? "" : "s"}: at most ${scenarios}`,
+    );
+  const shared: [string, boolean][] = [
+    ["--lab-dir (each run brings up a lab of its own)", values["lab-dir"] !== undefined],
+    ["--sut-url (each run starts a system under test of its own)", values["sut-url"] !== undefined],
+    [
+      "--alerts-listen with a port (each run's receiver needs a port of its own)",
+      values["alerts-listen"] !== undefined && !/:0$/.test(values["alerts-listen"]),
+    ],
+    ["--alerts-url (each run's receiver has a URL of its own)", values["alerts-url"] !== undefined],
+  ];
+  const clash = shared.find(([, given]) => given);
+  if (clash) throw usageError(`--parallel ${n} cannot share ${clash[0]}`);
   return n;
 }
 
@@ -169,6 +197,27 @@ function progress(
   };
 }
 
+/**
+ * Progress of one of several runs at once: a line per fault injected or healed, per phase
+ * reached and per alert, named by its scenario; the full timeline is in its journal.
+ */
+function compactProgress(
+  io: Io,
+  prefix: string,
+): (event: TimelineEvent, context: { beforeInjection: boolean }) => void {
+  const shown = new Set([
+    "fault.injected",
+    "fault.healed",
+    "phase.reached",
+    "alert.received",
+    "probe.failed",
+  ]);
+  return (event, { beforeInjection }) => {
+    if (beforeInjection || !shown.has(event.kind)) return;
+    io.err(`${prefix}+${(event.t_ms / 1000).toFixed(2)}s  ${event.kind.padEnd(14)}  ${event.summary}`);
+  };
+}
+
 function verdictLines(journal: Journal): string[] {
   const lines = journal.verdicts.map((v) => `  ${v.passed ? "PASS" : "FAIL"}  ${v.name}: ${v.reason}`);
   const passed = journal.verdicts.filter((v) => v.passed).length;
@@ -189,6 +238,7 @@ async function runAll(
   io: Io,
   seed: number | undefined,
   startJitterMs: number,
+  parallel = 1,
 ): Promise<number> {
   const sut = sutChoice(values);
   const alertMap = values.alerts === undefined ? undefined : loadAlertMap(values.alerts, map);
@@ -217,40 +267,62 @@ async function runAll(
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   process.on("SIGHUP", onSignal);
-  const results: RunResult[] = [];
+  const results: (RunResult | undefined)[] = [];
+  const runOne = async (scenario: Scenario, i: number, prefix: string): Promise<void> => {
+    io.err(
+      `${prefix}firedrill: ${scenario.name}: tier ${scenario.tier}, RTO ${formatDuration(scenario.rtoMs)} (${scenario.blastRadius.length} systems in the blast radius)`,
+    );
+    const result = await runScenario(scenario, map, {
+      seed,
+      journalDir,
+      sut,
+      labDir: values["lab-dir"],
+      alertMap,
+      alerts,
+      startJitterMs,
+      interrupt: interrupt.signal,
+      hurry: hurry.signal,
+      onEvent: parallel > 1 ? compactProgress(io, prefix) : progress(io, scenario),
+      onLog: parallel > 1 ? () => {} : (line) => io.err(`  ${line}`),
+    });
+    results[i] = result;
+    // A finished run's verdicts come out as one block, whatever the others are doing.
+    io.out(
+      [...verdictLines(result.journal), `  journal ${result.path}`].map((l) => `${prefix}${l}`).join("\n"),
+    );
+  };
   try {
-    for (const scenario of scenarios) {
-      if (interrupt.signal.aborted) break;
-      io.err(
-        `firedrill: ${scenario.name}: tier ${scenario.tier}, RTO ${formatDuration(scenario.rtoMs)} (${scenario.blastRadius.length} systems in the blast radius)`,
-      );
-      const result = await runScenario(scenario, map, {
-        seed,
-        journalDir,
-        sut,
-        labDir: values["lab-dir"],
-        alertMap,
-        alerts,
-        startJitterMs,
-        interrupt: interrupt.signal,
-        hurry: hurry.signal,
-        onEvent: progress(io, scenario),
-        onLog: (line) => io.err(`  ${line}`),
-      });
-      results.push(result);
-      for (const line of verdictLines(result.journal)) io.out(line);
-      io.out(`  journal ${result.path}`);
+    if (parallel <= 1) {
+      for (const [i, scenario] of scenarios.entries()) {
+        if (interrupt.signal.aborted) break;
+        await runOne(scenario, i, "");
+      }
+    } else {
+      // A pool of `parallel` workers, each taking the next scenario; each run has a lab, a
+      // SUT and an alert receiver of its own, and the first signal interrupts them all.
+      const width = Math.max(...scenarios.map((s) => s.name.length));
+      let next = 0;
+      const worker = async () => {
+        while (next < scenarios.length && !interrupt.signal.aborted) {
+          const i = next++;
+          await runOne(scenarios[i]!, i, `[${scenarios[i]!.name.padEnd(width)}] `);
+        }
+      };
+      const settled = await Promise.allSettled(Array.from({ length: parallel }, worker));
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+      if (failed) throw failed.reason;
     }
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     process.off("SIGHUP", onSignal);
   }
-  const journals = results.map((r) => r.journal);
+  const finished = results.filter((r): r is RunResult => r !== undefined);
+  const journals = finished.map((r) => r.journal);
   if (values.junit) writeReport(values.junit, junitFromJournals(journals));
   if (values.summary) writeReport(values.summary, journals.map(markdownSummary).join("\n\n"));
-  if (results.some((r) => r.status === "interrupted")) return 130;
-  return results.every((r) => r.passed) ? 0 : 1;
+  if (finished.some((r) => r.status === "interrupted") || interrupt.signal.aborted) return 130;
+  return finished.every((r) => r.passed) ? 0 : 1;
 }
 
 /** Writes a report file (--junit, --summary) after the drills; its directory is made first. */
@@ -287,6 +359,7 @@ export async function command(args: string[], io: Io): Promise<number> {
   sutChoice(values);
   alertsEndpoint(values);
   const jitter = startJitter(values["start-jitter"], 0);
+  const parallel = parallelRuns(values, scenarios.length);
   if (values["dry-run"]) {
     if (values.alerts !== undefined) {
       const alerts = loadAlertMap(values.alerts, map);
@@ -299,7 +372,7 @@ export async function command(args: string[], io: Io): Promise<number> {
     }
     return 0;
   }
-  return runAll(scenarios, map, values, io, seed, jitter);
+  return runAll(scenarios, map, values, io, seed, jitter, parallel);
 }
 
 /** Shipped scenarios, by file name. */
@@ -319,6 +392,7 @@ export async function drillCommand(args: string[], io: Io): Promise<number> {
     return 0;
   }
   if (positionals.length > 0) throw usageError(`drill takes no scenario: it picks one\n${DRILL_USAGE}`);
+  if (values.parallel !== undefined) throw usageError("drill runs one scenario: --parallel is for run");
   const seed = wholeNumber("seed", values.seed) ?? Math.floor(Math.random() * 2 ** 31);
   const tier = wholeNumber("tier", values.tier, 9);
   const jitter = startJitter(values["start-jitter"], DRILL_START_JITTER_MS);
