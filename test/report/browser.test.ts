@@ -144,7 +144,9 @@ describe("report in headless Chromium", function () {
       expect(errors, errors.join("\n")).to.deep.equal([]);
       expect(requests).to.deep.equal([]);
       expect(await page.locator("#verdict").textContent()).to.match(/^\d+\/12 PASSED/);
-      expect(await page.locator(".chart svg").count()).to.equal(2);
+      // The resilience score's history, the MTTR trend and the pass rate.
+      expect(await page.locator(".chart svg").count()).to.equal(3);
+      expect(await page.locator("h2", { hasText: /^Resilience score: \d+\.\d \/ 100$/ }).count()).to.equal(1);
       expect(await page.locator("table a").count()).to.equal(12);
       const px = await pixelStats(await page.screenshot());
       expect(px.stddev).to.be.greaterThan(20);
