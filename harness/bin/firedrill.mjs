@@ -26,11 +26,18 @@ if (!nodeIsRecentEnough(process.versions.node)) {
     if (typeof text === "string" && text.includes("Type Stripping")) return;
     return emit.call(process, warning, ...rest);
   };
-  // `firedrill map | head` closes the pipe early: that is not an error.
+  // `firedrill map | head` closes the pipe early: that is not an error. But a drill must
+  // not just vanish when nobody reads its output any more: a command that is listening for
+  // SIGTERM (run, drill, lab up) is stopped as if it had been sent one, so that it heals
+  // every fault and stops every process first. Later write errors are ignored.
+  let unread = false;
   for (const stream of [process.stdout, process.stderr]) {
     stream.on("error", (error) => {
-      if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
-      throw error;
+      if (unread) return;
+      if (error.code !== "EPIPE") throw error;
+      unread = true;
+      if (process.listenerCount("SIGTERM") > 0) process.kill(process.pid, "SIGTERM");
+      else process.exit(process.exitCode ?? 0);
     });
   }
   const { main } = await import("../cli.ts");

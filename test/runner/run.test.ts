@@ -209,6 +209,23 @@ describe("firedrill run", function () {
     expect(journals(dir)).to.deep.equal([]);
   });
 
+  it("heals everything when nobody reads its output any more (the pipe closes mid-run)", async () => {
+    const dir = join(work, "epipe");
+    const run = cli(["run", MULTI, "--lab-dir", labDir, "--journal-dir", dir]);
+    await until("the first injection", () => /fault\.injected/.test(run.output()), 60_000);
+    // As `firedrill run ... | head` does once it has its lines.
+    run.child.stdout?.destroy();
+    run.child.stderr?.destroy();
+    const code = await run.exit;
+    expect(code, "exit code").to.be.oneOf([130, 0, 1]);
+    expect(isAlive(run.child.pid!)).to.equal(false);
+    const [journal] = journals(dir);
+    expect(journal?.status, "journal status").to.be.oneOf(["interrupted", "completed", "failed"]);
+    for (const f of journal!.faults.filter((f) => f.injected_at !== null))
+      expect(f.healed_at, `${f.type} healed`).to.not.equal(null);
+    await expectHealed();
+  });
+
   // SIGINT at many points across a run: after each event kind the runner reports, and at
   // fixed delays. Every time, every fault is healed, no process is left, and the journal
   // says `interrupted`.
