@@ -6,23 +6,18 @@
  * PagerDuty, a webhook behind a broken egress).
  */
 import { z } from "zod";
-import { formatDuration, positiveDuration } from "../duration.ts";
+import { formatDuration } from "../duration.ts";
 import { labError } from "../errors.ts";
 import { type FaultDefinition, forText } from "./common.ts";
-import { degradeAndProve, degradeOf, latencyProblems } from "./network.ts";
+import { degradeAndProve, degradeOf, degradeParams, degradeText, latencyProblems } from "./network.ts";
 
 export const params = z
-  .strictObject({
-    mode: z
-      .enum(["refuse", "timeout", "slow"])
-      .default("refuse")
-      .describe(
-        "`refuse`: deliveries are refused; `timeout`: they hang and no answer comes; `slow`: they arrive `latency` late.",
-      ),
-    latency: positiveDuration
-      .optional()
-      .describe("Delay added to every delivery; required with `mode: slow`, and only allowed with it."),
-  })
+  .strictObject(
+    degradeParams(
+      "`refuse`: deliveries are refused; `timeout`: they hang and no answer comes; `slow`: they arrive `latency` late.",
+      "Delay added to every delivery; required with `mode: slow`, and only allowed with it.",
+    ),
+  )
   .describe("Alert deliveries from the system under test to the alert receiver fail or arrive late.");
 
 export const alertDelivery = {
@@ -33,7 +28,7 @@ export const alertDelivery = {
   target: () => "alerts",
   check: (p) => latencyProblems(p.mode, p.latency, "mode"),
   describe: (p) =>
-    `alert deliveries ${p.mode === "slow" ? `delayed by ${formatDuration(p.latency ?? 0)}` : p.mode === "refuse" ? "refused" : "hanging"}${forText(p, formatDuration)}`,
+    `alert deliveries ${degradeText(p, { refuse: "refused", timeout: "hanging", slow: "delayed by" }, formatDuration)}${forText(p, formatDuration)}`,
   async inject(ctx, p) {
     const path = ctx.alertPath;
     if (path === undefined)

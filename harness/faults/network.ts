@@ -4,6 +4,8 @@
  * reach it, on a fresh connection each time so that no pooled socket hides the fault.
  */
 import { request } from "node:http";
+import { z } from "zod";
+import { positiveDuration } from "../duration.ts";
 import { labError } from "../errors.ts";
 import type { Pair, SourceName } from "../names.ts";
 import { ToxiproxyClient } from "../proxy/client.ts";
@@ -118,6 +120,26 @@ export async function degradeProxy(
   // A toxic left by a crashed run would make the add fail with 409: replace it.
   await client.removeToxic(name, spec.name, { ifPresent: true });
   return client.injectToxic(name, spec);
+}
+
+/**
+ * The `mode` and `latency` parameters of a fault that degrades one endpoint in any of the
+ * three ways; `latency` is checked against `mode` by `latencyProblems`.
+ */
+export function degradeParams(modes: string, latency: string) {
+  return {
+    mode: z.enum(["refuse", "timeout", "slow"]).default("refuse").describe(modes),
+    latency: positiveDuration.optional().describe(latency),
+  };
+}
+
+/** A `refuse | timeout | slow` fault in a few words: `refused`, `hanging`, `delayed by 2 s`. */
+export function degradeText(
+  p: { mode: "refuse" | "timeout" | "slow"; latency?: number | undefined },
+  words: { refuse: string; timeout: string; slow: string },
+  duration: (ms: number) => string,
+): string {
+  return p.mode === "slow" ? `${words.slow} ${duration(p.latency ?? 0)}` : words[p.mode];
 }
 
 /** The rule of every fault with a `slow` mode: `latency` goes with `slow` and only with it. */

@@ -1,22 +1,24 @@
 /** The regulator's endpoint, where compliance reports are filed, fails or slows down. */
 import { z } from "zod";
-import { formatDuration, positiveDuration } from "../duration.ts";
+import { formatDuration } from "../duration.ts";
 import { type FaultDefinition, forText } from "./common.ts";
 import type { FaultContext, Injected } from "./context.ts";
-import { type Degrade, degradeAndProve, degradeOf, latencyProblems } from "./network.ts";
+import {
+  type Degrade,
+  degradeAndProve,
+  degradeOf,
+  degradeParams,
+  degradeText,
+  latencyProblems,
+} from "./network.ts";
 
 export const params = z
-  .strictObject({
-    mode: z
-      .enum(["refuse", "timeout", "slow"])
-      .default("refuse")
-      .describe(
-        "`refuse`: connections are refused; `timeout`: they hang; `slow`: answers come `latency` late.",
-      ),
-    latency: positiveDuration
-      .optional()
-      .describe("Delay added to every response; required with `mode: slow`, and only allowed with it."),
-  })
+  .strictObject(
+    degradeParams(
+      "`refuse`: connections are refused; `timeout`: they hang; `slow`: answers come `latency` late.",
+      "Delay added to every response; required with `mode: slow`, and only allowed with it.",
+    ),
+  )
   .describe("The regulator's endpoint, where compliance reports are filed, fails or slows down.");
 
 /** The proxy in front of the regulator endpoint. */
@@ -41,6 +43,6 @@ export const regulatorOutage = {
   target: () => "regulator",
   check: (p) => latencyProblems(p.mode, p.latency, "mode"),
   describe: (p) =>
-    `regulator endpoint ${p.mode === "slow" ? `slowed by ${formatDuration(p.latency ?? 0)}` : p.mode === "refuse" ? "refusing connections" : "timing out"}${forText(p, formatDuration)}`,
+    `regulator endpoint ${degradeText(p, { refuse: "refusing connections", timeout: "timing out", slow: "slowed by" }, formatDuration)}${forText(p, formatDuration)}`,
   inject: (ctx, p) => degradeRegulator(ctx, degradeOf(p.mode, p.latency)),
 } as const satisfies FaultDefinition<typeof params>;

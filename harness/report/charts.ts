@@ -3,7 +3,7 @@
  * script in the page), so a report is one static file that prints the same way.
  */
 import * as echarts from "echarts";
-import type { Journal, LoadScenario } from "../runner/journal.ts";
+import { type Journal, journalPassed, type LoadScenario } from "../runner/journal.ts";
 import { fmtMs, PALETTE } from "./format.ts";
 
 /** An ECharts option object; loosely typed because the option types clash with exactOptionalPropertyTypes. */
@@ -344,11 +344,6 @@ export function byScenario(journals: readonly Journal[]): Map<string, Journal[]>
   return groups;
 }
 
-/** True when every verdict of a journal passed and the run completed. */
-export function passed(journal: Journal): boolean {
-  return journal.status === "completed" && journal.verdicts.every((v) => v.passed);
-}
-
 /** MTTR per drill over time, one line per scenario; failed drills drawn hollow and red. */
 export function mttrTrendChart(journals: readonly Journal[], width = 900): string {
   const series = [...byScenario(journals)].map(([name, list], i) => ({
@@ -361,7 +356,7 @@ export function mttrTrendChart(journals: readonly Journal[], width = 900): strin
       .filter((j) => j.mttr_ms !== null)
       .map((j) => ({
         value: [j.started_at, Number((j.mttr_ms! / 1000).toFixed(2))],
-        ...(passed(j)
+        ...(journalPassed(j)
           ? {}
           : {
               symbol: "emptyCircle",
@@ -399,7 +394,7 @@ export function passRateTrendChart(journals: readonly Journal[], width = 900): s
       showSymbol: false,
       color: PALETTE[i % PALETTE.length],
       data: list.map((j, k) => {
-        if (passed(j)) ok++;
+        if (journalPassed(j)) ok++;
         return [j.started_at, Number(((100 * ok) / (k + 1)).toFixed(1))];
       }),
     };

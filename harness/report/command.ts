@@ -2,7 +2,7 @@
  * `firedrill report <journal|dir...> [--format html,pdf,md,junit,json] [--out dir] [--verify dir]`:
  * renders journals into reports, and checks a journal directory's tamper-evident chain.
  */
-import { mkdir, readdir, stat, writeFile } from "node:fs/promises";
+import { mkdir, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { type ErrorCode, FiredrillError, inputError, usageError } from "../errors.ts";
@@ -11,7 +11,8 @@ import {
   JOURNAL_SUFFIX,
   type Journal,
   journalFileName,
-  readJournal,
+  journalFilesIn,
+  readJournals,
   redactJournal,
   verifyJournalDir,
 } from "../runner/journal.ts";
@@ -73,9 +74,9 @@ async function expand(
       files.push(path);
       continue;
     }
-    const inside = (await readdir(path)).filter((n) => n.endsWith(JOURNAL_SUFFIX)).sort();
+    const inside = await journalFilesIn(path);
     if (inside.length === 0) io.err(`report: ${path} holds no *${JOURNAL_SUFFIX} files`);
-    files.push(...inside.map((n) => join(path, n)));
+    files.push(...inside);
   }
   return { files, errors };
 }
@@ -143,15 +144,8 @@ export async function command(args: string[], io: Io): Promise<number> {
   }
 
   const { files, errors } = await expand(positionals, io);
-  const journals: Array<{ file: string; journal: Journal }> = [];
-  for (const file of files) {
-    try {
-      journals.push({ file, journal: await readJournal(file) });
-    } catch (error) {
-      if (!(error instanceof FiredrillError)) throw error;
-      errors.push(error);
-    }
-  }
+  const { journals, errors: unreadable } = await readJournals(files);
+  errors.push(...unreadable);
   for (const error of errors) {
     printError(error, io);
     problems.push(error.message);

@@ -5,13 +5,12 @@
  */
 
 import { formatDuration } from "../duration.ts";
-import { type Journal, journalHashMatches, redactJournal } from "../runner/journal.ts";
+import { type Journal, journalHashMatches, journalPassed, redactJournal } from "../runner/journal.ts";
 import {
   byScenario,
   histogramChart,
   latencyChart,
   mttrTrendChart,
-  passed,
   passRateTrendChart,
   phaseChart,
   scoreChart,
@@ -475,7 +474,7 @@ export interface IndexEntry {
 export function renderIndexHtml(original: readonly IndexEntry[], problems: readonly string[] = []): string {
   const entries = original.map((e) => ({ journal: redactJournal(e.journal), href: e.href }));
   const journals = entries.map((e) => e.journal);
-  const passedCount = journals.filter(passed).length;
+  const passedCount = journals.filter(journalPassed).length;
   const rows = [...entries]
     .sort((a, b) => b.journal.started_at.localeCompare(a.journal.started_at))
     .map(({ journal: j, href }) => {
@@ -496,7 +495,7 @@ export function renderIndexHtml(original: readonly IndexEntry[], problems: reado
       .filter((m): m is number => m !== null)
       .sort((a, b) => a - b);
     const median = mttrs.length === 0 ? null : mttrs[Math.floor(mttrs.length / 2)]!;
-    const ok = list.filter(passed).length;
+    const ok = list.filter(journalPassed).length;
     const last = list.at(-1)!;
     return [
       esc(name),

@@ -1,8 +1,7 @@
 /** A short Markdown summary of a drill, for a pull-request comment or a CI job summary. */
 
 import { redact } from "../redact.ts";
-import { type Journal, redactJournal } from "../runner/journal.ts";
-import { passed } from "./charts.ts";
+import { type Journal, journalPassed, redactJournal } from "../runner/journal.ts";
 import { fmtMaybeMs, fmtMs, fmtValue, outcome, phaseSources } from "./format.ts";
 
 const cell = (text: string): string => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
@@ -64,7 +63,7 @@ function reachedBy(j: Journal): string[] {
 /** One table row per journal, newest first, for several drills. */
 export function markdownIndex(journals: readonly Journal[]): string {
   const sorted = [...journals].sort((a, b) => b.started_at.localeCompare(a.started_at));
-  const ok = journals.filter(passed).length;
+  const ok = journals.filter(journalPassed).length;
   const lines = [
     `### Resilience drills: ${ok}/${journals.length} passed`,
     "",

@@ -11,7 +11,7 @@
  * for every system in its blast radius. The overall score is the mean of the systems'
  * scores weighted by tier: tier 1 counts 3, tier 2 counts 2, tier 3 and below 1.
  */
-import type { Journal } from "../runner/journal.ts";
+import { type Journal, journalPassed } from "../runner/journal.ts";
 
 /** A result keeps this share of its weight per `DECAY_PERIOD_MS` of age. */
 export const DECAY_KEEP = 0.75;
@@ -25,7 +25,7 @@ export function tierWeight(tier: number): number {
 /** 1 for a passed drill, 0.5 for a failed or aborted one, null for one interrupted. */
 export function resultValue(journal: Journal): number | null {
   if (journal.status === "interrupted") return null;
-  return journal.status === "completed" && journal.verdicts.every((v) => v.passed) ? 1 : 0.5;
+  return journalPassed(journal) ? 1 : 0.5;
 }
 
 /** The weight a result of age `ageMs` keeps (1 when new, 0.75 after 30 days). */

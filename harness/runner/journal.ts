@@ -560,6 +560,36 @@ export async function readJournal(file: string): Promise<Journal> {
   return parseJournal(text, file);
 }
 
+/** The journal files of `dir`, in name order (a journal's name starts with its time). */
+export async function journalFilesIn(dir: string): Promise<string[]> {
+  return (await readdir(dir))
+    .filter((n) => n.endsWith(JOURNAL_SUFFIX))
+    .sort()
+    .map((n) => join(dir, n));
+}
+
+/** Reads journal files, keeping those read and the input error of each that could not be. */
+export async function readJournals(
+  files: readonly string[],
+): Promise<{ journals: Array<{ file: string; journal: Journal }>; errors: FiredrillError[] }> {
+  const journals: Array<{ file: string; journal: Journal }> = [];
+  const errors: FiredrillError[] = [];
+  for (const file of files) {
+    try {
+      journals.push({ file, journal: await readJournal(file) });
+    } catch (error) {
+      if (!(error instanceof FiredrillError)) throw error;
+      errors.push(error);
+    }
+  }
+  return { journals, errors };
+}
+
+/** True when the run completed and every verdict passed: the drill passed. */
+export function journalPassed(journal: Journal): boolean {
+  return journal.status === "completed" && journal.verdicts.every((v) => v.passed);
+}
+
 /** True when a journal's recorded hash matches its content. */
 export function journalHashMatches(journal: Journal): boolean {
   return journalHash(journal) === journal.integrity.sha256;

@@ -8,15 +8,15 @@
  * Exit: 0; 2 bad input (the programme, a journal that cannot be read or names a system the
  * map does not have); for `next`, the drill's own exit code.
  */
-import { existsSync, readdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { formatDuration } from "../duration.ts";
 import { FiredrillError, inputError, usageError } from "../errors.ts";
 import type { Io } from "../io.ts";
 import { REPORTS_DIR } from "../paths.ts";
 import { overallScore, type SystemScore, systemScores } from "../report/score.ts";
-import { JOURNAL_SUFFIX, type Journal, readJournal } from "./journal.ts";
+import { type Journal, journalFilesIn, readJournals } from "./journal.ts";
 import {
   loadProgramme,
   onRotation,
@@ -62,28 +62,22 @@ function parse(args: string[]) {
 }
 
 /** Every journal of `dir`; a journal that cannot be read, or names a system the map lacks, is a problem. */
-async function readJournals(
+/** The journals of `dir` written with this systems map; the others, and unreadable ones, as problems. */
+async function journalsOfMap(
   dir: string,
   map: SystemsMap,
 ): Promise<{ journals: Journal[]; problems: string[] }> {
   if (!existsSync(dir)) return { journals: [], problems: [] };
+  const read = await readJournals(await journalFilesIn(dir));
   const journals: Journal[] = [];
-  const problems: string[] = [];
-  for (const name of readdirSync(dir)
-    .filter((n) => n.endsWith(JOURNAL_SUFFIX))
-    .sort()) {
-    const file = join(dir, name);
-    try {
-      const journal = await readJournal(file);
-      const foreign = journal.systems.touched.filter((s) => !map.systems.has(s.name)).map((s) => s.name);
-      if (foreign.length > 0)
-        problems.push(
-          `${file}: names ${foreign.join(", ")}, which ${map.file} does not list (written with another systems map?)`,
-        );
-      else journals.push(journal);
-    } catch (error) {
-      problems.push((error as Error).message);
-    }
+  const problems = read.errors.map((e) => e.message);
+  for (const { file, journal } of read.journals) {
+    const foreign = journal.systems.touched.filter((s) => !map.systems.has(s.name)).map((s) => s.name);
+    if (foreign.length > 0)
+      problems.push(
+        `${file}: names ${foreign.join(", ")}, which ${map.file} does not list (written with another systems map?)`,
+      );
+    else journals.push(journal);
   }
   return { journals, problems };
 }
@@ -155,7 +149,7 @@ export async function command(args: string[], io: Io): Promise<number> {
   const map = loadSystemsMap(values.map ?? defaultMapPath());
   const programme = loadProgramme(file, map);
   const dir = resolve(values.journals ?? REPORTS_DIR);
-  const { journals, problems } = await readJournals(dir, map);
+  const { journals, problems } = await journalsOfMap(dir, map);
   const standings = programmeStatus(programme, journals, nowMs);
   const scores = systemScores(
     journals,

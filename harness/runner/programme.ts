@@ -20,7 +20,7 @@ import { z } from "zod";
 import { durationProblem, parseDuration } from "../duration.ts";
 import { SCENARIOS_DIR } from "../paths.ts";
 import { type Problem, readYamlFile, throwFirst, validateAgainst, type YamlFile } from "../yaml.ts";
-import type { Journal } from "./journal.ts";
+import { type Journal, journalPassed } from "./journal.ts";
 import { loadScenario, type Scenario } from "./scenario.ts";
 import { type SystemsMap, suggest } from "./systems-map.ts";
 
@@ -183,7 +183,7 @@ export function programmeStatus(
           ? null
           : {
               at: latest.ended_at,
-              passed: latest.status === "completed" && latest.verdicts.every((v) => v.passed),
+              passed: journalPassed(latest),
               status: latest.status,
               mttr_ms: latest.mttr_ms,
             },

@@ -4,6 +4,7 @@
  * thresholds, with timings that drift from drill to drill. `plantSecrets` puts secrets in
  * several fields so tests can check that no report ever prints them.
  */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PROVIDERS, SOURCE_NAMES } from "../names.ts";
@@ -805,4 +806,13 @@ export async function writeJournalFiles(dir: string, journals: readonly Journal[
     );
   }
   return paths;
+}
+
+/** The journals a test's run wrote into `dir`, oldest first (none when there is no `dir`). */
+export function journalsIn(dir: string): Journal[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(JOURNAL_SUFFIX))
+    .sort()
+    .map((f) => JSON.parse(readFileSync(join(dir, f), "utf8")) as Journal);
 }

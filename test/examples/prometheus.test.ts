@@ -1,9 +1,10 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { expect } from "chai";
 import type { Journal } from "../../harness/runner/journal.ts";
 import { cli, stopChildren } from "../../harness/testing/cli.ts";
+import { journalsIn } from "../../harness/testing/journals.ts";
 
 // The Prometheus example drilled against the real Debian binaries: Prometheus scrapes the
 // blackbox exporter every second, a rule fires after `for: 2s`, Alertmanager waits
@@ -29,11 +30,7 @@ const HEAD_WINDOW_MS = { min: 5000 + 2000 + 1000, max: 20_000 };
 const DELIVERY_MS = { min: 1000, max: 1000 + 2000 };
 
 function lastJournal(dir: string): Journal {
-  const file = readdirSync(dir)
-    .filter((f) => f.endsWith(".journal.json"))
-    .sort()
-    .at(-1)!;
-  return JSON.parse(readFileSync(join(dir, file), "utf8")) as Journal;
+  return journalsIn(dir).at(-1)!;
 }
 
 describe("the Prometheus example (examples/prometheus/)", function () {

@@ -4,21 +4,14 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { ROOT, STATE_DIR } from "../../harness/paths.ts";
 import { isAlive } from "../../harness/process.ts";
-import type { Journal } from "../../harness/runner/journal.ts";
 import { cli, stopChildren } from "../../harness/testing/cli.ts";
+import { journalsIn } from "../../harness/testing/journals.ts";
 import { until } from "../../harness/testing/until.ts";
 
 const FIXTURES = join(ROOT, "test", "fixtures", "scenarios");
 const FOUR = ["short-rpc-outage", "short-oracle-outage", "short-sequencer-halt", "short-multi-fault"].map(
   (n) => join(FIXTURES, `${n}.yml`),
 );
-
-function journalsIn(dir: string): Journal[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.endsWith(".journal.json"))
-    .map((f) => JSON.parse(readFileSync(join(dir, f), "utf8")) as Journal);
-}
 
 /** Every pid file of the labs a firedrill process `pid` brought up for its runs. */
 function labPids(pid: number): number[] {

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as chai from "chai";
@@ -9,9 +9,9 @@ import { ALERT_PATH_PROXY, findResidue } from "../../harness/lab/residue.ts";
 import { ROOT } from "../../harness/paths.ts";
 import { isAlive } from "../../harness/process.ts";
 import { seededRandom } from "../../harness/random.ts";
-import type { Journal } from "../../harness/runner/journal.ts";
 import { drawStartJitter } from "../../harness/runner/run.ts";
 import { cli, stopChildren } from "../../harness/testing/cli.ts";
+import { journalsIn } from "../../harness/testing/journals.ts";
 import { until } from "../../harness/testing/until.ts";
 
 chai.use(firedrillChai as never);
@@ -22,13 +22,7 @@ const SHORT = join(FIXTURES, "scenarios", "short-rpc-outage.yml");
 const MULTI = join(FIXTURES, "scenarios", "short-multi-fault.yml");
 const SEQUENCER = join(FIXTURES, "scenarios", "short-sequencer-halt.yml");
 
-function journals(dir: string): Journal[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.endsWith(".journal.json"))
-    .sort()
-    .map((f) => JSON.parse(readFileSync(join(dir, f), "utf8")) as Journal);
-}
+const journals = journalsIn;
 
 describe("firedrill run", function () {
   this.timeout(240_000);

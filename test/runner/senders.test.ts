@@ -1,10 +1,11 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { ROOT } from "../../harness/paths.ts";
 import type { Journal } from "../../harness/runner/journal.ts";
 import { cli, stopChildren } from "../../harness/testing/cli.ts";
+import { journalsIn } from "../../harness/testing/journals.ts";
 import { SENDER_FORMATS } from "../../harness/testing/senders.ts";
 
 // Each sender format drilled end to end: a real run, a real lab, and a system under test
@@ -15,9 +16,9 @@ const SENDER = join(ROOT, "harness", "testing", "documented-sender.ts");
 const MAPPING = join(FIXTURES, "alerts", "documented.yml");
 
 function journalIn(dir: string): Journal {
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".journal.json")) : [];
-  expect(files, `journals in ${dir}`).to.have.length(1);
-  return JSON.parse(readFileSync(join(dir, files[0]!), "utf8")) as Journal;
+  const journals = journalsIn(dir);
+  expect(journals, `journals in ${dir}`).to.have.length(1);
+  return journals[0]!;
 }
 
 describe("every sender format, drilled end to end", function () {

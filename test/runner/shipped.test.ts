@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
@@ -8,6 +8,7 @@ import { phaseSources } from "../../harness/report/format.ts";
 import { markdownSummary } from "../../harness/report/markdown.ts";
 import type { Journal } from "../../harness/runner/journal.ts";
 import { shippedScenarios } from "../../harness/runner/run-command.ts";
+import { journalsIn } from "../../harness/testing/journals.ts";
 
 // Every scenario firedrill ships is drilled against the reference stack, end to end, two at
 // a time on labs of their own (the release gate): the drills a user gets from
@@ -34,9 +35,7 @@ describe("shipped scenarios", function () {
       output += d;
     });
     code = await new Promise((resolve) => child.once("exit", resolve));
-    journals = readdirSync(work)
-      .filter((f) => f.endsWith(".journal.json"))
-      .map((f) => JSON.parse(readFileSync(join(work, f), "utf8")) as Journal);
+    journals = journalsIn(work);
   });
 
   after(() => rmSync(work, { recursive: true, force: true }));
