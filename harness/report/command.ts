@@ -1,6 +1,8 @@
 /**
- * `firedrill report <journal|dir...> [--format html,pdf,md,junit,json] [--out dir] [--verify dir]`:
- * renders journals into reports, and checks a journal directory's tamper-evident chain.
+ * `firedrill report <journal|dir...> [--format html,pdf,md,junit,json] [--out dir] [--verify dir] [--full]`:
+ * renders journals into reports, and checks a journal directory's tamper-evident chain. Only
+ * the pages whose journal changed since the last rendering into the same folder are
+ * rendered again (see cache.ts); the index and its trend always are.
  */
 import { mkdir, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -9,13 +11,14 @@ import { type ErrorCode, FiredrillError, inputError, usageError } from "../error
 import type { Io } from "../io.ts";
 import {
   JOURNAL_SUFFIX,
-  type Journal,
+  type JournalFile,
   journalFileName,
   journalFilesIn,
   readJournals,
   redactJournal,
   verifyJournalDir,
 } from "../runner/journal.ts";
+import { RenderCache } from "./cache.ts";
 import { renderIndexHtml, renderJournalHtml } from "./html.ts";
 import { junitFromJournal, junitFromJournals } from "./junit.ts";
 import { markdownIndex, markdownSummary } from "./markdown.ts";
@@ -27,12 +30,14 @@ const CHAIN_BROKEN: ErrorCode = "FD440";
 export type Format = (typeof FORMATS)[number];
 
 const USAGE = [
-  "usage: firedrill report <journal|dir...> [--format html,pdf,md,junit,json] [--out dir] [--verify dir]",
+  "usage: firedrill report <journal|dir...> [--format html,pdf,md,junit,json] [--out dir] [--verify dir] [--full]",
   "",
   "  Renders journals (files, or every *.journal.json of a directory) into reports.",
   "  --format   comma-separated formats (default html); pdf needs Chromium (CHROMIUM_PATH or /usr/bin/chromium)",
   "  --out      output directory (default reports/rendered)",
   "  --verify   check the journal chain of a directory: exit 1 naming a changed or removed journal",
+  "  --full     render every page again; by default a page whose journal, chain check and firedrill",
+  "             version are unchanged since the last rendering into --out is kept as it is",
   "",
   "  Several journals also give index.html (trend across drills), index.md and junit.xml.",
   "  Exit: 0 ok, 1 a journal was changed or removed, 2 a journal could not be read (the others still render),",
@@ -94,6 +99,7 @@ function parse(args: string[]) {
       format: { type: "string", default: "html" },
       out: { type: "string", default: join("reports", "rendered") },
       verify: { type: "string" },
+      full: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -153,7 +159,7 @@ export async function command(args: string[], io: Io): Promise<number> {
 
   if (journals.length > 0) {
     try {
-      await render(journals, formats, values.out, chainStatus, problems, io);
+      await render(journals, formats, values.out, values.full, chainStatus, problems, io);
     } catch (error) {
       if (error instanceof FiredrillError) throw error;
       throw new FiredrillError(
@@ -174,9 +180,10 @@ export async function command(args: string[], io: Io): Promise<number> {
 }
 
 async function render(
-  journals: ReadonlyArray<{ file: string; journal: Journal }>,
+  journals: readonly JournalFile[],
   formats: readonly Format[],
   outDir: string,
+  full: boolean,
   chainStatus: ReadonlyMap<string, "verified" | "problem">,
   problems: readonly string[],
   io: Io,
@@ -184,47 +191,62 @@ async function render(
   await mkdir(outDir, { recursive: true });
   const started = performance.now();
   const elapsed = (): string => `${((performance.now() - started) / 1000).toFixed(1)} s`;
+  const cache = await RenderCache.open(outDir, full);
   const n = journals.length;
   const several = n > 1;
   const every = n <= 10 ? 1 : Math.ceil(n / 10);
-  const wantHtml = formats.includes("html");
-  const wantPdf = formats.includes("pdf");
-  const htmlForPdf: Array<{ html: string; out: string }> = [];
+  const htmlForPdf: Array<{ html: string; out: string; key: string }> = [];
   const written: string[] = [];
+  let kept = 0;
+  let first: string | undefined;
   const seen = new Set<string>();
   const bases: string[] = [];
   io.err(`report: rendering ${n} journal(s) as ${formats.join(", ")} into ${outDir}`);
-  for (const [i, { file, journal }] of journals.entries()) {
+  for (const [i, { file, journal, fileSha256 }] of journals.entries()) {
     let base = journal.id;
     for (let k = 2; seen.has(base); k++) base = `${journal.id}-${k}`;
     seen.add(base);
     bases.push(base);
     const chain = chainStatus.get(resolve(file)) ?? "not checked";
-    if (wantHtml || wantPdf) {
-      const html = renderJournalHtml(journal, { ...(several ? { indexHref: "index.html" } : {}), chain });
-      if (wantHtml) {
-        await writeFile(join(outDir, `${base}.html`), html);
-        written.push(`${base}.html`);
+    // Each output's name and key; a page whose key is unchanged and still on disk is kept.
+    const outputs = formats.map((format) => ({
+      format,
+      name:
+        format === "json"
+          ? journalFileName({ id: base })
+          : `${base}.${format === "junit" ? "junit.xml" : format}`,
+      key: RenderCache.key(format, fileSha256, chain, several ? "indexed" : "alone"),
+    }));
+    first ??= outputs[0]?.name;
+    const stale = outputs.filter((o) => !cache.fresh(o.name, o.key));
+    kept += outputs.length - stale.length;
+    let html: string | undefined;
+    for (const { format, name, key } of stale) {
+      if (format === "html" || format === "pdf")
+        html ??= renderJournalHtml(journal, { ...(several ? { indexHref: "index.html" } : {}), chain });
+      if (format === "pdf") {
+        htmlForPdf.push({ html: html!, out: name, key });
+        continue;
       }
-      if (wantPdf) htmlForPdf.push({ html, out: `${base}.pdf` });
+      const text =
+        format === "html"
+          ? html!
+          : format === "md"
+            ? markdownSummary(journal)
+            : format === "junit"
+              ? junitFromJournal(journal)
+              : `${JSON.stringify(redactJournal(journal), null, 2)}\n`;
+      await writeFile(join(outDir, name), text);
+      cache.wrote(name, key);
+      written.push(name);
     }
-    if (formats.includes("md")) {
-      await writeFile(join(outDir, `${base}.md`), markdownSummary(journal));
-      written.push(`${base}.md`);
-    }
-    if (formats.includes("junit")) {
-      await writeFile(join(outDir, `${base}.junit.xml`), junitFromJournal(journal));
-      written.push(`${base}.junit.xml`);
-    }
-    if (formats.includes("json")) {
-      await writeFile(
-        join(outDir, journalFileName({ id: base })),
-        `${JSON.stringify(redactJournal(journal), null, 2)}\n`,
+    if ((i + 1) % every === 0 || i + 1 === n)
+      io.err(
+        `report: ${i + 1}/${n} rendered (${elapsed()}${kept > 0 ? `; ${kept} file(s) unchanged, kept` : ""})`,
       );
-      written.push(journalFileName({ id: base }));
-    }
-    if ((i + 1) % every === 0 || i + 1 === n) io.err(`report: ${i + 1}/${n} rendered (${elapsed()})`);
   }
+  const wantHtml = formats.includes("html");
+  const wantPdf = formats.includes("pdf");
   if (several) {
     const all = journals.map((j) => j.journal);
     if (wantHtml || wantPdf) {
@@ -234,7 +256,7 @@ async function render(
         await writeFile(join(outDir, "index.html"), index);
         written.push("index.html");
       }
-      if (wantPdf) htmlForPdf.unshift({ html: index, out: "index.pdf" });
+      if (wantPdf) htmlForPdf.unshift({ html: index, out: "index.pdf", key: "index" });
     }
     if (formats.includes("md")) {
       await writeFile(join(outDir, "index.md"), markdownIndex(all));
@@ -255,8 +277,9 @@ async function render(
       io.err(`report: printing ${htmlForPdf.length} PDF(s) with ${chromium}`);
       const printer = await openPdfPrinter(chromium);
       try {
-        for (const [i, { html, out }] of htmlForPdf.entries()) {
+        for (const [i, { html, out, key }] of htmlForPdf.entries()) {
           await printer.print(html, join(outDir, out));
+          cache.wrote(out, key);
           written.push(out);
           io.err(`report: pdf ${i + 1}/${htmlForPdf.length} ${out} (${elapsed()})`);
         }
@@ -265,8 +288,9 @@ async function render(
       }
     }
   }
+  await cache.save();
   io.out(
-    `report: wrote ${written.length} file(s) to ${outDir} in ${elapsed()}${several && wantHtml ? `; open ${join(outDir, "index.html")}` : ""}`,
+    `report: wrote ${written.length} file(s) to ${outDir}${kept > 0 ? ` (${kept} unchanged since the last rendering, kept)` : ""} in ${elapsed()}${several && wantHtml ? `; open ${join(outDir, "index.html")}` : ""}`,
   );
-  if (!several && written.length > 0) io.out(`report: ${join(outDir, written[0]!)}`);
+  if (!several && first !== undefined) io.out(`report: ${join(outDir, first)}`);
 }

@@ -547,9 +547,12 @@ function fromVersion1(raw: Record<string, unknown>): Record<string, unknown> {
 
 /** Reads and parses one journal file (see `parseJournal`). */
 export async function readJournal(file: string): Promise<Journal> {
-  let text: string;
+  return parseJournal(await readJournalText(file), file);
+}
+
+async function readJournalText(file: string): Promise<string> {
   try {
-    text = await readFile(file, "utf8");
+    return await readFile(file, "utf8");
   } catch (error) {
     throw inputError(
       "FD234",
@@ -557,7 +560,6 @@ export async function readJournal(file: string): Promise<Journal> {
       `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
     );
   }
-  return parseJournal(text, file);
 }
 
 /** The journal files of `dir`, in name order (a journal's name starts with its time). */
@@ -568,15 +570,24 @@ export async function journalFilesIn(dir: string): Promise<string[]> {
     .map((n) => join(dir, n));
 }
 
+/** A journal read from its file, with the SHA-256 of the file's bytes. */
+export interface JournalFile {
+  file: string;
+  journal: Journal;
+  fileSha256: string;
+}
+
 /** Reads journal files, keeping those read and the input error of each that could not be. */
 export async function readJournals(
   files: readonly string[],
-): Promise<{ journals: Array<{ file: string; journal: Journal }>; errors: FiredrillError[] }> {
-  const journals: Array<{ file: string; journal: Journal }> = [];
+): Promise<{ journals: JournalFile[]; errors: FiredrillError[] }> {
+  const journals: JournalFile[] = [];
   const errors: FiredrillError[] = [];
   for (const file of files) {
     try {
-      journals.push({ file, journal: await readJournal(file) });
+      const text = await readJournalText(file);
+      const fileSha256 = createHash("sha256").update(text).digest("hex");
+      journals.push({ file, journal: parseJournal(text, file), fileSha256 });
     } catch (error) {
       if (!(error instanceof FiredrillError)) throw error;
       errors.push(error);

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
@@ -108,6 +108,87 @@ describe("firedrill report", function () {
     const r = await run([join(dir, "j"), "--out", out]);
     expect(r.code).to.equal(0);
     expect((await readdir(out)).filter((n) => n.endsWith(".html"))).to.have.length(4);
+  });
+
+  describe("rendering a folder again", () => {
+    /** Name → mtime (ms) of every file in `out`. */
+    const stamps = async (): Promise<Map<string, number>> =>
+      new Map(
+        await Promise.all(
+          (await readdir(out)).map(async (n) => [n, (await stat(join(out, n))).mtimeMs] as [string, number]),
+        ),
+      );
+    const wrote = (r: Run): number => Number(/wrote (\d+) file/.exec(r.out.join("\n"))?.[1]);
+    const page = (file: string): string => file.split("/").pop()!.replace(JOURNAL_SUFFIX, ".html");
+
+    it("renders only the pages of a journal added since, and the index; the others are kept", async () => {
+      const series = makeJournalSeries(5);
+      const j = join(dir, "j");
+      await writeJournalFiles(j, series.slice(0, 4));
+      const args = [j, "--verify", j, "--format", "html,md,junit", "--out", out];
+      const first = await run(args);
+      expect(first.code, first.err.join("\n")).to.equal(0);
+      expect(wrote(first)).to.equal(4 * 3 + 3);
+      const before = await stamps();
+
+      const files = await writeJournalFiles(j, series);
+      const again = await run(args);
+      expect(again.code, again.err.join("\n")).to.equal(0);
+      expect(wrote(again)).to.equal(3 + 3);
+      expect(again.out.join("\n")).to.match(/12 unchanged since the last rendering, kept/);
+      const after = await stamps();
+      for (const file of files.slice(0, 4)) expect(after.get(page(file))).to.equal(before.get(page(file)));
+      expect(after.has(page(files[4]!))).to.equal(true);
+      // The index lists all five.
+      const index = await readFile(join(out, "index.html"), "utf8");
+      for (const file of files) expect(index).to.include(page(file));
+    });
+
+    it("renders again a page whose journal was edited, whose chain check changed, or which was removed", async () => {
+      const files = await writeJournalFiles(join(dir, "j"), makeJournalSeries(4));
+      const args = [...files, "--out", out];
+      expect((await run(args)).code).to.equal(0);
+
+      // Edited: the page shows the edit and the broken hash.
+      const text = await readFile(files[0]!, "utf8");
+      await writeFile(files[0]!, text.replace(/"mttr_ms": \d+/, '"mttr_ms": 1234'));
+      // Removed from the output folder.
+      await rm(join(out, page(files[1]!)));
+      const again = await run(args);
+      expect(again.code).to.equal(0);
+      expect(wrote(again)).to.equal(2 + 1);
+      expect(await readFile(join(out, page(files[0]!)), "utf8")).to.include("DOES NOT MATCH CONTENT");
+      expect((await readdir(out)).includes(page(files[1]!))).to.equal(true);
+
+      // The chain check now runs and finds the edit: every page shows its new chain status.
+      const verified = await run([...args, "--verify", join(dir, "j")]);
+      expect(verified.code).to.equal(1);
+      expect(wrote(verified)).to.equal(4 + 1);
+      expect(await readFile(join(out, page(files[2]!)), "utf8")).to.include(
+        "<dt>Chain check</dt><dd>verified</dd>",
+      );
+    });
+
+    it("renders everything again with --full, or after a page was rendered alone", async () => {
+      const files = await writeJournalFiles(join(dir, "j"), makeJournalSeries(3));
+      expect(wrote(await run([...files, "--out", out]))).to.equal(3 + 1);
+      expect(wrote(await run([...files, "--out", out, "--full"]))).to.equal(3 + 1);
+      // A journal rendered alone has no link to an index: a different page.
+      const alone = await run([files[0]!, "--out", out]);
+      expect(wrote(alone)).to.equal(1);
+      expect(alone.out.join("\n")).to.include(page(files[0]!));
+      expect(wrote(await run([files[0]!, "--out", out]))).to.equal(0);
+      // The others' records survive a rendering of one journal.
+      expect(wrote(await run([...files, "--out", out]))).to.equal(1 + 1);
+    });
+
+    it("renders everything when the record in the folder is unreadable", async () => {
+      const files = await writeJournalFiles(join(dir, "j"), makeJournalSeries(2));
+      expect(wrote(await run([...files, "--out", out]))).to.equal(3);
+      await writeFile(join(out, ".firedrill-report.json"), "{ not json");
+      expect(wrote(await run([...files, "--out", out]))).to.equal(3);
+      expect(wrote(await run([...files, "--out", out]))).to.equal(1);
+    });
   });
 
   it("--verify passes an intact directory", async () => {
