@@ -120,6 +120,29 @@ export function runForwardingSignals(cmd, args, env) {
   child.on("exit", (code, signal) => process.exit(code ?? (signal === "SIGINT" ? 130 : 1)));
 }
 
+// The test files that take longest (drills of the whole library, k6, real Alertmanager, the
+// Ctrl-C cases), started first so that the parallel test workers finish close together.
+const LONGEST_TESTS = [
+  "test/runner/shipped.test.ts",
+  "test/runner/run.test.ts",
+  "test/examples/prometheus.test.ts",
+  "test/runner/load.test.ts",
+  "test/runner/parallel.test.ts",
+  "test/runner/senders.test.ts",
+];
+
+/** Every test file under test/, the longest first, then in name order. */
+export function testFiles() {
+  const rank = (f) => {
+    const i = LONGEST_TESTS.indexOf(f);
+    return i === -1 ? LONGEST_TESTS.length : i;
+  };
+  return readdirSync(join(ROOT, "test"), { recursive: true, encoding: "utf8" })
+    .map((f) => `test/${f.split("\\").join("/")}`)
+    .filter((f) => f.endsWith(".test.ts"))
+    .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
 function runTests(node, env, extra) {
   const bin = (name) => join(ROOT, "node_modules", ".bin", name);
   const steps = [
@@ -137,7 +160,12 @@ function runTests(node, env, extra) {
   }
   say("tests");
   const hardhat = join(ROOT, "node_modules", "hardhat", "dist", "src", "cli.js");
-  const child = spawn(node, [hardhat, "test", "mocha", ...extra], {
+  // Named files or folders run as named; otherwise every test file, the longest first.
+  const named = extra.some(
+    (a, i) => !a.startsWith("-") && !/^--?(grep|grep-exclude)$/.test(extra[i - 1] ?? ""),
+  );
+  const files = named ? [] : testFiles();
+  const child = spawn(node, [hardhat, "test", "mocha", ...files, ...extra], {
     cwd: ROOT,
     stdio: ["inherit", "pipe", "inherit"],
     // Node's experimental warnings (type stripping, node:sqlite) say nothing about the tests.

@@ -84,7 +84,8 @@ export class WebhookPoster {
         reason = `HTTP ${response.status}`;
         if (response.status < 500 && response.status !== 429) break;
       } catch (error) {
-        reason = (error as Error).message;
+        // An attempt cut short by the end of the retry time says less than the answer before it.
+        if (reason === "" || Date.now() < deadline) reason = (error as Error).message;
       }
     }
     this.failed++;

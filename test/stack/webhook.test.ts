@@ -98,9 +98,9 @@ describe("stack webhook delivery", () => {
     const poster = new WebhookPoster({
       url,
       secret: SECRET,
-      retryForMs: 300,
+      retryForMs: 1000,
       backoffMs: 10,
-      maxBackoffMs: 50,
+      maxBackoffMs: 100,
       onGiveUp: (_body, reason) => gaveUp.push(reason),
     });
     poster.post({ event: "RPC_FAILOVER" });
