@@ -120,10 +120,12 @@ export function runForwardingSignals(cmd, args, env) {
   child.on("exit", (code, signal) => process.exit(code ?? (signal === "SIGINT" ? 130 : 1)));
 }
 
-// The test files that take longest (drills of the whole library, k6, real Alertmanager, the
-// Ctrl-C cases), started first so that the parallel test workers finish close together.
+// Drills of the whole shipped library, two at a time: run before the others, on their own.
+const RUN_ALONE = ["test/runner/shipped.test.ts"];
+
+// The test files that take longest (k6, real Alertmanager, the Ctrl-C cases), started first
+// so that the parallel test workers finish close together.
 const LONGEST_TESTS = [
-  "test/runner/shipped.test.ts",
   "test/runner/run.test.ts",
   "test/examples/prometheus.test.ts",
   "test/runner/load.test.ts",
@@ -131,19 +133,20 @@ const LONGEST_TESTS = [
   "test/runner/senders.test.ts",
 ];
 
-/** Every test file under test/, the longest first, then in name order. */
-export function testFiles() {
+/** Every test file under `dir` (a path from the checkout's root), the longest first, then in name order. */
+export function testFiles(dir = "test") {
   const rank = (f) => {
     const i = LONGEST_TESTS.indexOf(f);
     return i === -1 ? LONGEST_TESTS.length : i;
   };
-  return readdirSync(join(ROOT, "test"), { recursive: true, encoding: "utf8" })
-    .map((f) => `test/${f.split("\\").join("/")}`)
+  const base = dir.replace(/\/+$/, "");
+  return readdirSync(join(ROOT, base), { recursive: true, encoding: "utf8" })
+    .map((f) => `${base}/${f.split("\\").join("/")}`)
     .filter((f) => f.endsWith(".test.ts"))
     .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
 
-function runTests(node, env, extra) {
+async function runTests(node, env, extra) {
   const bin = (name) => join(ROOT, "node_modules", ".bin", name);
   const steps = [
     ["lint", bin("biome"), ["check", "."]],
@@ -159,13 +162,33 @@ function runTests(node, env, extra) {
     }
   }
   say("tests");
-  const hardhat = join(ROOT, "node_modules", "hardhat", "dist", "src", "cli.js");
-  // Named files or folders run as named; otherwise every test file, the longest first.
-  const named = extra.some(
-    (a, i) => !a.startsWith("-") && !/^--?(grep|grep-exclude)$/.test(extra[i - 1] ?? ""),
+  // Named files run as named, a named folder as its test files.
+  const isPath = (a, i) => !a.startsWith("-") && !/^--(grep|grep-exclude)$/.test(extra[i - 1] ?? "");
+  const isDir = (a) => existsSync(join(ROOT, a)) && statSync(join(ROOT, a)).isDirectory();
+  const args = extra.flatMap((a, i) => (isPath(a, i) && isDir(a) ? testFiles(a) : [a]));
+  if (extra.some(isPath)) return report([await mocha(node, env, args)]);
+  // Otherwise every test file: the whole shipped library first, on its own (it runs two
+  // drills at once itself), then the others on the parallel workers.
+  const alone = await mocha(node, { ...env, FIREDRILL_TEST_JOBS: "1" }, [...RUN_ALONE, ...args]);
+  const rest = testFiles().filter((f) => !RUN_ALONE.includes(f));
+  return report([alone, await mocha(node, env, [...rest, ...args])]);
+}
+
+/** Prints the totals of one or more mocha runs on a line of their own; 0 when all passed. */
+function report(runs) {
+  const sum = (k) => runs.reduce((n, r) => n + r[k], 0);
+  const ok = runs.every((r) => r.ok) && sum("passed") > 0;
+  const failed = sum("failed");
+  process.stdout.write(
+    `\n${sum("passed")} passed, ${ok ? failed : Math.max(failed, 1)} failed, ${sum("skipped")} skipped\n`,
   );
-  const files = named ? [] : testFiles();
-  const child = spawn(node, [hardhat, "test", "mocha", ...files, ...extra], {
+  return ok ? 0 : 1;
+}
+
+/** Runs `hardhat test mocha <args>`, streaming its output; its counts when it exits. */
+function mocha(node, env, args) {
+  const hardhat = join(ROOT, "node_modules", "hardhat", "dist", "src", "cli.js");
+  const child = spawn(node, [hardhat, "test", "mocha", ...args], {
     cwd: ROOT,
     stdio: ["inherit", "pipe", "inherit"],
     // Node's experimental warnings (type stripping, node:sqlite) say nothing about the tests.
@@ -189,12 +212,7 @@ function runTests(node, env, extra) {
       const count = (word) => Number(plain.match(new RegExp(`^\\s*(\\d+) ${word}`, "m"))?.[1] ?? 0);
       const passed = count("passing");
       const failed = count("failing");
-      const skipped = count("pending");
-      const ok = code === 0 && failed === 0 && passed > 0;
-      process.stdout.write(
-        `\n${passed} passed, ${ok ? failed : Math.max(failed, 1)} failed, ${skipped} skipped\n`,
-      );
-      resolve(ok ? 0 : 1);
+      resolve({ passed, failed, skipped: count("pending"), ok: code === 0 && failed === 0 });
     });
   });
 }

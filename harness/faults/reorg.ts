@@ -18,34 +18,39 @@ export const params = z
 
 /** Reads the last `depth` blocks and reorgs them, re-including their transactions. */
 async function reorgOnce(ctx: FaultContext, c: ChainName, depth: number) {
+  const signers = new Set((await ctx.rpc<string[]>(c, "eth_accounts")).map((a) => a.toLowerCase()));
+  const impersonated = new Set<string>();
   let top = await head(ctx, c);
-  // The chain keeps mining meanwhile: read the blocks again until the head held still, so
-  // that the reorg replaces exactly the blocks read.
   let heights: number[] = [];
   let old: BlockInfo[] = [];
-  for (let attempt = 0; attempt < 5; attempt++) {
-    heights = Array.from({ length: depth }, (_, i) => top - depth + 1 + i).filter((n) => n > 0);
-    old = await Promise.all(heights.map((n) => block(ctx, c, n, true)));
-    const now = await head(ctx, c);
-    if (now === top) break;
-    top = now;
-  }
-  // The orphaned blocks' transactions go back into the new blocks at the same offsets, as
-  // a real reorg returns them to the mempool: the hashes change, no transaction is lost.
-  const pairs = old.flatMap((b, offset) =>
-    (b.transactions as TxInfo[]).map((tx) => [
-      { from: tx.from, ...(tx.to ? { to: tx.to } : {}), data: tx.input, value: tx.value, gas: tx.gas },
-      offset,
-    ]),
-  );
-  const signers = new Set((await ctx.rpc<string[]>(c, "eth_accounts")).map((a) => a.toLowerCase()));
-  const foreign = [
-    ...new Set(old.flatMap((b) => (b.transactions as TxInfo[]).map((t) => t.from.toLowerCase()))),
-  ].filter((a) => !signers.has(a));
-  for (const account of foreign) await ctx.rpc(c, "anvil_impersonateAccount", [account]);
   let reincluded = true;
   let reincludeError: string | undefined;
   try {
+    // The chain keeps mining meanwhile: read the blocks (and impersonate their senders) again
+    // until the head held still, right before the reorg, so that it replaces exactly the
+    // blocks read.
+    for (let attempt = 0; attempt < 8; attempt++) {
+      heights = Array.from({ length: depth }, (_, i) => top - depth + 1 + i).filter((n) => n > 0);
+      old = await Promise.all(heights.map((n) => block(ctx, c, n, true)));
+      for (const b of old)
+        for (const tx of b.transactions as TxInfo[]) {
+          const from = tx.from.toLowerCase();
+          if (signers.has(from) || impersonated.has(from)) continue;
+          await ctx.rpc(c, "anvil_impersonateAccount", [from]);
+          impersonated.add(from);
+        }
+      const now = await head(ctx, c);
+      if (now === top) break;
+      top = now;
+    }
+    // The orphaned blocks' transactions go back into the new blocks at the same offsets, as
+    // a real reorg returns them to the mempool: the hashes change, no transaction is lost.
+    const pairs = old.flatMap((b, offset) =>
+      (b.transactions as TxInfo[]).map((tx) => [
+        { from: tx.from, ...(tx.to ? { to: tx.to } : {}), data: tx.input, value: tx.value, gas: tx.gas },
+        offset,
+      ]),
+    );
     try {
       await ctx.rpc(c, "anvil_reorg", [depth, pairs]);
     } catch (error) {
@@ -57,7 +62,7 @@ async function reorgOnce(ctx: FaultContext, c: ChainName, depth: number) {
       await ctx.rpc(c, "anvil_reorg", [depth, []]);
     }
   } finally {
-    for (const account of foreign) await ctx.rpc(c, "anvil_stopImpersonatingAccount", [account]);
+    for (const account of impersonated) await ctx.rpc(c, "anvil_stopImpersonatingAccount", [account]);
   }
   return { top, heights, old, reincluded, reincludeError };
 }

@@ -58,7 +58,47 @@ export const labConfigSchema = z
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    // Two chains with one id would sign for each other; two servers cannot bind one port.
+    const ids = new Map<number, string>();
+    for (const [name, chain] of Object.entries(config.chains)) {
+      const other = ids.get(chain.chain_id);
+      if (other !== undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: ["chains", name, "chain_id"],
+          message: `chain id ${chain.chain_id} is ${other}'s already: every chain needs an id of its own`,
+        });
+      else ids.set(chain.chain_id, name);
+    }
+    const ports = new Map<number, string>();
+    const fixed: Array<[PropertyKey[], number]> = [
+      ...Object.entries(config.chains).map(([name, c]): [PropertyKey[], number] => [
+        ["chains", name, "port"],
+        c.port,
+      ]),
+      ...(["toxiproxy", "control", "regulator"] as const).map((k): [PropertyKey[], number] => [
+        ["ports", k],
+        config.ports[k],
+      ]),
+      ...Object.entries(config.ports.oracles).map(([k, v]): [PropertyKey[], number] => [
+        ["ports", "oracles", k],
+        v ?? 0,
+      ]),
+    ];
+    for (const [path, value] of fixed) {
+      if (value === 0) continue;
+      const other = ports.get(value);
+      if (other !== undefined)
+        ctx.addIssue({
+          code: "custom",
+          path,
+          message: `port ${value} is also ${other}: every fixed port must differ (0 picks a free one)`,
+        });
+      else ports.set(value, path.join("."));
+    }
+  });
 
 export type LabConfigInput = z.input<typeof labConfigSchema>;
 export type LabConfig = z.output<typeof labConfigSchema>;

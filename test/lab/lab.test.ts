@@ -282,6 +282,14 @@ describe("lab", function () {
           "time_factor: 60\n",
           /lab\.yml:1 time_factor: unknown key "time_factor": it is now called "clock_speedup"/,
         ],
+        [
+          "chains:\n  ethereum:\n    chain_id: 1\n    block_time: 1s\n  polygon:\n    chain_id: 1\n    block_time: 1s\n",
+          /lab\.yml:6 chains\.polygon\.chain_id: chain id 1 is ethereum's already/,
+        ],
+        [
+          "ports:\n  toxiproxy: 18474\n  regulator: 18474\n",
+          /lab\.yml:3 ports\.regulator: port 18474 is also ports\.toxiproxy/,
+        ],
       ];
       for (const [text, pattern] of cases) {
         const file = join(dir, "lab.yml");
