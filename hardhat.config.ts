@@ -7,7 +7,7 @@ import { defineConfig } from "hardhat/config";
 const require = createRequire(import.meta.url);
 // Compile with the compiler shipped in the npm package `solc`: no download, works offline.
 const solcVersion: string = require("solc/package.json").version;
-const TEST_JOBS = Number(process.env.FIREDRILL_TEST_JOBS ?? 2);
+const TEST_JOBS = Number(process.env.FIREDRILL_TEST_JOBS ?? 1);
 
 export default defineConfig({
   plugins: [hardhatEthers, hardhatEthersChaiMatchers, hardhatMocha],
@@ -17,8 +17,8 @@ export default defineConfig({
     settings: { evmVersion: "cancun", optimizer: { enabled: true, runs: 200 } },
   },
   paths: { tests: { mocha: "test" } },
-  // Test files run on FIREDRILL_TEST_JOBS workers (default 2: most tests wait on fault
-  // windows and chains, not on the CPU); 1 runs them in this process, one after another.
+  // FIREDRILL_TEST_JOBS=N runs the test files on N workers; by default (1) they run in this
+  // process, one after another.
   test: {
     mocha: {
       timeout: 120_000,

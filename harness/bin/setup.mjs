@@ -168,7 +168,7 @@ async function runTests(node, env, extra) {
   const args = extra.flatMap((a, i) => (isPath(a, i) && isDir(a) ? testFiles(a) : [a]));
   if (extra.some(isPath)) return report([await mocha(node, env, args)]);
   // Otherwise every test file: the whole shipped library first, on its own (it runs two
-  // drills at once itself), then the others on the parallel workers.
+  // drills at once itself), then the others (on FIREDRILL_TEST_JOBS workers when set).
   const alone = await mocha(node, { ...env, FIREDRILL_TEST_JOBS: "1" }, [...RUN_ALONE, ...args]);
   const rest = testFiles().filter((f) => !RUN_ALONE.includes(f));
   return report([alone, await mocha(node, env, [...rest, ...args])]);
