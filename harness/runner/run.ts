@@ -284,8 +284,19 @@ async function drillScenario(drill: Drill): Promise<void> {
 
   // Faults on their schedule; while they are active, abort conditions and probe transitions.
   const ctx = faultContext(lab, sut, drill.random, interrupt.signal, drill.log, alertPath);
-  releases.push(() => drill.faults.healAll());
-  const faultsDone = drill.faults.start(ctx, interrupt.signal, () => !!drill.aborted);
+  // On the way out, whatever happened: no fault not yet due is injected, a fault being
+  // injected is waited for, and then every fault is healed.
+  const stopSchedule = new AbortController();
+  const faultsDone = drill.faults.start(
+    ctx,
+    AbortSignal.any([interrupt.signal, stopSchedule.signal]),
+    () => !!drill.aborted,
+  );
+  releases.push(async () => {
+    stopSchedule.abort();
+    await faultsDone;
+    await drill.faults.healAll();
+  });
   await watchFaults(scenario, target, faultsDone, interrupt, record.emit, (reason) => {
     drill.aborted = reason;
   });
