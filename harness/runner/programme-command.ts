@@ -16,7 +16,7 @@ import { FiredrillError, inputError, usageError } from "../errors.ts";
 import type { Io } from "../io.ts";
 import { REPORTS_DIR } from "../paths.ts";
 import { overallScore, type SystemScore, systemScores } from "../report/score.ts";
-import { type Journal, journalFilesIn, readJournals } from "./journal.ts";
+import { type Journal, journalFilesIn, readJournals, verifyJournalDir } from "./journal.ts";
 import {
   loadProgramme,
   onRotation,
@@ -61,17 +61,27 @@ function parse(args: string[]) {
   });
 }
 
-/** Every journal of `dir`; a journal that cannot be read, or names a system the map lacks, is a problem. */
-/** The journals of `dir` written with this systems map; the others, and unreadable ones, as problems. */
+/**
+ * The journals of `dir` written with this systems map. Unreadable ones and those of another
+ * map are `problems`; the journal chain is checked as `report --verify` checks it, and a
+ * journal changed since it was written counts for nothing (`chain` names it).
+ */
 async function journalsOfMap(
   dir: string,
   map: SystemsMap,
-): Promise<{ journals: Journal[]; problems: string[] }> {
-  if (!existsSync(dir)) return { journals: [], problems: [] };
+): Promise<{ journals: Journal[]; problems: string[]; chain: string[] }> {
+  if (!existsSync(dir)) return { journals: [], problems: [], chain: [] };
+  const verified = await verifyJournalDir(dir);
+  const edited = new Set(
+    verified.problems.filter((p) => p.kind === "edited").map((p) => resolve(dir, p.file)),
+  );
+  // Unreadable journals are named once, by the read below.
+  const chain = verified.problems.filter((p) => p.kind !== "unreadable").map((p) => p.message);
   const read = await readJournals(await journalFilesIn(dir));
   const journals: Journal[] = [];
   const problems = read.errors.map((e) => e.message);
   for (const { file, journal } of read.journals) {
+    if (edited.has(resolve(file))) continue;
     const foreign = journal.systems.touched.filter((s) => !map.systems.has(s.name)).map((s) => s.name);
     if (foreign.length > 0)
       problems.push(
@@ -79,7 +89,7 @@ async function journalsOfMap(
       );
     else journals.push(journal);
   }
-  return { journals, problems };
+  return { journals, problems, chain };
 }
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace("T", " ");
@@ -149,7 +159,7 @@ export async function command(args: string[], io: Io): Promise<number> {
   const map = loadSystemsMap(values.map ?? defaultMapPath());
   const programme = loadProgramme(file, map);
   const dir = resolve(values.journals ?? REPORTS_DIR);
-  const { journals, problems } = await journalsOfMap(dir, map);
+  const { journals, problems, chain } = await journalsOfMap(dir, map);
   const standings = programmeStatus(programme, journals, nowMs);
   const scores = systemScores(
     journals,
@@ -157,6 +167,7 @@ export async function command(args: string[], io: Io): Promise<number> {
     [...map.systems].map(([name, s]) => ({ name, tier: s.tier })),
   );
   for (const problem of problems) io.err(`programme: ${problem}`);
+  for (const problem of chain) io.err(`programme: journal chain of ${dir}: ${problem}`);
 
   if (sub === "status") {
     if (values.json)
@@ -174,15 +185,20 @@ export async function command(args: string[], io: Io): Promise<number> {
         ),
       );
     else for (const line of statusLines(programme, standings, scores, nowMs)) io.out(line);
-    return problems.length > 0 ? 2 : 0;
+    // As `report --verify`: a journal changed or removed is exit 1.
+    return problems.length > 0 ? 2 : chain.length > 0 ? 1 : 0;
   }
 
-  // next: nothing starts on journals that could not all be read.
+  // next: nothing starts on journals that could not all be read, or on a broken chain.
   if (problems.length > 0)
     throw new FiredrillError(
       "FD234",
       `programme next: ${problems.length} journal(s) could not be used; nothing started`,
     );
+  if (chain.length > 0) {
+    io.err(`programme next: the journal chain of ${dir} is broken; nothing started`);
+    return 1;
+  }
   const pick = standings[0];
   if (pick === undefined || pick.state !== "overdue") {
     io.out(

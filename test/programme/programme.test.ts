@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
@@ -113,6 +113,32 @@ rotation:
     ]);
     expect(status.rotation.person).to.equal("bob");
     expect(status.score).to.be.a("number");
+  });
+
+  it("checks the journal chain: a journal changed since it was written counts for nothing, exit 1, and next starts nothing", async () => {
+    const copy = join(dir, "edited-reports");
+    cpSync(journals, copy, { recursive: true });
+    // The failed primary-rpc-outage drill of 5 days ago, turned into a pass after the fact.
+    const files = readdirSync(copy)
+      .filter((f) => f.endsWith(".journal.json"))
+      .sort();
+    const latest = files.filter((f) => f.includes("primary-rpc-outage")).at(-1)!;
+    expect(latest).to.not.equal(undefined);
+    const text = readFileSync(join(copy, latest), "utf8");
+    writeFileSync(join(copy, latest), text.replace(/"passed": false/g, '"passed": true'));
+
+    const status = cli(["programme", "status", join(dir, "programme.yml"), "--journals", copy, "--at", AT]);
+    expect(await status.exit, status.output()).to.equal(1);
+    expect(status.output())
+      .to.include(latest)
+      .and.to.match(/changed after it was written/);
+    // The edited drill is left out: primary-rpc-outage's last drill is the pass of 40 days ago.
+    expect(status.output()).to.match(/\nprimary-rpc-outage\s+1\s+14d .* passed .* OVERDUE/);
+
+    const next = cli(["programme", "next", join(dir, "programme.yml"), "--journals", copy, "--at", AT]);
+    expect(await next.exit, next.output()).to.equal(1);
+    expect(next.output()).to.match(/journal chain of .* is broken; nothing started/);
+    expect(readdirSync(copy).filter((f) => f.endsWith(".journal.json"))).to.have.length(files.length);
   });
 
   it("next: says so and starts nothing when nothing is overdue", async () => {
