@@ -77,7 +77,10 @@ export class RenderCache {
       .digest("hex");
   }
 
-  /** True when `file` was rendered before with `key` and is still there: it need not be rendered. */
+  /**
+   * True when `file` was rendered before with `key` and is still there: it need not be
+   * rendered, and its record is kept.
+   */
   fresh(file: string, key: string): boolean {
     if (this.#full || this.#before.get(file) !== key || !existsSync(join(this.#dir, file))) return false;
     this.#after.set(file, key);
