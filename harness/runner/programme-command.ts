@@ -5,8 +5,9 @@
  * score; and who is on rotation. `next` starts the drill that is most overdue, as an
  * unannounced drill (`drill`'s start jitter), its journal going with the others.
  *
- * Exit: 0; 2 bad input (the programme, a journal that cannot be read or names a system the
- * map does not have); for `next`, the drill's own exit code.
+ * Exit: 0; 1 the journal chain is broken (a journal changed or removed; `next` starts
+ * nothing); 2 bad input (the programme, a journal that cannot be read or names a system the
+ * map does not have); for `next`, otherwise the drill's own exit code.
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
