@@ -674,8 +674,10 @@ for (const { kind, start } of SERVERS) {
         const probe = await open(port);
         probe.socket.write("0123456789");
         await probe.until(() => probe.ended !== undefined, 3000, "the connection to close");
-        // The upstream socket is closed outright, so the echo of the 5 bytes is lost too.
-        expect(probe.bytes).to.equal(0);
+        // The upstream socket is closed outright once the 5 bytes are sent. Whether their echo
+        // reaches the client first is a race inside the server: the real one loses it most of
+        // the time, not always. Never more than the limit comes back.
+        expect(["", "01234"]).to.include(probe.received().toString());
       });
 
       it("a client's half-close closes the whole connection: a late answer is lost (quirk)", async () => {
