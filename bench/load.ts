@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { releaseAll } from "../harness/errors.ts";
 import { defaultLabConfig } from "../harness/lab/config.ts";
-import { startLab } from "../harness/lab/index.ts";
+import { labChain, startLab } from "../harness/lab/index.ts";
 import { runEmbedded } from "../harness/loadgen/engine.ts";
 import { runLoad } from "../harness/loadgen/index.ts";
 import { findK6, runK6 } from "../harness/loadgen/k6.ts";
@@ -146,7 +146,7 @@ async function spikeOnGateway(): Promise<void> {
       releases.push(() => lab.down());
       // The anchor: the chain alone, 1000 senders each waiting for its receipt, before the
       // gateway's spike grows its state.
-      const eth = lab.info.chains.ethereum;
+      const eth = labChain(lab.info, "ethereum");
       const raw = await rawVaultMints(
         { url: eth.nodeUrl, chainId: eth.chainId, vault: eth.contracts.vault },
         lab.info.accounts.operator.privateKey,

@@ -29,7 +29,7 @@ const chainSchema = z.object({
     usdc: address,
     ethUsdFeed: address,
     usdcUsdFeed: address,
-    /** Only on an L2 (arbitrum). */
+    /** Only on an L2 (arbitrum in the embedded lab). */
     sequencerUptimeFeed: address.optional(),
   }),
 });

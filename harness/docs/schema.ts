@@ -30,6 +30,8 @@ export interface SchemaNode {
   not?: unknown;
   /** A duration string (`10s`), parsed into milliseconds. */
   "x-duration"?: "any" | "positive";
+  /** What the value is, in words, where its pattern would say too little (a chain name). */
+  "x-type"?: string;
 }
 
 interface ZodDef {
@@ -74,6 +76,7 @@ function bounds(node: SchemaNode): string[] {
 export function typeText(node: SchemaNode): string {
   if (node["x-duration"] !== undefined)
     return node["x-duration"] === "positive" ? "duration, > 0s" : "duration";
+  if (node["x-type"] !== undefined) return node["x-type"];
   if (node.const !== undefined) return code(String(node.const));
   if (node.enum !== undefined) {
     const values = node.enum.map((value) => code(String(value)));

@@ -12,6 +12,7 @@
  * next block.
  */
 import { FiredrillError, labError } from "../errors.ts";
+import { labChain } from "../lab/index.ts";
 import type { ChainName } from "../names.ts";
 import { poll } from "../process.ts";
 import type { FaultContext } from "./context.ts";
@@ -211,11 +212,11 @@ export async function restoreMining(
     await ctx.control("/mining", { chain, mode: "mixed" });
   } else {
     await ctx.rpc(chain, "evm_setIntervalMining", [
-      restoredIntervalSeconds(ctx.lab.chains[chain].blockTimeMs),
+      restoredIntervalSeconds(labChain(ctx.lab, chain).blockTimeMs),
     ]);
   }
   const state = await miningState(ctx, chain);
-  return { ...state, blockTimeMs: state.blockTimeMs ?? ctx.lab.chains[chain].blockTimeMs };
+  return { ...state, blockTimeMs: state.blockTimeMs ?? labChain(ctx.lab, chain).blockTimeMs };
 }
 
 /** Evidence that a chain mines again: the head advances twice and a probe transaction is mined. */

@@ -1,7 +1,8 @@
-/** The chain stops producing blocks; on arbitrum the sequencer uptime feed reports it down too. */
+/** The chain stops producing blocks; on an L2 the sequencer uptime feed reports it down too. */
 import { z } from "zod";
 import { formatDuration } from "../duration.ts";
-import { type ChainName, chain, SEQUENCER_CHAIN } from "../names.ts";
+import { labChain } from "../lab/index.ts";
+import { type ChainName, chain } from "../names.ts";
 import { poll, sleep } from "../process.ts";
 import { head, latestRound, minedIn, proveMining, restoreMining, sendProbeTx, stopMining } from "./chain.ts";
 import { type FaultDefinition, forText, healOnce } from "./common.ts";
@@ -26,10 +27,10 @@ export const params = z
       .boolean()
       .optional()
       .describe(
-        "Also set the L2 sequencer uptime feed to down. Arbitrum only, where it is done unless this is `false`.",
+        "Also set the L2 sequencer uptime feed to down. Only on a chain with one (`sequencer_feed` in lab.yml; arbitrum in the embedded lab), where it is done unless this is `false`.",
       ),
   })
-  .describe("The chain stops producing blocks; on arbitrum the sequencer uptime feed reports it down too.");
+  .describe("The chain stops producing blocks; on an L2 the sequencer uptime feed reports it down too.");
 
 export const chainHalt = {
   type: "chain_halt",
@@ -37,22 +38,23 @@ export const chainHalt = {
   window: "required",
   systems: ["chains"],
   target: (p) => `mining:${p.chain}`,
-  check: (p) =>
-    p.sequencer_feed === true && p.chain !== SEQUENCER_CHAIN
+  check: (p, chains) =>
+    p.sequencer_feed === true && !chains.sequencer.includes(p.chain)
       ? [
           {
             path: ["sequencer_feed"],
-            message: `only ${SEQUENCER_CHAIN} has a sequencer uptime feed, not ${p.chain}`,
+            message: `${p.chain} has no sequencer uptime feed in ${chains.from} (${chains.sequencer.length === 0 ? "no chain has one" : `only ${chains.sequencer.join(", ")}`})`,
           },
         ]
       : [],
+  forLab: (p, chains) => ({ ...p, sequencer_feed: p.sequencer_feed ?? chains.sequencer.includes(p.chain) }),
   describe: (p) =>
-    `${p.chain} halted (no blocks${p.chain === SEQUENCER_CHAIN && p.sequencer_feed !== false ? ", sequencer feed down" : ""})${forText(p, formatDuration)}`,
+    `${p.chain} halted (no blocks${p.sequencer_feed === true ? ", sequencer feed down" : ""})${forText(p, formatDuration)}`,
   async inject(ctx, p) {
     const c = p.chain;
-    const blockTimeMs = ctx.lab.chains[c].blockTimeMs;
-    const feed = ctx.lab.chains[c].contracts.sequencerUptimeFeed;
-    const useFeed = c === SEQUENCER_CHAIN && p.sequencer_feed !== false && feed !== undefined;
+    const blockTimeMs = labChain(ctx.lab, c).blockTimeMs;
+    const feed = labChain(ctx.lab, c).contracts.sequencerUptimeFeed;
+    const useFeed = p.sequencer_feed !== false && feed !== undefined;
     // The feed is flipped while the chain still mines: its update is a transaction too.
     const sequencerDown = useFeed ? await setSequencer(ctx, c, feed, true) : undefined;
     const stopped = await stopMining(ctx, c);

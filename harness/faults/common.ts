@@ -3,6 +3,7 @@
  * the lab's chains, sources and providers are in harness/names.ts.
  */
 import { z } from "zod";
+import type { LabChainSet } from "../names.ts";
 import type { FaultContext, FaultProof, Injected } from "./context.ts";
 
 /** When a fault starts and how long it lasts, in milliseconds from the first injection. */
@@ -39,8 +40,10 @@ export interface FaultDefinition<P extends z.ZodObject = z.ZodObject> {
   readonly systems: readonly string[];
   /** What the fault acts on, e.g. `rpc:ethereum:primary`: two faults of one type on one target must not overlap. */
   target(p: z.output<P>): string;
-  /** Cross-field rules. */
-  check?(p: z.output<P> & FaultTiming): FaultProblem[];
+  /** Cross-field rules, and rules against the chains of the lab the fault runs on. */
+  check?(p: z.output<P> & FaultTiming, chains: LabChainSet): FaultProblem[];
+  /** The parameters with the defaults that depend on the lab filled in. */
+  forLab?(p: z.output<P> & FaultTiming, chains: LabChainSet): z.output<P> & FaultTiming;
   /** One line for the report. */
   describe(p: z.output<P> & Partial<FaultTiming>): string;
   /**

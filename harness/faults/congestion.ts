@@ -1,6 +1,7 @@
 /** A congested chain: slower blocks, a smaller block gas limit, and a flooded mempool. */
 import { z } from "zod";
 import { formatDuration, positiveDuration } from "../duration.ts";
+import { labChain } from "../lab/index.ts";
 import { chain } from "../names.ts";
 import { sleep } from "../process.ts";
 import {
@@ -73,7 +74,7 @@ export const congestion = {
     const before = await block(ctx, c, "latest");
     // Transactions must wait for a block for the mempool to back up, so mining goes to
     // interval only: at block_time (anvil counts whole seconds) or the chain's own, rounded up.
-    const intervalMs = await intervalMining(ctx, c, p.block_time ?? ctx.lab.chains[c].blockTimeMs);
+    const intervalMs = await intervalMining(ctx, c, p.block_time ?? labChain(ctx.lab, c).blockTimeMs);
     if (p.gas_limit !== undefined) await ctx.rpc(c, "evm_setBlockGasLimit", [toHex(p.gas_limit)]);
     const applied = await head(ctx, c);
 

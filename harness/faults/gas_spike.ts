@@ -1,6 +1,7 @@
 /** The chain's base fee jumps to `gwei`, re-applied every block since the base fee decays on its own. */
 import { z } from "zod";
 import { formatDuration } from "../duration.ts";
+import { labChain } from "../lab/index.ts";
 import { chain } from "../names.ts";
 import { sleep } from "../process.ts";
 import { type BlockInfo, block, gwei, head, nextBlock, toHex } from "./chain.ts";
@@ -30,7 +31,7 @@ export const gasSpike = {
     const c = p.chain;
     const target = BigInt(Math.round(p.gwei * 1e9));
     const start = await block(ctx, c, "latest");
-    const blockTimeMs = ctx.lab.chains[c].blockTimeMs;
+    const blockTimeMs = labChain(ctx.lab, c).blockTimeMs;
     // The base fee decays by up to 12.5% a block, so it is set again for every next block,
     // until the heal or the run's interruption stops the loop.
     const stop = new AbortController();

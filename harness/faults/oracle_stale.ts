@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { formatDuration } from "../duration.ts";
+import { labChain } from "../lab/index.ts";
 import { type ChainName, chain, oracleSource, PAIRS, type Pair, pair, type SourceName } from "../names.ts";
 import { poll, sleep } from "../process.ts";
 import { latestRound } from "./chain.ts";
@@ -16,7 +17,7 @@ import { labState, sourceQuote } from "./network.ts";
 const WATCH_MS = 1_000;
 
 const feedOf = (ctx: FaultContext, c: ChainName, p: Pair) =>
-  p === "ETH/USD" ? ctx.lab.chains[c].contracts.ethUsdFeed : ctx.lab.chains[c].contracts.usdcUsdFeed;
+  p === "ETH/USD" ? labChain(ctx.lab, c).contracts.ethUsdFeed : labChain(ctx.lab, c).contracts.usdcUsdFeed;
 
 /** A price source keeps answering with its last price and timestamp. */
 async function freezeSource(ctx: FaultContext, source: SourceName): Promise<Injected> {

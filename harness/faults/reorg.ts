@@ -1,6 +1,7 @@
 /** The chain drops its last `depth` blocks and replaces them (anvil_reorg): instantaneous. */
 import { z } from "zod";
 import { MAX_REORG_DEPTH } from "../lab/anvil.ts";
+import { labChain } from "../lab/index.ts";
 import { type ChainName, chain } from "../names.ts";
 import { sleep } from "../process.ts";
 import { type BlockInfo, block, head, proveMining, type TxInfo, toHex } from "./chain.ts";
@@ -87,7 +88,7 @@ export const reorg = {
       minedFirst = p.depth + 1;
       await ctx.rpc(c, "anvil_mine", [toHex(minedFirst)]);
       // A reorg is only seen by who saw the blocks it replaces: let monitors read the new head.
-      await sleep(Math.max(1_000, 2 * ctx.lab.chains[c].blockTimeMs), ctx.signal);
+      await sleep(Math.max(1_000, 2 * labChain(ctx.lab, c).blockTimeMs), ctx.signal);
       done = await reorgOnce(ctx, c, p.depth);
     }
     const { top, heights, old, reincluded, reincludeError } = done;
@@ -113,7 +114,7 @@ export const reorg = {
       ),
       // Nothing to undo: the heal proves the chain goes on from the new blocks.
       heal: healOnce(async () => {
-        const moving = await proveMining(ctx, c, ctx.lab.chains[c].blockTimeMs * 3 + 3_000);
+        const moving = await proveMining(ctx, c, labChain(ctx.lab, c).blockTimeMs * 3 + 3_000);
         return proof(
           moving.ok,
           `${c} goes on after the reorg: head ${moving.from} -> ${moving.to}, probe tx mined in block ${moving.probeMinedIn ?? "none"}`,

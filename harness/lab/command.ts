@@ -14,8 +14,7 @@ import type { Io } from "../io.ts";
 import { PROVIDERS } from "../names.ts";
 import { BIN, LAB_DIR } from "../paths.ts";
 import { isAlive, sleep } from "../process.ts";
-import { readYamlFile, validateAgainst } from "../yaml.ts";
-import { type LabConfig, labConfigSchema } from "./config.ts";
+import { loadLabConfig } from "./config.ts";
 import { type LabInfo, readLabInfo, startLab, sutEnvironment, sweepLab } from "./index.ts";
 import { findResidue } from "./residue.ts";
 
@@ -23,14 +22,6 @@ const USAGE = `usage: firedrill lab up [--config lab.yml] [--dir DIR] [--detach]
        firedrill lab status [--dir DIR] [--json]
        firedrill lab env [--dir DIR]
        firedrill lab down [--dir DIR]`;
-
-/** Loads `lab.yml` (or the embedded defaults), validated before anything starts. */
-export function loadLabConfig(file: string | undefined): LabConfig {
-  if (file === undefined) return labConfigSchema.parse({});
-  return validateAgainst(readYamlFile(file), labConfigSchema, "lab configuration", {
-    time_factor: "clock_speedup",
-  });
-}
 
 export async function command(args: string[], io: Io): Promise<number> {
   const [sub, ...rest] = args;

@@ -4,7 +4,8 @@
  */
 import { z } from "zod";
 import { duration } from "../duration.ts";
-import type { ChainName, SourceName } from "../names.ts";
+import { CHAIN_NAME, type ChainName, type LabChainSet, type SourceName } from "../names.ts";
+import { readYamlFile, validateAgainst, type YamlFile } from "../yaml.ts";
 
 const port = z.number().int().min(0).max(65_535);
 const blockTime = duration.refine((ms) => ms >= 100, "a block time under 100ms is not supported");
@@ -16,8 +17,48 @@ const chainSchema = z
     block_time: blockTime,
     /** Fork another node (a local anvil, or a real RPC URL) at a block. */
     fork: z.strictObject({ url: z.url(), block: z.number().int().nonnegative().optional() }).optional(),
+    /** An L2: the lab deploys a sequencer uptime feed, which `chain_halt` reports down. */
+    sequencer_feed: z.boolean().default(false),
   })
   .strict();
+
+/** A chain of one of these names takes the fields lab.yml leaves out from here. */
+const KNOWN_CHAINS: Record<string, Record<string, unknown>> = {
+  ethereum: { chain_id: 1, block_time: "1s" },
+  polygon: { chain_id: 137, block_time: "500ms" },
+  arbitrum: { chain_id: 42_161, block_time: "250ms", sequencer_feed: true },
+};
+
+/** At most this many chains: each is an anvil, three proxies and a keeper lane. */
+export const MAX_CHAINS = 8;
+
+const chainsSchema = z.preprocess(
+  (value) => {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
+    return Object.fromEntries(
+      Object.entries(value).map(([name, chain]) => {
+        const known = Object.hasOwn(KNOWN_CHAINS, name) ? KNOWN_CHAINS[name] : undefined;
+        const filled =
+          known && (chain === null || (typeof chain === "object" && !Array.isArray(chain)))
+            ? { ...known, ...(chain ?? {}) }
+            : chain;
+        return [name, filled];
+      }),
+    );
+  },
+  z
+    .record(
+      z.string().regex(CHAIN_NAME, {
+        message: "a chain name is lower-case letters, digits and _, starting with a letter (at most 32)",
+      }),
+      chainSchema,
+    )
+    .refine((chains) => Object.keys(chains).length >= 1, "name at least one chain")
+    .refine(
+      (chains) => Object.keys(chains).length <= MAX_CHAINS,
+      `at most ${MAX_CHAINS} chains: each is a node, three proxies and a keeper`,
+    ),
+);
 
 export const labConfigSchema = z
   .object({
@@ -28,14 +69,11 @@ export const labConfigSchema = z
      * oldest price a stack accepts and the L2 sequencer grace period are divided by it.
      */
     clock_speedup: z.number().positive().max(3600).default(60),
-    chains: z
-      .object({
-        ethereum: chainSchema.prefault({ chain_id: 1, block_time: "1s" }),
-        polygon: chainSchema.prefault({ chain_id: 137, block_time: "500ms" }),
-        arbitrum: chainSchema.prefault({ chain_id: 42_161, block_time: "250ms" }),
-      } satisfies Record<ChainName, unknown>)
-      .strict()
-      .prefault({}),
+    /**
+     * The chains, in mint routing order. Given, they replace the embedded three; a chain
+     * named ethereum, polygon or arbitrum takes the fields it leaves out from the embedded one.
+     */
+    chains: chainsSchema.prefault({ ethereum: {}, polygon: {}, arbitrum: {} }),
     ports: z
       .object({
         toxiproxy: port.default(0),
@@ -73,22 +111,8 @@ export const labConfigSchema = z
       else ids.set(chain.chain_id, name);
     }
     const ports = new Map<number, string>();
-    const fixed: Array<[PropertyKey[], number]> = [
-      ...Object.entries(config.chains).map(([name, c]): [PropertyKey[], number] => [
-        ["chains", name, "port"],
-        c.port,
-      ]),
-      ...(["toxiproxy", "control", "regulator"] as const).map((k): [PropertyKey[], number] => [
-        ["ports", k],
-        config.ports[k],
-      ]),
-      ...Object.entries(config.ports.oracles).map(([k, v]): [PropertyKey[], number] => [
-        ["ports", "oracles", k],
-        v ?? 0,
-      ]),
-    ];
+    const fixed = fixedPorts(config);
     for (const [path, value] of fixed) {
-      if (value === 0) continue;
       const other = ports.get(value);
       if (other !== undefined)
         ctx.addIssue({
@@ -100,10 +124,50 @@ export const labConfigSchema = z
     }
   });
 
+/** Every port lab.yml fixes (0 picks a free one and is left out), with its field. */
+export function fixedPorts(config: Pick<LabConfig, "chains" | "ports">): Array<[PropertyKey[], number]> {
+  const all: Array<[PropertyKey[], number]> = [
+    ...Object.entries(config.chains).map(([name, c]): [PropertyKey[], number] => [
+      ["chains", name, "port"],
+      c.port,
+    ]),
+    ...(["toxiproxy", "control", "regulator"] as const).map((k): [PropertyKey[], number] => [
+      ["ports", k],
+      config.ports[k],
+    ]),
+    ...Object.entries(config.ports.oracles).map(([k, v]): [PropertyKey[], number] => [
+      ["ports", "oracles", k],
+      v ?? 0,
+    ]),
+  ];
+  return all.filter(([, port]) => port !== 0);
+}
+
 export type LabConfigInput = z.input<typeof labConfigSchema>;
 export type LabConfig = z.output<typeof labConfigSchema>;
+
+/** The chains a scenario run on a lab of `config` may name. */
+export function chainSetOf(config: LabConfig, from: string): LabChainSet {
+  const entries = Object.entries(config.chains);
+  return {
+    names: entries.map(([name]) => name as ChainName),
+    sequencer: entries.filter(([, c]) => c.sequencer_feed).map(([name]) => name),
+    from,
+  };
+}
 
 /** The embedded defaults. */
 export function defaultLabConfig(): LabConfig {
   return labConfigSchema.parse({});
+}
+
+/** Loads `lab.yml` (or the embedded defaults), validated before anything starts. */
+export function loadLabConfig(file: string | undefined): LabConfig {
+  if (file === undefined) return labConfigSchema.parse({});
+  return labConfigFrom(readYamlFile(file));
+}
+
+/** Validates an already parsed YAML file as a lab configuration. */
+export function labConfigFrom(src: YamlFile): LabConfig {
+  return validateAgainst(src, labConfigSchema, "lab configuration", { time_factor: "clock_speedup" });
 }

@@ -52,7 +52,7 @@ export interface ChainContracts {
   usdc: string;
   ethUsdFeed: string;
   usdcUsdFeed: string;
-  /** Only when deployed with `withSequencerFeed` (the arbitrum chain). */
+  /** Only when deployed with `withSequencerFeed` (a chain lab.yml gives `sequencer_feed: true`; arbitrum in the embedded lab). */
   sequencerUptimeFeed?: string;
 }
 

@@ -1,5 +1,5 @@
 /**
- * The lab: three anvil chains with the contracts deployed, independent price sources, a
+ * The lab: anvil chains (the embedded three, or those lab.yml names) with the contracts deployed, independent price sources, a
  * keeper pushing the on-chain feeds, a regulator endpoint, and Toxiproxy in front of every
  * one of them. `startLab` owns everything it starts and `lab.down()` releases it all, in
  * reverse order, even when a step fails.
@@ -10,13 +10,12 @@ import { join, resolve } from "node:path";
 import { type SutWiring, sutEnv } from "../contract/env.ts";
 import { labError, releaseAll } from "../errors.ts";
 import {
-  CHAIN_NAMES,
   type ChainName,
+  type LabChainSet,
   PAIRS,
   type Pair,
   PROVIDERS,
   type ProviderName,
-  SEQUENCER_CHAIN,
   SOURCE_NAMES,
   type SourceName,
 } from "../names.ts";
@@ -120,14 +119,14 @@ async function deployChain(
     minCollateralRatio: 1.05,
     // The vault refuses to mint on a price older than the slowest feed's heartbeat, in lab time.
     maxPriceAgeSeconds: Math.ceil((86_400 / config.clock_speedup) * 1.5),
-    withSequencerFeed: name === SEQUENCER_CHAIN,
+    withSequencerFeed: config.chains[name]!.sequencer_feed,
     // A fiat-backed coin with an ETH sleeve: 800k USDC and 300k USD of ETH behind 1M fdUSD
     // (ratio 1.10), so that both a USDC depeg and an ETH crash move the collateral ratio.
     initialCollateralUsdc: 800_000n * 10n ** 6n,
     initialCollateralEth: (300_000n * 10n ** 18n) / BigInt(Math.round(config.market.eth_usd)),
     initialSupply: 1_000_000n * 10n ** 18n,
   };
-  const forked = config.chains[name].fork !== undefined;
+  const forked = config.chains[name]!.fork !== undefined;
   const key = deployKey(chain.chainId, config, options);
   const stateFile = join(cacheDir, `${name}-${key}.state`);
   const addressFile = join(cacheDir, `${name}-${key}.json`);
@@ -316,6 +315,7 @@ export async function startLab(config: LabConfig, options: StartLabOptions = {})
   if (swept.length > 0) step(`swept what a killed run left: ${swept.join(", ")}`);
 
   const releases: Array<() => unknown> = [];
+  const names = Object.keys(config.chains);
   const accounts = labAccounts();
   registerLabKeys(accounts);
   const random = seededRandom(config.seed);
@@ -326,11 +326,11 @@ export async function startLab(config: LabConfig, options: StartLabOptions = {})
 
     const contracts = new Map<ChainName, ChainContracts>();
     await startAll(
-      CHAIN_NAMES.map(async (name) => {
+      names.map(async (name) => {
         contracts.set(name, await deployChain(chainByName.get(name)!, name, config, accounts, cacheDir));
       }),
     );
-    step(`contracts deployed on ${CHAIN_NAMES.join(", ")}`);
+    step(`contracts deployed on ${names.join(", ")}`);
 
     const market = createMarket(random, {
       start: { "ETH/USD": config.market.eth_usd, "USDC/USD": config.market.usdc_usd },
@@ -348,7 +348,7 @@ export async function startLab(config: LabConfig, options: StartLabOptions = {})
     releases.push(() => regulator.close());
 
     const keeper = createKeeper(
-      CHAIN_NAMES.map((name) => ({
+      names.map((name) => ({
         name,
         nodeUrl: chainByName.get(name)!.url,
         chainId: chainByName.get(name)!.chainId,
@@ -365,14 +365,14 @@ export async function startLab(config: LabConfig, options: StartLabOptions = {})
     releases.push(() => clearInterval(clock));
 
     const mining = await startMining(
-      CHAIN_NAMES.map((name) => ({
+      names.map((name) => ({
         name,
         url: chainByName.get(name)!.url,
-        blockTimeMs: config.chains[name].block_time,
+        blockTimeMs: config.chains[name]!.block_time,
       })),
     );
     releases.push(() => mining.close());
-    const blockTimes = Object.fromEntries(CHAIN_NAMES.map((name) => [name, config.chains[name].block_time]));
+    const blockTimes = Object.fromEntries(names.map((name) => [name, config.chains[name]!.block_time]));
     const control = await startControl({ market, sources, keeper, mining, blockTimes }, config.ports.control);
     releases.push(() => control.close());
 
@@ -388,13 +388,13 @@ export async function startLab(config: LabConfig, options: StartLabOptions = {})
       dir,
       toxiproxy: { url: lab.url, kind: lab.kind, version: lab.version, owned: lab.owned },
       chains: Object.fromEntries(
-        CHAIN_NAMES.map((name) => [
+        names.map((name) => [
           name,
           {
             chainId: chainByName.get(name)!.chainId,
             nodeUrl: chainByName.get(name)!.url,
             rpc: proxied.rpc.get(name)!,
-            blockTimeMs: config.chains[name].block_time,
+            blockTimeMs: config.chains[name]!.block_time,
             contracts: contracts.get(name)!,
           },
         ]),
@@ -430,7 +430,7 @@ export async function startLab(config: LabConfig, options: StartLabOptions = {})
   }
 }
 
-/** Toxiproxy and the three chains, started at once; each pushes its release once it is up. */
+/** Toxiproxy and the chains, started at once; each pushes its release once it is up. */
 async function startNodes(
   config: LabConfig,
   dir: string,
@@ -447,13 +447,13 @@ async function startNodes(
       releases.push(() => t.close());
       return t;
     }),
-    ...CHAIN_NAMES.map((name) =>
+    ...Object.entries(config.chains).map(([name, chain]) =>
       startAnvil({
         name,
-        chainId: config.chains[name].chain_id,
-        port: config.chains[name].port,
-        blockTimeMs: config.chains[name].block_time,
-        fork: config.chains[name].fork,
+        chainId: chain.chain_id,
+        port: chain.port,
+        blockTimeMs: chain.block_time,
+        fork: chain.fork,
         pidDir,
         cacheParent: join(dir, "anvil"),
       }).then((chain) => {
@@ -462,7 +462,7 @@ async function startNodes(
       }),
     ),
   ]);
-  const chainByName = new Map(CHAIN_NAMES.map((name, i) => [name, chains[i] as Chain]));
+  const chainByName = new Map(Object.keys(config.chains).map((name, i) => [name, chains[i] as Chain]));
   return { lab: toxiproxy as LabToxiproxy, chainByName };
 }
 
@@ -520,7 +520,7 @@ async function startProxies(
     await Promise.all(proxies.map((p) => fetch(`${lab.url}/proxies/${p.name}`, { method: "DELETE" })));
   });
   const rpc = new Map<ChainName, Record<ProviderName, string>>();
-  for (const name of CHAIN_NAMES) {
+  for (const name of chainByName.keys()) {
     const urls = {} as Record<ProviderName, string>;
     for (const provider of PROVIDERS)
       urls[provider] = await proxy(`${name}-${provider}`, chainByName.get(name)!.url);
@@ -562,10 +562,28 @@ export function sutEnvironment(info: LabInfo, labFile: string, wiring?: SutWirin
   return sutEnv(
     {
       labFile,
-      rpc: Object.fromEntries(CHAIN_NAMES.map((name) => [name, info.chains[name].rpc])),
+      rpc: Object.fromEntries(Object.entries(info.chains).map(([name, chain]) => [name, chain.rpc])),
       oracleSources: info.oracles.sources,
       regulatorUrl: info.regulator.url,
     },
     wiring,
   );
+}
+
+/** A chain of the lab, by name. @throws FiredrillError FD3xx when the lab has no such chain. */
+export function labChain(info: Pick<LabInfo, "chains">, name: ChainName): LabInfo["chains"][ChainName] & {} {
+  const chain = info.chains[name];
+  if (chain === undefined)
+    throw labError("lab", `no chain ${name} (its chains: ${Object.keys(info.chains).join(", ")})`);
+  return chain;
+}
+
+/** The chains a scenario run on this lab may name. */
+export function chainSetOfLab(info: Pick<LabInfo, "chains">, from: string): LabChainSet {
+  const entries = Object.entries(info.chains);
+  return {
+    names: entries.map(([name]) => name),
+    sequencer: entries.filter(([, c]) => c.contracts.sequencerUptimeFeed !== undefined).map(([name]) => name),
+    from,
+  };
 }

@@ -2,7 +2,7 @@
  * The keeper pushes each chain's on-chain price feeds the way a Chainlink network does:
  * a new round when the price moves past the deviation threshold, or when the heartbeat
  * runs out. Heartbeats are divided by the lab's clock speed-up (a 1 h heartbeat is 60 s at
- * factor 60). `oracle_stale` pauses it for a feed; `chain_halt` on arbitrum flips the
+ * factor 60). `oracle_stale` pauses it for a feed; `chain_halt` on an L2 flips the
  * sequencer uptime feed through it.
  */
 import { Contract, Wallet } from "ethers";

@@ -20,7 +20,7 @@
 import { z } from "zod";
 import { ALERT_EVENTS, EVENT_NAME, isStandardEvent, SEVERITIES, type Severity } from "../contract/alerts.ts";
 import type { SenderAlert } from "../contract/intake/format.ts";
-import { CHAIN_NAMES } from "../names.ts";
+import { chain as chainName } from "../names.ts";
 import {
   type Problem,
   parseYaml,
@@ -48,7 +48,7 @@ const ruleSchema = z.strictObject({
   event: eventName,
   system: z.string().regex(SYSTEM_NAME, { message: "a system name is lower_snake_case" }),
   /** The chain the alert is about. */
-  chain: z.enum(CHAIN_NAMES).optional(),
+  chain: chainName.optional(),
   /** A label holding the chain's name, when the alert carries one. */
   chain_label: z.string().min(1).optional(),
   /** @default the alert's `severity` label when it is one of firedrill's, otherwise high */

@@ -5,7 +5,7 @@
  */
 import { Interface } from "ethers";
 import { rpcCall } from "../lab/anvil.ts";
-import type { LabInfo } from "../lab/index.ts";
+import { type LabInfo, labChain } from "../lab/index.ts";
 import type { Pair } from "../names.ts";
 
 const VAULT = new Interface([
@@ -32,7 +32,7 @@ interface Log {
 
 /** Reads of one lab, by chain name. */
 export function chainReader(lab: LabInfo) {
-  const node = (chain: ChainName) => lab.chains[chain].nodeUrl;
+  const node = (chain: ChainName) => labChain(lab, chain).nodeUrl;
   const call = async (chain: ChainName, to: string, iface: Interface, fn: string, args: unknown[] = []) => {
     const data = iface.encodeFunctionData(fn, args);
     const result = await rpcCall<string>(node(chain), "eth_call", [{ to, data }, "latest"], 3000);
@@ -52,26 +52,26 @@ export function chainReader(lab: LabInfo) {
     },
     /** The vault's collateral ratio (1.0 = 100%); Infinity when nothing is minted. */
     async collateralRatio(chain: ChainName): Promise<number> {
-      const [ratio] = await call(chain, lab.chains[chain].contracts.vault, VAULT, "collateralRatio");
+      const [ratio] = await call(chain, labChain(lab, chain).contracts.vault, VAULT, "collateralRatio");
       const value = ratio as bigint;
       return value >= 2n ** 255n ? Number.POSITIVE_INFINITY : Number(value) / 1e18;
     },
     /** Age of a feed's latest round in ms, by the node's clock (the block timestamp is real time). */
     async feedUpdatedAt(chain: ChainName, pair: Pair): Promise<{ updatedAtMs: number; answer: number }> {
-      const contracts = lab.chains[chain].contracts;
+      const contracts = labChain(lab, chain).contracts;
       const address = pair === "ETH/USD" ? contracts.ethUsdFeed : contracts.usdcUsdFeed;
       const round = await call(chain, address, FEED, "latestRoundData");
       return { updatedAtMs: Number(round[3] as bigint) * 1000, answer: Number(round[1] as bigint) / 1e8 };
     },
     async processed(chain: ChainName, id: string): Promise<boolean> {
-      const [done] = await call(chain, lab.chains[chain].contracts.vault, VAULT, "processed", [id]);
+      const [done] = await call(chain, labChain(lab, chain).contracts.vault, VAULT, "processed", [id]);
       return done as boolean;
     },
     /** Total supply of fdUSD and the sum of every holder's balance (holders found from Transfer logs). */
     async supplyAndBalances(
       chain: ChainName,
     ): Promise<{ supply: bigint; balances: bigint; holders: number }> {
-      const token = lab.chains[chain].contracts.stablecoin;
+      const token = labChain(lab, chain).contracts.stablecoin;
       const transfers = await logs(chain, token, ERC20.getEvent("Transfer")!.topicHash);
       const holders = new Set<string>();
       for (const log of transfers) {
@@ -89,7 +89,7 @@ export function chainReader(lab: LabInfo) {
     },
     /** The vault's USDC against what its events say it should hold: deposits minus payouts. */
     async collateralAccount(chain: ChainName): Promise<{ held: bigint; deposited: bigint; paidOut: bigint }> {
-      const { vault, usdc } = lab.chains[chain].contracts;
+      const { vault, usdc } = labChain(lab, chain).contracts;
       const deposits = await logs(chain, vault, VAULT.getEvent("CollateralDeposited")!.topicHash);
       let deposited = 0n;
       for (const log of deposits) {
@@ -111,7 +111,7 @@ export function chainReader(lab: LabInfo) {
       const counts = new Map<string, number>();
       const redemptions = await logs(
         chain,
-        lab.chains[chain].contracts.vault,
+        labChain(lab, chain).contracts.vault,
         VAULT.getEvent("Redeemed")!.topicHash,
       );
       for (const log of redemptions) {

@@ -5,7 +5,7 @@
 import { FiredrillError } from "../errors.ts";
 import type { FaultContext } from "../faults/context.ts";
 import { rpcCall } from "../lab/anvil.ts";
-import type { LabInfo } from "../lab/index.ts";
+import { type LabInfo, labChain } from "../lab/index.ts";
 import type { Random } from "../random.ts";
 import type { AlertPath } from "./alert-path.ts";
 
@@ -20,8 +20,7 @@ export function faultContext(
   return {
     lab,
     alertPath: alertPath && { proxy: alertPath.proxy, url: alertPath.url },
-    rpc: (chain, method, params) =>
-      rpcCall(lab.chains[chain as keyof LabInfo["chains"]].nodeUrl, method, params),
+    rpc: (chain, method, params) => rpcCall(labChain(lab, chain).nodeUrl, method, params),
     async control(path, body) {
       const response = await fetch(`${lab.control}${path}`, {
         method: "POST",

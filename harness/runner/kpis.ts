@@ -50,7 +50,7 @@ export const ACTION_MEANINGS: Readonly<Record<Action, { does: string; posts: str
     posts: "TX_BATCHING_ENABLED",
   },
   cross_chain_failover: {
-    does: "routes mints to the next chain: ethereum, then polygon, then arbitrum",
+    does: "routes mints to the next chain in the lab's order (ethereum, then polygon, then arbitrum in the embedded lab)",
     posts: "CROSS_CHAIN_FAILOVER",
   },
 };

@@ -3,7 +3,7 @@
  * steady-state probe answers ok or not with what it saw; an abort condition keeps state,
  * since most of them must hold for a while before they trip.
  */
-import type { LabInfo } from "../lab/index.ts";
+import { type LabInfo, labChain } from "../lab/index.ts";
 import { sleep } from "../process.ts";
 import type { ChainReader } from "./chain-reader.ts";
 import type { AbortCondition, SteadyStateProbe } from "./probes.ts";
@@ -78,9 +78,9 @@ export function checkProbe(probe: SteadyStateProbe, target: ProbeTarget): Promis
       }
       case "chain_advancing": {
         const start = await reader.blockNumber(probe.chain);
-        const deadline = Date.now() + lab.chains[probe.chain].blockTimeMs * 3 + 500;
+        const deadline = Date.now() + labChain(lab, probe.chain).blockTimeMs * 3 + 500;
         while (Date.now() < deadline) {
-          await sleep(Math.min(100, lab.chains[probe.chain].blockTimeMs / 2));
+          await sleep(Math.min(100, labChain(lab, probe.chain).blockTimeMs / 2));
           const now = await reader.blockNumber(probe.chain);
           if (now > start) return { ok: true, detail: `block ${start} -> ${now}` };
         }

@@ -13,6 +13,9 @@ import { parseArgs } from "node:util";
 import { durationProblem, formatDuration, parseDuration } from "../duration.ts";
 import { FiredrillError, usageError } from "../errors.ts";
 import type { Io } from "../io.ts";
+import { chainSetOf, fixedPorts, type LabConfig, loadLabConfig } from "../lab/config.ts";
+import { chainSetOfLab, readLabInfo } from "../lab/index.ts";
+import { EMBEDDED_CHAINS, type LabChainSet } from "../names.ts";
 import { REPORTS_DIR, SCENARIOS_DIR } from "../paths.ts";
 import { seededRandom } from "../random.ts";
 import { junitFromJournals } from "../report/junit.ts";
@@ -26,11 +29,11 @@ import type { SutChoice } from "./sut.ts";
 import { defaultMapPath, loadSystemsMap, type SystemsMap } from "./systems-map.ts";
 
 const RUN_USAGE = `usage: firedrill run <scenario.yml...> [--seed N] [--junit FILE] [--summary FILE] [--journal-dir DIR]
-                     [--sut "<command>" | --sut-url URL] [--lab-dir DIR] [--map FILE] [--dry-run]
+                     [--sut "<command>" | --sut-url URL] [--lab-dir DIR | --lab-config lab.yml] [--map FILE] [--dry-run]
                      [--alerts alerts.yml] [--alerts-listen HOST:PORT] [--alerts-url URL]
                      [--start-jitter DURATION] [--parallel N] [--detection-delay-ms N] [--gateway-delay-ms N]`;
 const DRILL_USAGE = `usage: firedrill drill [--seed N] [--tier N] [--junit FILE] [--journal-dir DIR]
-                       [--sut "<command>" | --sut-url URL] [--lab-dir DIR] [--alerts alerts.yml]
+                       [--sut "<command>" | --sut-url URL] [--lab-dir DIR | --lab-config lab.yml] [--alerts alerts.yml]
                        [--alerts-listen HOST:PORT] [--alerts-url URL] [--start-jitter DURATION]`;
 
 /** `drill`'s start jitter unless told otherwise: a drill is unannounced, its moment too. */
@@ -47,6 +50,7 @@ const OPTIONS = {
   sut: { type: "string" },
   "sut-url": { type: "string" },
   "lab-dir": { type: "string" },
+  "lab-config": { type: "string" },
   map: { type: "string" },
   alerts: { type: "string" },
   "alerts-listen": { type: "string" },
@@ -238,6 +242,7 @@ async function runAll(
   io: Io,
   seed: number | undefined,
   startJitterMs: number,
+  lab: LabChoice,
   parallel = 1,
 ): Promise<number> {
   const sut = sutChoice(values);
@@ -277,6 +282,7 @@ async function runAll(
       journalDir,
       sut,
       labDir: values["lab-dir"],
+      ...(lab.config === undefined ? {} : { labConfig: lab.config }),
       alertMap,
       alerts,
       startJitterMs,
@@ -337,6 +343,26 @@ function writeReport(file: string, text: string): void {
   }
 }
 
+/** The lab the runs use: attached, brought up from a lab.yml, or the embedded one; and its chains. */
+interface LabChoice {
+  chains: LabChainSet;
+  config?: LabConfig;
+}
+
+function labChoice(values: ReturnType<typeof parse>["values"]): LabChoice {
+  const file = values["lab-config"];
+  const dir = values["lab-dir"];
+  if (file !== undefined && dir !== undefined)
+    throw usageError("--lab-dir and --lab-config exclude each other: an attached lab has its configuration");
+  if (file !== undefined) {
+    const config = loadLabConfig(file);
+    return { chains: chainSetOf(config, file), config };
+  }
+  if (dir !== undefined)
+    return { chains: chainSetOfLab(readLabInfo(join(dir, "lab.json")), `the lab in ${dir}`) };
+  return { chains: EMBEDDED_CHAINS };
+}
+
 /** `firedrill run`. */
 export async function command(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, RUN_USAGE);
@@ -355,11 +381,17 @@ export async function command(args: string[], io: Io): Promise<number> {
           .map((f) => join(p, f)),
   );
   const map = loadSystemsMap(values.map ?? defaultMapPath(files[0]));
-  const scenarios = files.map((file) => loadScenario(file, map));
+  const lab = labChoice(values);
+  const scenarios = files.map((file) => loadScenario(file, map, lab.chains));
   sutChoice(values);
   alertsEndpoint(values);
   const jitter = startJitter(values["start-jitter"], 0);
   const parallel = parallelRuns(values, scenarios.length);
+  const fixed = lab.config === undefined ? [] : fixedPorts(lab.config);
+  if (parallel > 1 && fixed.length > 0)
+    throw usageError(
+      `--parallel ${parallel} cannot share the ports ${values["lab-config"]} fixes (${fixed[0]![0].join(".")}: ${fixed[0]![1]}): each run brings up a lab of its own`,
+    );
   if (values["dry-run"]) {
     if (values.alerts !== undefined) {
       const alerts = loadAlertMap(values.alerts, map);
@@ -372,7 +404,7 @@ export async function command(args: string[], io: Io): Promise<number> {
     }
     return 0;
   }
-  return runAll(scenarios, map, values, io, seed, jitter, parallel);
+  return runAll(scenarios, map, values, io, seed, jitter, lab, parallel);
 }
 
 /** Shipped scenarios, by file name. */
@@ -397,13 +429,26 @@ export async function drillCommand(args: string[], io: Io): Promise<number> {
   const tier = wholeNumber("tier", values.tier, 9);
   const jitter = startJitter(values["start-jitter"], DRILL_START_JITTER_MS);
   const map = loadSystemsMap(values.map ?? defaultMapPath());
+  const lab = labChoice(values);
   const candidates = shippedScenarios()
     .map((file) => loadScenario(file, map))
-    .filter((s) => tier === undefined || s.tier === tier);
-  if (candidates.length === 0) throw usageError(`no shipped scenario has tier ${tier}`);
+    .filter((s) => tier === undefined || s.tier === tier)
+    .flatMap((s) => {
+      // A shipped scenario fits the embedded lab; one naming a chain this lab lacks is left out.
+      try {
+        return [loadScenario(s.file, map, lab.chains)];
+      } catch (error) {
+        if (error instanceof FiredrillError) return [];
+        throw error;
+      }
+    });
+  if (candidates.length === 0)
+    throw usageError(
+      `no shipped scenario${tier === undefined ? "" : ` of tier ${tier}`} fits the chains of ${lab.chains.from} (${lab.chains.names.join(", ")})`,
+    );
   const pick = candidates[seededRandom(seed).fork("drill").int(candidates.length)]!;
   io.out(
     `firedrill drill: seed ${seed} picked ${pick.name} (tier ${pick.tier}); replay with \`firedrill drill --seed ${seed}${tier === undefined ? "" : ` --tier ${tier}`}${values["start-jitter"] === undefined ? "" : ` --start-jitter ${values["start-jitter"]}`}\``,
   );
-  return runAll([pick], map, values, io, seed, jitter);
+  return runAll([pick], map, values, io, seed, jitter, lab);
 }

@@ -25,6 +25,7 @@ import { ALERT_EVENTS, EVENT_NAME, isStandardEvent } from "../contract/alerts.ts
 import { formatByName, INTAKE_FORMATS, SENDER_ALERT_KEY } from "../contract/intake/index.ts";
 import { duration, formatDuration, positiveDuration } from "../duration.ts";
 import { FAULTS, type Fault, faultDefinition } from "../faults/index.ts";
+import { EMBEDDED_CHAINS, type LabChainSet } from "../names.ts";
 import {
   type Problem,
   parseYaml,
@@ -193,13 +194,18 @@ export interface Scenario extends ScenarioDocument {
  * Reads and validates a scenario against the schema and the systems map.
  * @throws FiredrillError FD2xx at the line of the first problem.
  */
-export function loadScenario(file: string, map: SystemsMap): Scenario {
-  return scenarioFrom(readYamlFile(file), map);
+export function loadScenario(file: string, map: SystemsMap, chains: LabChainSet = EMBEDDED_CHAINS): Scenario {
+  return scenarioFrom(readYamlFile(file), map, chains);
 }
 
 /** Validates a scenario given as text. */
-export function parseScenario(file: string, text: string, map: SystemsMap): Scenario {
-  return scenarioFrom(parseYaml(file, text), map);
+export function parseScenario(
+  file: string,
+  text: string,
+  map: SystemsMap,
+  chains: LabChainSet = EMBEDDED_CHAINS,
+): Scenario {
+  return scenarioFrom(parseYaml(file, text), map, chains);
 }
 
 /** End of a fault (ms from the first injection), or undefined when it holds until the run heals it. */
@@ -209,12 +215,37 @@ export function faultEndMs(fault: Fault): number | undefined {
   return undefined;
 }
 
-/** Validates an already parsed YAML file as a scenario. */
-export function scenarioFrom(src: YamlFile, map: SystemsMap): Scenario {
+/** Every chain a scenario names (faults, steady state, abort conditions), not in `chains`. */
+function unknownChains(doc: ScenarioDocument, chains: LabChainSet): Problem[] {
+  const problems: Problem[] = [];
+  const lists = { faults: doc.faults, steady_state: doc.steady_state, abort_if: doc.abort_if } as const;
+  for (const [list, items] of Object.entries(lists)) {
+    (items as ReadonlyArray<{ chain?: unknown }>).forEach((item, i) => {
+      const named = item.chain;
+      if (typeof named !== "string" || chains.names.includes(named)) return;
+      problems.push({
+        path: [list, i, "chain"],
+        message: `no chain ${named}${suggest(named, chains.names)} in ${chains.from} (its chains: ${chains.names.join(", ")})`,
+        code: "FD204",
+      });
+    });
+  }
+  return problems;
+}
+
+/**
+ * Validates an already parsed YAML file as a scenario, for a lab of `chains` (the
+ * embedded lab's unless given).
+ */
+export function scenarioFrom(
+  src: YamlFile,
+  map: SystemsMap,
+  chains: LabChainSet = EMBEDDED_CHAINS,
+): Scenario {
   const doc = validateAgainst(src, scenarioSchema, "scenario", {
     time_factor: "replay_compression",
   }) as ScenarioDocument;
-  const problems: Problem[] = [];
+  const problems: Problem[] = unknownChains(doc, chains);
   const push = (path: Problem["path"], message: string, code: Problem["code"]) =>
     problems.push({ path, message, code });
   const known = [...map.systems.keys()];
@@ -234,7 +265,7 @@ export function scenarioFrom(src: YamlFile, map: SystemsMap): Scenario {
   const ids = new Map<string, number>();
   doc.faults.forEach((fault, i) => {
     const def = faultDefinition(fault.type)!;
-    for (const problem of def.check?.(fault as never) ?? [])
+    for (const problem of def.check?.(fault as never, chains) ?? [])
       push(["faults", i, ...problem.path], problem.message, "FD210");
     if (fault.id !== undefined) {
       const first = ids.get(fault.id);
@@ -346,6 +377,11 @@ export function scenarioFrom(src: YamlFile, map: SystemsMap): Scenario {
   throwFirst(src, problems);
   return {
     ...doc,
+    faults: doc.faults.map(
+      (fault) =>
+        (faultDefinition(fault.type)!.forLab?.(fault as never, chains) as unknown as Fault | undefined) ??
+        fault,
+    ),
     file: src.file,
     sha256: createHash("sha256").update(src.text).digest("hex"),
     tier: rto!.tier,

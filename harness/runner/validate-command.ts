@@ -8,6 +8,8 @@ import { parseArgs } from "node:util";
 import { formatDuration } from "../duration.ts";
 import { FiredrillError, usageError } from "../errors.ts";
 import type { Io } from "../io.ts";
+import { chainSetOf, labConfigFrom, loadLabConfig } from "../lab/config.ts";
+import { EMBEDDED_CHAINS, type LabChainSet } from "../names.ts";
 import { problemError, readYamlFile, type YamlFile } from "../yaml.ts";
 import { alertMapFrom } from "./alert-map.ts";
 import { kpisFrom } from "./kpis.ts";
@@ -22,14 +24,14 @@ import {
 } from "./systems-map.ts";
 
 const USAGE =
-  "usage: firedrill validate [--map systems-map.yml] [--kind scenario|map|kpis|alerts|programme] <files or folders...>";
+  "usage: firedrill validate [--map systems-map.yml] [--lab-config lab.yml] [--kind scenario|map|kpis|alerts|programme|lab] <files or folders...>";
 
-export type InputKind = "scenario" | "map" | "kpis" | "alerts" | "programme";
-const KINDS: readonly InputKind[] = ["scenario", "map", "kpis", "alerts", "programme"];
+export type InputKind = "scenario" | "map" | "kpis" | "alerts" | "programme" | "lab";
+const KINDS: readonly InputKind[] = ["scenario", "map", "kpis", "alerts", "programme", "lab"];
 
 /**
- * What kind of input a file is: by its name first (`*systems-map*`, `*kpis*`, `alerts.yml`),
- * then by its keys.
+ * What kind of input a file is: by its name first (`*systems-map*`, `*kpis*`, `alerts.yml`,
+ * `programme.yml`, `lab.yml`), then by its keys.
  */
 export function detectKind(file: string, value?: unknown): InputKind {
   const name = basename(file);
@@ -37,11 +39,13 @@ export function detectKind(file: string, value?: unknown): InputKind {
   if (/kpis/.test(name)) return "kpis";
   if (/^alerts\.ya?ml$/.test(name)) return "alerts";
   if (/^programme\.ya?ml$/.test(name)) return "programme";
+  if (/^lab\.ya?ml$/.test(name)) return "lab";
   if (value !== null && typeof value === "object" && !Array.isArray(value)) {
     if ("systems" in value && "tiers" in value) return "map";
     if ("detectors" in value) return "kpis";
     if ("rules" in value && !("faults" in value)) return "alerts";
     if ("cadence" in value && !("faults" in value)) return "programme";
+    if ("chains" in value && !("faults" in value)) return "lab";
   }
   return "scenario";
 }
@@ -70,7 +74,12 @@ export async function command(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { map: { type: "string" }, kind: { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: {
+      map: { type: "string" },
+      kind: { type: "string" },
+      "lab-config": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
     strict: true,
   });
   if (values.help) {
@@ -82,6 +91,9 @@ export async function command(args: string[], io: Io): Promise<number> {
   if (kind !== undefined && !KINDS.includes(kind as InputKind)) {
     throw usageError(`--kind must be one of ${KINDS.join(", ")}, not "${kind}"`);
   }
+  // Scenarios are checked against the chains of this lab, or of the embedded one.
+  const labFile = values["lab-config"];
+  const chains = labFile === undefined ? EMBEDDED_CHAINS : chainSetOf(loadLabConfig(labFile), labFile);
 
   const maps = new Map<string, SystemsMap | FiredrillError>();
   const mapFor = (file: string): SystemsMap => {
@@ -105,7 +117,7 @@ export async function command(args: string[], io: Io): Promise<number> {
     try {
       const src = readYamlFile(file);
       const fileKind = (kind as InputKind | undefined) ?? detectKind(file, src.value);
-      io.out(`ok ${file}: ${check(src, fileKind, mapFor, names)}`);
+      io.out(`ok ${file}: ${check(src, fileKind, mapFor, names, chains)}`);
     } catch (error) {
       if (!(error instanceof FiredrillError)) throw error;
       io.err(`${error.message} (${error.code})`);
@@ -120,7 +132,14 @@ function check(
   kind: InputKind,
   mapFor: (file: string) => SystemsMap,
   names: Map<string, string>,
+  chains: LabChainSet,
 ): string {
+  if (kind === "lab") {
+    const config = labConfigFrom(src);
+    const set = chainSetOf(config, src.file);
+    const l2 = set.sequencer.length === 0 ? "" : `; sequencer uptime feed on ${set.sequencer.join(", ")}`;
+    return `lab configuration, ${set.names.length} chain${set.names.length === 1 ? "" : "s"} (${set.names.join(", ")})${l2}`;
+  }
   if (kind === "map") {
     const map = systemsMapFrom(src);
     const inversions = tierInversions(map);
@@ -142,7 +161,7 @@ function check(
     const alerts = alertMapFrom(src, mapFor(src.file));
     return `alert mapping, ${alerts.rules.length} rule${alerts.rules.length === 1 ? "" : "s"}`;
   }
-  const scenario = scenarioFrom(src, mapFor(src.file));
+  const scenario = scenarioFrom(src, mapFor(src.file), chains);
   const other = names.get(scenario.name);
   if (other !== undefined) {
     throw problemError(src, {

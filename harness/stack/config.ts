@@ -10,11 +10,7 @@ import { parse } from "yaml";
 import { SEVERITIES, type Severity } from "../contract/alerts.ts";
 import { readSutLab, readSutWiring, type SutEnvVars, type SutLab, type SutWiring } from "../contract/env.ts";
 import type { LabChain, LabFile, RpcProvider } from "../contract/lab-file.ts";
-import { CHAIN_NAMES } from "../names.ts";
 import { SCENARIOS_DIR } from "../paths.ts";
-
-/** Mint routing order (the BCP's cross-chain failover); chains lab.json adds come after. */
-export const CHAIN_ORDER = CHAIN_NAMES;
 
 export interface ChainConfig {
   name: string;
@@ -43,8 +39,8 @@ const CHAINLINK_HEARTBEAT_SECONDS: Record<string, number> = { "ETH/USD": 3600, "
 export function loadLabConfig(env: SutEnvVars): LabConfig {
   const sut = readSutLab(env);
   const lab = sut.lab;
-  const known = [...CHAIN_ORDER.filter((c) => c in lab.chains), ...Object.keys(lab.chains)];
-  const chains: ChainConfig[] = [...new Set(known)].map((name) => {
+  // Mints route in the lab's chain order (the BCP's cross-chain failover).
+  const chains: ChainConfig[] = Object.keys(lab.chains).map((name) => {
     const chain = lab.chains[name]!;
     return {
       name,

@@ -1,6 +1,6 @@
 /**
- * The cross-chain backup manager: mints go to the first healthy chain in order
- * (ethereum -> polygon -> arbitrum). A chain is unhealthy while it is halted, its gas is
+ * The cross-chain backup manager: mints go to the first healthy chain in the
+ * lab's order (ethereum -> polygon -> arbitrum in the embedded lab). A chain is unhealthy while it is halted, its gas is
  * above the threshold, its vault refuses mints (paused), or, on an L2, its sequencer is
  * down or inside its grace period. Under a gas spike transactions are batched.
  */

@@ -101,7 +101,7 @@ describe("chain faults (JSON-RPC)", function () {
     const healed = await healTwice(injected);
     expect(healed.evidence["gasLimit"]).to.equal(gasLimitBefore);
     expect((healed.evidence["flood"] as { sent: number }).sent).to.be.at.most(120);
-    const pool = await rpcCall<{ pending: string }>(lab.info.chains.ethereum.nodeUrl, "txpool_content");
+    const pool = await rpcCall<{ pending: string }>(lab.info.chains.ethereum!.nodeUrl, "txpool_content");
     const filler = lab.info.accounts.users.at(-1)!.address;
     expect(Object.keys((pool as unknown as { pending: Record<string, unknown> }).pending)).to.not.include(
       filler,
@@ -130,7 +130,7 @@ describe("chain faults (JSON-RPC)", function () {
     const filler = lab.info.accounts.users.at(-1)!.address;
     const nonce = async () =>
       Number.parseInt(
-        await rpcCall<string>(lab.info.chains.polygon.nodeUrl, "eth_getTransactionCount", [
+        await rpcCall<string>(lab.info.chains.polygon!.nodeUrl, "eth_getTransactionCount", [
           filler,
           "pending",
         ]),
@@ -154,7 +154,7 @@ describe("chain faults (JSON-RPC)", function () {
 
   it("chain_halt on arbitrum: no blocks, the sequencer feed down; the heal mines again and brings it up", async () => {
     const ctx = faultContext(lab.info);
-    const sequencer = lab.info.chains.arbitrum.contracts.sequencerUptimeFeed!;
+    const sequencer = lab.info.chains.arbitrum!.contracts.sequencerUptimeFeed!;
     const injected = track(
       await chainHalt.inject(ctx, { ...chainHalt.params.parse({ chain: "arbitrum" }), at: 0, for: 5_000 }),
     );
@@ -184,7 +184,7 @@ describe("chain faults (JSON-RPC)", function () {
     const ctx = faultContext(lab.info);
     // A transaction in the range to be replaced.
     const user = lab.info.accounts.users[0]!.address;
-    await rpcCall(lab.info.chains.ethereum.nodeUrl, "eth_sendTransaction", [
+    await rpcCall(lab.info.chains.ethereum!.nodeUrl, "eth_sendTransaction", [
       { from: user, to: user, value: "0x1" },
     ]);
     const injected = track(

@@ -115,7 +115,7 @@ for (const server of ["embedded", "real"] as const)
       expectProof(injected.proof);
       expect(injected.proof.evidence["nodeHead"]).to.be.a("number");
       // The other providers of the chain still answer.
-      const secondary = await fetch(lab.info.chains.polygon.rpc.secondary, {
+      const secondary = await fetch(lab.info.chains.polygon!.rpc.secondary, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] }),

@@ -46,8 +46,7 @@ export function faultContext(
 ): FaultContext {
   return {
     lab: info,
-    rpc: (chain, method, params) =>
-      rpcCall(info.chains[chain as keyof LabInfo["chains"]].nodeUrl, method, params),
+    rpc: (chain, method, params) => rpcCall(info.chains[chain]!.nodeUrl, method, params),
     async control(path, body) {
       const response = await fetch(`${info.control}${path}`, {
         method: "POST",
@@ -110,7 +109,7 @@ export async function expectSteady(info: LabInfo): Promise<void> {
 
 /** The chain's head block number, straight from its node. */
 export async function headOf(info: LabInfo, chain: keyof LabInfo["chains"]): Promise<number> {
-  return Number.parseInt(await rpcCall<string>(info.chains[chain].nodeUrl, "eth_blockNumber"), 16);
+  return Number.parseInt(await rpcCall<string>(info.chains[chain]!.nodeUrl, "eth_blockNumber"), 16);
 }
 
 const injectedFaults: Injected[] = [];
@@ -139,11 +138,11 @@ export async function expectMining(info: LabInfo): Promise<void> {
     (Object.keys(info.chains) as (keyof LabInfo["chains"])[]).map(async (chain) => {
       const from = await headOf(info, chain);
       const user = info.accounts.users[0]!.address;
-      const hash = await rpcCall<string>(info.chains[chain].nodeUrl, "eth_sendTransaction", [
+      const hash = await rpcCall<string>(info.chains[chain]!.nodeUrl, "eth_sendTransaction", [
         { from: user, to: user, value: "0x0" },
       ]);
       await until(`${chain} mines`, async () => {
-        const receipt = await rpcCall<unknown>(info.chains[chain].nodeUrl, "eth_getTransactionReceipt", [
+        const receipt = await rpcCall<unknown>(info.chains[chain]!.nodeUrl, "eth_getTransactionReceipt", [
           hash,
         ]);
         return receipt !== null && (await headOf(info, chain)) >= from + 2;

@@ -65,7 +65,7 @@ describe("formatDuration", () => {
 describe("one grammar for scenarios, the lab config and load profiles", () => {
   const map = loadSystemsMap(SHIPPED_MAP);
   const blockTime = (text: string) =>
-    labConfigSchema.parse({ chains: { polygon: { chain_id: 137, block_time: text } } }).chains.polygon
+    labConfigSchema.parse({ chains: { polygon: { chain_id: 137, block_time: text } } }).chains.polygon!
       .block_time;
   const faultFor = (text: string) =>
     parseScenario(

@@ -66,10 +66,10 @@ describe("lab", function () {
 
     it("writes lab.json with every endpoint, chain id and contract", () => {
       const info = readLabInfo(join(dir, "lab.json"));
-      expect(info.chains.ethereum.chainId).to.equal(1);
-      expect(info.chains.polygon.chainId).to.equal(137);
-      expect(info.chains.arbitrum.chainId).to.equal(42_161);
-      expect(info.chains.arbitrum.contracts.sequencerUptimeFeed).to.match(/^0x[0-9a-fA-F]{40}$/);
+      expect(info.chains.ethereum!.chainId).to.equal(1);
+      expect(info.chains.polygon!.chainId).to.equal(137);
+      expect(info.chains.arbitrum!.chainId).to.equal(42_161);
+      expect(info.chains.arbitrum!.contracts.sequencerUptimeFeed).to.match(/^0x[0-9a-fA-F]{40}$/);
       expect(Object.keys(info.oracles.sources)).to.have.members(["chainlink", "pyth", "redstone"]);
       expect(info.proxies).to.have.length(3 * 3 + 3 + 1);
       for (const proxy of info.proxies) expect(proxy.listen).to.match(/^127\.0\.0\.1:\d+$/);
@@ -77,9 +77,9 @@ describe("lab", function () {
 
     it("answers latestRoundData of the price feed through the primary proxy", async () => {
       const info = lab!.info;
-      const provider = new JsonRpcProvider(info.chains.ethereum.rpc.primary, 1, { staticNetwork: true });
+      const provider = new JsonRpcProvider(info.chains.ethereum!.rpc.primary, 1, { staticNetwork: true });
       try {
-        const feed = new Contract(info.chains.ethereum.contracts.ethUsdFeed, FEED_ABI, provider);
+        const feed = new Contract(info.chains.ethereum!.contracts.ethUsdFeed, FEED_ABI, provider);
         const [roundId, answer, , updatedAt] = (await feed.getFunction("latestRoundData")()) as bigint[];
         expect(roundId! > 0n).to.equal(true);
         expect(Number(answer) / 1e8).to.be.within(2500, 3500);
@@ -101,16 +101,16 @@ describe("lab", function () {
       try {
         let failed = false;
         try {
-          await rpc(info.chains.ethereum.rpc.primary, "eth_blockNumber", 1000);
+          await rpc(info.chains.ethereum!.rpc.primary, "eth_blockNumber", 1000);
         } catch {
           failed = true;
         }
         expect(failed, "primary must fail").to.equal(true);
-        expect(await rpc(info.chains.ethereum.rpc.secondary, "eth_blockNumber")).to.match(/^0x[0-9a-f]+$/);
+        expect(await rpc(info.chains.ethereum!.rpc.secondary, "eth_blockNumber")).to.match(/^0x[0-9a-f]+$/);
       } finally {
         expect((await set(true)).status).to.equal(200);
       }
-      expect(await rpc(info.chains.ethereum.rpc.primary, "eth_blockNumber")).to.match(/^0x[0-9a-f]+$/);
+      expect(await rpc(info.chains.ethereum!.rpc.primary, "eth_blockNumber")).to.match(/^0x[0-9a-f]+$/);
     });
 
     it("serves a price on every source, and the head of every chain advances", async () => {
@@ -119,10 +119,10 @@ describe("lab", function () {
         const quote = (await (await fetch(`${url}/price/USDC-USD`)).json()) as { price: number };
         expect(quote.price).to.be.within(0.99, 1.01);
       }
-      const before = Number(await rpc(info.chains.arbitrum.nodeUrl, "eth_blockNumber"));
+      const before = Number(await rpc(info.chains.arbitrum!.nodeUrl, "eth_blockNumber"));
       await until(
         "an arbitrum block",
-        async () => Number(await rpc(info.chains.arbitrum.nodeUrl, "eth_blockNumber")) > before,
+        async () => Number(await rpc(info.chains.arbitrum!.nodeUrl, "eth_blockNumber")) > before,
         5000,
       );
     });
@@ -224,7 +224,7 @@ describe("lab", function () {
       const env = cli(["lab", "env", "--dir", dir]);
       expect(await env.exit).to.equal(0);
       expect(env.output()).to.include(
-        `FIREDRILL_RPC_ARBITRUM_SECONDARY=${info.chains.arbitrum.rpc.secondary}`,
+        `FIREDRILL_RPC_ARBITRUM_SECONDARY=${info.chains.arbitrum!.rpc.secondary}`,
       );
       expect(env.output()).to.match(/FIREDRILL_ORACLE_URLS=chainlink=http:\/\/127\.0\.0\.1:\d+,pyth=/);
       expect(env.output()).not.to.match(/0x[0-9a-fA-F]{64}/);
@@ -246,7 +246,7 @@ describe("lab", function () {
       try {
         const up = cli(["lab", "up", "--detach", "--dir", dir], env);
         expect(await up.exit, up.output()).to.equal(0);
-        const url = readLabInfo(join(dir, "lab.json")).chains.ethereum.nodeUrl;
+        const url = readLabInfo(join(dir, "lab.json")).chains.ethereum!.nodeUrl;
         await rpcCall(url, "anvil_mine", [toQuantity(2 * KEPT_STATES)]);
         await rpcCall(url, "anvil_reorg", [MAX_REORG_DEPTH, []]);
         const down = cli(["lab", "down", "--dir", dir], env);

@@ -132,8 +132,8 @@ describe("alert mapping (alerts.yml)", () => {
     ],
     [
       "unknown chain",
-      MAPPING.replace("chain: ethereum", "chain: solana"),
-      /^alerts\.yml:6 rules\[0\]\.chain: expected one of ethereum, polygon, arbitrum, got "solana"$/,
+      MAPPING.replace("chain: ethereum", "chain: Solana-1"),
+      /^alerts\.yml:6 rules\[0\]\.chain: a chain name is lower-case letters, digits and _, starting with a letter, got "Solana-1"$/,
       "FD201",
     ],
     [

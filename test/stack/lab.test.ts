@@ -81,7 +81,7 @@ describe("stack against the real lab (Toxiproxy in front of every endpoint)", fu
     } finally {
       await setProxy(lab.info.oracles.sources.chainlink, true);
     }
-    await setProxy(lab.info.chains.ethereum.rpc.primary, false);
+    await setProxy(lab.info.chains.ethereum!.rpc.primary, false);
     try {
       const alert = await receiver.waitFor(
         (a) => a.event === "RPC_FAILOVER" && a.receivedAtMs >= since,
@@ -89,7 +89,7 @@ describe("stack against the real lab (Toxiproxy in front of every endpoint)", fu
       );
       expect(alert.details).to.include({ from: "primary", to: "secondary" });
     } finally {
-      await setProxy(lab.info.chains.ethereum.rpc.primary, true);
+      await setProxy(lab.info.chains.ethereum!.rpc.primary, true);
     }
     await receiver.waitFor((a) => a.event === "RPC_FAILBACK" && a.receivedAtMs >= since, 15_000);
   });
