@@ -233,6 +233,40 @@ function unknownChains(doc: ScenarioDocument, chains: LabChainSet): Problem[] {
   return problems;
 }
 
+/** Unknown, misspelt or repeated event names in `custom_events` and `expect`. */
+function eventProblems(doc: ScenarioDocument): Problem[] {
+  const problems: Problem[] = [];
+  const push = (path: Problem["path"], message: string, code: Problem["code"]) =>
+    problems.push({ path, message, code });
+  doc.custom_events.forEach((name, i) => {
+    if (isStandardEvent(name)) push(["custom_events", i], `${name} is a standard event already`, "FD207");
+    else if (doc.custom_events.indexOf(name) !== i)
+      push(["custom_events", i], `"${name}" is listed twice`, "FD207");
+  });
+  const allowed = [...ALERT_EVENTS, ...doc.custom_events];
+  for (const list of ["detection", "response", "mitigation", "required"] as const) {
+    (doc.expect[list] ?? []).forEach((name, i) => {
+      const sender = EVENT_NAME.test(name) ? null : SENDER_ALERT_KEY.exec(name);
+      if (sender && formatByName(sender[1]!) === undefined) {
+        const formats = INTAKE_FORMATS.map((f) => f.name);
+        push(
+          ["expect", list, i],
+          `unknown sender "${sender[1]}"${suggest(sender[1]!, formats)} in "${name}": a sender's alert is <format>:<alert name>, with format one of ${formats.join(", ")}`,
+          "FD208",
+        );
+      } else if (!sender && !allowed.includes(name)) {
+        push(
+          ["expect", list, i],
+          `unknown event "${name}"${suggest(name, allowed)}: use one of the standard events (${ALERT_EVENTS.join(", ")}) or declare it in custom_events`,
+          "FD208",
+        );
+      } else if (doc.expect[list]!.indexOf(name) !== i)
+        push(["expect", list, i], `"${name}" is listed twice`, "FD207");
+    });
+  }
+  return problems;
+}
+
 /**
  * Validates an already parsed YAML file as a scenario, for a lab of `chains` (the
  * embedded lab's unless given).
@@ -314,32 +348,7 @@ export function scenarioFrom(
     }
   });
 
-  doc.custom_events.forEach((name, i) => {
-    if (isStandardEvent(name)) push(["custom_events", i], `${name} is a standard event already`, "FD207");
-    else if (doc.custom_events.indexOf(name) !== i)
-      push(["custom_events", i], `"${name}" is listed twice`, "FD207");
-  });
-  const allowed = [...ALERT_EVENTS, ...doc.custom_events];
-  for (const list of ["detection", "response", "mitigation", "required"] as const) {
-    (doc.expect[list] ?? []).forEach((name, i) => {
-      const sender = EVENT_NAME.test(name) ? null : SENDER_ALERT_KEY.exec(name);
-      if (sender && formatByName(sender[1]!) === undefined) {
-        const formats = INTAKE_FORMATS.map((f) => f.name);
-        push(
-          ["expect", list, i],
-          `unknown sender "${sender[1]}"${suggest(sender[1]!, formats)} in "${name}": a sender's alert is <format>:<alert name>, with format one of ${formats.join(", ")}`,
-          "FD208",
-        );
-      } else if (!sender && !allowed.includes(name)) {
-        push(
-          ["expect", list, i],
-          `unknown event "${name}"${suggest(name, allowed)}: use one of the standard events (${ALERT_EVENTS.join(", ")}) or declare it in custom_events`,
-          "FD208",
-        );
-      } else if (doc.expect[list]!.indexOf(name) !== i)
-        push(["expect", list, i], `"${name}" is listed twice`, "FD207");
-    });
-  }
+  problems.push(...eventProblems(doc));
 
   const rto = radius === undefined ? undefined : rtoFor(map, doc.targets);
   let previous: [Phase, number] | undefined;
