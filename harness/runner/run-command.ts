@@ -381,12 +381,12 @@ export async function command(args: string[], io: Io): Promise<number> {
           .map((f) => join(p, f)),
   );
   const map = loadSystemsMap(values.map ?? defaultMapPath(files[0]));
+  const parallel = parallelRuns(values, files.length);
   const lab = labChoice(values);
   const scenarios = files.map((file) => loadScenario(file, map, lab.chains));
   sutChoice(values);
   alertsEndpoint(values);
   const jitter = startJitter(values["start-jitter"], 0);
-  const parallel = parallelRuns(values, scenarios.length);
   const fixed = lab.config === undefined ? [] : fixedPorts(lab.config);
   if (parallel > 1 && fixed.length > 0)
     throw usageError(
