@@ -150,6 +150,18 @@ export const CATALOGUE = {
     title: "`lab.json` cannot be read",
     from: "the reference stack and assess: the `lab.json` named by `FIREDRILL_LAB` is unreadable or has no chains",
   },
+  FD212: {
+    family: "input",
+    exit: 2,
+    title: "not a local development node",
+    from: "faults on a fork, `--lab-dir`: a node that is not on this machine or does not answer `anvil_nodeInfo`; nothing that could change state is sent to it",
+  },
+  FD213: {
+    family: "input",
+    exit: 2,
+    title: "address book entry does not match the chain",
+    from: "`deployment.yml` checked against a fork: an address with no code, a proxy with no `aggregator()`, a pair the proxy does not serve",
+  },
   FD220: {
     family: "input",
     exit: 2,
@@ -263,6 +275,12 @@ export const CATALOGUE = {
     exit: 3,
     title: "journal directory locked",
     from: "run, drill: another live firedrill process held the journal directory's lock for 10 s",
+  },
+  FD331: {
+    family: "lab",
+    exit: 3,
+    title: "transaction on a fork failed",
+    from: "faults on a team's contracts: a transaction firedrill sent (taking or giving back a Chainlink proxy, a sequencer status) reverted or was not mined",
   },
   FD340: {
     family: "lab",
