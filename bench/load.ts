@@ -148,7 +148,7 @@ async function spikeOnGateway(): Promise<void> {
       // gateway's spike grows its state.
       const eth = labChain(lab.info, "ethereum");
       const raw = await rawVaultMints(
-        { url: eth.nodeUrl, chainId: eth.chainId, vault: eth.contracts.vault },
+        { url: eth.nodeUrl, chainId: eth.chainId, vault: eth.contracts!.vault },
         lab.info.accounts.operator.privateKey,
         lab.info.accounts.users[0]!.address,
         5000,

@@ -45,7 +45,7 @@ export interface YamlFile {
  * Reads and parses a YAML file.
  * @throws FiredrillError FD200 when it cannot be read, FD202 on a syntax error.
  */
-export function readYamlFile(file: string): YamlFile {
+export function readYamlFile(file: string, options: YamlOptions = {}): YamlFile {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -59,14 +59,22 @@ export function readYamlFile(file: string): YamlFile {
           : `cannot be read (${code})`;
     throw inputError("FD200", { file }, why);
   }
-  return parseYaml(file, text);
+  return parseYaml(file, text, options);
+}
+
+export interface YamlOptions {
+  /**
+   * Keeps a plain `0x...` scalar as the text it is (YAML reads it as a hexadecimal number,
+   * and an address does not fit one).
+   */
+  hexAsText?: boolean;
 }
 
 /**
  * Parses YAML text that came from `file`, keeping the positions of every node.
  * @throws FiredrillError FD202 on a syntax error, at its line.
  */
-export function parseYaml(file: string, text: string): YamlFile {
+export function parseYaml(file: string, text: string, options: YamlOptions = {}): YamlFile {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   const syntax = doc.errors[0];
@@ -74,6 +82,12 @@ export function parseYaml(file: string, text: string): YamlFile {
     const line = syntax.linePos?.[0].line ?? lineCounter.linePos(syntax.pos[0]).line;
     throw inputError("FD202", { file, line }, `YAML syntax: ${yamlMessage(syntax.message)}`);
   }
+  if (options.hexAsText)
+    visit(doc, {
+      Scalar(_, node) {
+        if (typeof node.source === "string" && /^0x[0-9a-fA-F]+$/.test(node.source)) node.value = node.source;
+      },
+    });
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: 100 });

@@ -19,20 +19,44 @@ const accountSchema = z.object({
   privateKey: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "expected a 0x private key"),
 });
 
-const chainSchema = z.object({
-  chainId: z.number().int().positive(),
-  rpc: z.partialRecord(z.enum(RPC_PROVIDERS), z.string()).optional(),
-  blockTimeMs: z.number().positive().default(1000),
-  contracts: z.object({
-    stablecoin: address,
-    vault: address,
-    usdc: address,
-    ethUsdFeed: address,
-    usdcUsdFeed: address,
-    /** Only on an L2 (arbitrum in the embedded lab). */
-    sequencerUptimeFeed: address.optional(),
-  }),
-});
+const chainSchema = z
+  .object({
+    chainId: z.number().int().positive(),
+    rpc: z.partialRecord(z.enum(RPC_PROVIDERS), z.string()).optional(),
+    blockTimeMs: z.number().positive().default(1000),
+    /** The lab's own contracts, on a chain without an address book. */
+    contracts: z
+      .object({
+        stablecoin: address,
+        vault: address,
+        usdc: address,
+        ethUsdFeed: address,
+        usdcUsdFeed: address,
+        /** Only on an L2 (arbitrum in the embedded lab). */
+        sequencerUptimeFeed: address.optional(),
+      })
+      .optional(),
+    /** A team's own contracts (its `deployment.yml`), on a chain forked from its network. */
+    team: z
+      .object({
+        stablecoin: address,
+        /** Chainlink aggregator proxies by pair (`ETH/USD`). */
+        feeds: z.record(z.string(), address),
+        /** How old each feed may be and still be fresh, ms. */
+        heartbeatsMs: z.record(z.string(), z.number().positive()),
+        sequencerUptimeFeed: address.optional(),
+        reserve: z.object({ token: address.optional(), holders: z.array(address) }).optional(),
+        holders: z.array(address),
+        pauseGuardian: address.optional(),
+        /** The block the chain was forked at. */
+        forkBlock: z.number().int().nonnegative(),
+      })
+      .optional(),
+  })
+  .refine(
+    (c) => (c.contracts === undefined) !== (c.team === undefined),
+    "a chain has either contracts or team",
+  );
 
 export const labFileSchema = z.looseObject({
   /** How many times faster than real time the lab's feed heartbeats (and the sequencer grace period) run. */

@@ -1,6 +1,7 @@
 /** The chain stops producing blocks; on an L2 the sequencer uptime feed reports it down too. */
 import { z } from "zod";
 import { formatDuration } from "../duration.ts";
+import { setSequencerStatus } from "../lab/chainlink.ts";
 import { labChain } from "../lab/index.ts";
 import { type ChainName, chain } from "../names.ts";
 import { poll, sleep } from "../process.ts";
@@ -8,9 +9,19 @@ import { head, latestRound, minedIn, proveMining, restoreMining, sendProbeTx, st
 import { type FaultDefinition, forText, healOnce } from "./common.ts";
 import { type FaultContext, proof } from "./context.ts";
 
-/** Flips the sequencer uptime feed through the lab's keeper and waits until the feed says so. */
-async function setSequencer(ctx: FaultContext, c: ChainName, feed: string, down: boolean): Promise<boolean> {
-  await ctx.control("/sequencer", { chain: c, down });
+/**
+ * Flips the sequencer uptime feed, through the lab's keeper (the lab's own feed) or as the
+ * feed's L1 sender (a team's real feed, on a fork), and waits until the feed says so.
+ */
+async function setSequencer(
+  ctx: FaultContext,
+  c: ChainName,
+  feed: string,
+  down: boolean,
+  team: boolean,
+): Promise<boolean> {
+  if (team) await setSequencerStatus((method, params) => ctx.rpc(c, method, params), feed, down);
+  else await ctx.control("/sequencer", { chain: c, down });
   const want = down ? 1n : 0n;
   const seen = await poll(
     async () => ((await latestRound(ctx, c, feed)).answer === want ? true : undefined),
@@ -53,10 +64,11 @@ export const chainHalt = {
   async inject(ctx, p) {
     const c = p.chain;
     const blockTimeMs = labChain(ctx.lab, c).blockTimeMs;
-    const feed = labChain(ctx.lab, c).contracts.sequencerUptimeFeed;
+    const { contracts, team } = labChain(ctx.lab, c);
+    const feed = team ? team.sequencerUptimeFeed : contracts?.sequencerUptimeFeed;
     const useFeed = p.sequencer_feed !== false && feed !== undefined;
     // The feed is flipped while the chain still mines: its update is a transaction too.
-    const sequencerDown = useFeed ? await setSequencer(ctx, c, feed, true) : undefined;
+    const sequencerDown = useFeed ? await setSequencer(ctx, c, feed, true, team !== undefined) : undefined;
     const stopped = await stopMining(ctx, c);
     // A block already on its way when mining stopped may still land: start watching after it.
     await sleep(100, ctx.signal);
@@ -87,7 +99,7 @@ export const chainHalt = {
       heal: healOnce(async () => {
         const mining = await restoreMining(ctx, c);
         const moving = await proveMining(ctx, c, mining.blockTimeMs * 3 + 2_000);
-        const sequencerUp = useFeed ? await setSequencer(ctx, c, feed, false) : undefined;
+        const sequencerUp = useFeed ? await setSequencer(ctx, c, feed, false, team !== undefined) : undefined;
         return proof(
           moving.ok && sequencerUp !== false,
           `${c} mines again: head ${moving.from} -> ${moving.to}, probe tx mined in block ${moving.probeMinedIn ?? "none"}; ${mining.mode} mining, blocks every ${mining.blockTimeMs} ms${useFeed ? `; sequencer uptime feed reports ${sequencerUp ? "up" : "still down"}` : ""}`,

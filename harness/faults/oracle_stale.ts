@@ -5,7 +5,9 @@
  */
 import { z } from "zod";
 import { formatDuration } from "../duration.ts";
-import { labChain } from "../lab/index.ts";
+import { FiredrillError } from "../errors.ts";
+import { type NodeRpc, type ProxyControl, takeProxy } from "../lab/chainlink.ts";
+import { labChain, labContracts } from "../lab/index.ts";
 import { type ChainName, chain, oracleSource, PAIRS, type Pair, pair, type SourceName } from "../names.ts";
 import { poll, sleep } from "../process.ts";
 import { latestRound } from "./chain.ts";
@@ -16,8 +18,69 @@ import { labState, sourceQuote } from "./network.ts";
 /** Long enough for several ticks of the lab's clock (every 250 ms): a live value would move. */
 const WATCH_MS = 1_000;
 
-const feedOf = (ctx: FaultContext, c: ChainName, p: Pair) =>
-  p === "ETH/USD" ? labChain(ctx.lab, c).contracts.ethUsdFeed : labChain(ctx.lab, c).contracts.usdcUsdFeed;
+const feedOf = (ctx: FaultContext, c: ChainName, p: Pair) => {
+  const contracts = labContracts(ctx.lab, c, "oracle_stale on the lab's feeds");
+  return p === "ETH/USD" ? contracts.ethUsdFeed : contracts.usdcUsdFeed;
+};
+
+/**
+ * A team's real feeds on a fork: nobody transmits there, so a feed is made stale by taking
+ * its proxy's answers and recording the latest round again, older than the feed's heartbeat
+ * (by a minute). The answer is kept; heal gives the proxy back and proves it.
+ */
+async function staleTeamFeeds(ctx: FaultContext, c: ChainName, only: Pair | undefined): Promise<Injected> {
+  const team = labChain(ctx.lab, c).team!;
+  const pairs = (Object.keys(team.feeds) as Pair[]).filter((p) => only === undefined || p === only);
+  if (pairs.length === 0)
+    throw new FiredrillError(
+      "FD320",
+      `oracle_stale: chain ${c} lists no ${only ?? ""} feed in deployment.yml`,
+    );
+  const rpc: NodeRpc = (method, params) => ctx.rpc(c, method, params);
+  const block = await ctx.rpc<{ timestamp: string }>(c, "eth_getBlockByNumber", ["latest", false]);
+  const nowS = BigInt(block.timestamp);
+  const controls: ProxyControl[] = [];
+  try {
+    for (const pair of pairs) {
+      const control = await takeProxy(rpc, team.feeds[pair]!, ctx.lab.accounts.operator.address);
+      controls.push(control);
+      const old = nowS - BigInt(Math.ceil(team.heartbeatsMs[pair]! / 1000) + 60);
+      await control.record(control.start.answer, old, old);
+    }
+  } catch (error) {
+    for (const control of controls) await control.giveBack().catch(() => undefined);
+    throw error;
+  }
+  const rounds = await Promise.all(controls.map((control) => control.latest()));
+  const stale = rounds.map((r, i) => ({
+    pair: pairs[i]!,
+    proxy: controls[i]!.proxy,
+    ageS: Number(nowS - r.updatedAt),
+    heartbeatS: team.heartbeatsMs[pairs[i]!]! / 1000,
+  }));
+  const tookEffect = stale.every((f) => f.ageS > f.heartbeatS);
+  return {
+    proof: proof(
+      tookEffect,
+      `${stale.map((f) => `${f.pair} proxy ${f.proxy} answers a round ${f.ageS} s old (heartbeat ${f.heartbeatS} s)`).join("; ")}`,
+      {
+        chain: c,
+        feeds: stale,
+        original: controls.map((k) => k.original),
+        controlled: controls.map((k) => k.controlled),
+      },
+    ),
+    heal: healOnce(async (): Promise<FaultProof> => {
+      const back = [];
+      for (const control of controls) back.push(await control.giveBack());
+      return proof(
+        back.every((b) => b.ok),
+        back.map((b) => b.summary).join("; "),
+        { chain: c, aggregators: back.map((b) => b.aggregator) },
+      );
+    }),
+  };
+}
 
 /** A price source keeps answering with its last price and timestamp. */
 async function freezeSource(ctx: FaultContext, source: SourceName): Promise<Injected> {
@@ -165,5 +228,9 @@ export const oracleStale = {
       ? `price source ${p.source} frozen (last price, old timestamp)${forText(p, formatDuration)}`
       : `${p.pair ?? "every"} feed on ${p.chain} frozen (no new rounds)${forText(p, formatDuration)}`,
   inject: (ctx, p) =>
-    p.source !== undefined ? freezeSource(ctx, p.source) : freezeFeeds(ctx, p.chain!, p.pair),
+    p.source !== undefined
+      ? freezeSource(ctx, p.source)
+      : labChain(ctx.lab, p.chain!).team !== undefined
+        ? staleTeamFeeds(ctx, p.chain!, p.pair)
+        : freezeFeeds(ctx, p.chain!, p.pair),
 } as const satisfies FaultDefinition<typeof params>;

@@ -70,7 +70,8 @@ export function describeLab(info: LabInfo): string[] {
   for (const [name, chain] of Object.entries(info.chains)) {
     rows.push([`chain ${name}`, `id ${chain.chainId}, block ${chain.blockTimeMs} ms`, chain.nodeUrl]);
     for (const provider of PROVIDERS) rows.push([`  rpc ${provider}`, "via toxiproxy", chain.rpc[provider]]);
-    rows.push(["  vault", "CollateralVault", chain.contracts.vault]);
+    if (chain.contracts) rows.push(["  vault", "CollateralVault", chain.contracts.vault]);
+    if (chain.team) rows.push(["  stablecoin", "the team's (deployment.yml)", chain.team.stablecoin]);
   }
   for (const [name, url] of Object.entries(info.oracles.sources))
     rows.push([`oracle ${name}`, "via toxiproxy", url]);

@@ -2,10 +2,14 @@
  * The lab's configuration: the embedded defaults, overridden by `lab up --config lab.yml`.
  * Validated by one zod schema before anything starts.
  */
+
+import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import { duration } from "../duration.ts";
 import { CHAIN_NAME, type ChainName, type LabChainSet, type SourceName } from "../names.ts";
+import { registerSecret } from "../redact.ts";
 import { readYamlFile, validateAgainst, type YamlFile } from "../yaml.ts";
+import { checkAgainstLab, type Deployment, loadDeployment } from "./deployment.ts";
 
 const port = z.number().int().min(0).max(65_535);
 const blockTime = duration.refine((ms) => ms >= 100, "a block time under 100ms is not supported");
@@ -91,6 +95,11 @@ export const labConfigSchema = z
       .object({ server: z.enum(["auto", "embedded", "real"]).default("auto"), url: z.url().optional() })
       .strict()
       .prefault({}),
+    /**
+     * A team's address book (`deployment.yml`, relative to this file): on the chains it
+     * lists, the lab forks the team's network and deploys nothing of its own.
+     */
+    deployment: z.string().min(1).optional(),
     market: z
       .object({ eth_usd: z.number().positive().default(3000), usdc_usd: z.number().positive().default(1) })
       .strict()
@@ -144,14 +153,22 @@ export function fixedPorts(config: Pick<LabConfig, "chains" | "ports">): Array<[
 }
 
 export type LabConfigInput = z.input<typeof labConfigSchema>;
-export type LabConfig = z.output<typeof labConfigSchema>;
+export type LabConfig = z.output<typeof labConfigSchema> & {
+  /** The address book `deployment` names, read and checked against the chains. */
+  book?: Deployment;
+};
 
 /** The chains a scenario run on a lab of `config` may name. */
 export function chainSetOf(config: LabConfig, from: string): LabChainSet {
   const entries = Object.entries(config.chains);
+  const book = config.book?.chains ?? {};
   return {
     names: entries.map(([name]) => name as ChainName),
-    sequencer: entries.filter(([, c]) => c.sequencer_feed).map(([name]) => name),
+    sequencer: entries
+      .filter(([name, c]) =>
+        book[name] !== undefined ? book[name].sequencer_uptime_feed !== undefined : c.sequencer_feed,
+      )
+      .map(([name]) => name),
     from,
   };
 }
@@ -169,5 +186,13 @@ export function loadLabConfig(file: string | undefined): LabConfig {
 
 /** Validates an already parsed YAML file as a lab configuration. */
 export function labConfigFrom(src: YamlFile): LabConfig {
-  return validateAgainst(src, labConfigSchema, "lab configuration", { time_factor: "clock_speedup" });
+  const config: LabConfig = validateAgainst(src, labConfigSchema, "lab configuration", {
+    time_factor: "clock_speedup",
+  });
+  // A fork URL may carry a provider's key: it is read by the node and never printed.
+  for (const chain of Object.values(config.chains)) if (chain.fork) registerSecret(chain.fork.url);
+  if (config.deployment === undefined) return config;
+  const book = loadDeployment(resolve(dirname(src.file), config.deployment));
+  checkAgainstLab(book, config.chains);
+  return { ...config, book };
 }

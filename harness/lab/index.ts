@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type SutWiring, sutEnv } from "../contract/env.ts";
-import { labError, releaseAll } from "../errors.ts";
+import { FiredrillError, labError, releaseAll } from "../errors.ts";
 import {
   type ChainName,
   type LabChainSet,
@@ -26,6 +26,7 @@ import { registerSecret } from "../redact.ts";
 import { type Chain, startAnvil } from "./anvil.ts";
 import type { LabConfig } from "./config.ts";
 import { type ChainContracts, deployStack, type LabAccounts, labAccounts } from "./deploy.ts";
+import { CHAINLINK_HEARTBEATS_MS, verifyOnFork } from "./deployment.ts";
 import { type JsonServer, serveJson } from "./http.ts";
 import { createKeeper, type Keeper } from "./keeper.ts";
 import { createMarket, type Market } from "./market.ts";
@@ -51,7 +52,12 @@ export interface LabInfo {
       nodeUrl: string;
       rpc: Record<ProviderName, string>;
       blockTimeMs: number;
-      contracts: ChainContracts;
+      /** The lab's own contracts, on a chain without an address book. */
+      contracts?: ChainContracts;
+      /** A team's contracts (`deployment.yml`), on a chain forked from its network. */
+      team?: TeamContracts;
+      /** The network the chain forks: its host only (a URL's path and query may hold a key). */
+      fork?: { host: string; block: number };
     }
   >;
   oracles: {
@@ -63,6 +69,21 @@ export interface LabInfo {
   control: string;
   proxies: { name: string; listen: string; upstream: string }[];
   accounts: LabAccounts;
+}
+
+/** A team's contracts on a forked chain, as lab.json gives them to a system under test. */
+export interface TeamContracts {
+  stablecoin: string;
+  /** Chainlink aggregator proxies by pair. */
+  feeds: Partial<Record<Pair, string>>;
+  /** How old each feed may be and still be fresh, ms of real time (a fork's clock is real). */
+  heartbeatsMs: Partial<Record<Pair, number>>;
+  sequencerUptimeFeed?: string;
+  reserve?: { token?: string | undefined; holders: string[] };
+  holders: string[];
+  pauseGuardian?: string;
+  /** The block the chain was forked at: invariants count from here. */
+  forkBlock: number;
 }
 
 export interface Lab {
@@ -324,13 +345,19 @@ export async function startLab(config: LabConfig, options: StartLabOptions = {})
     const { lab, chainByName } = await startNodes(config, dir, releases);
     step(`toxiproxy ${lab.kind} ${lab.version} at ${lab.url}`);
 
+    // A chain with an address book is the team's: its contracts are checked on the fork, and
+    // nothing of the lab's is deployed there.
+    const forks = await forkPoints(config, chainByName);
+    const team = await teamChains(config, chainByName, forks);
+    const own = names.filter((name) => !team.has(name));
     const contracts = new Map<ChainName, ChainContracts>();
     await startAll(
-      names.map(async (name) => {
+      own.map(async (name) => {
         contracts.set(name, await deployChain(chainByName.get(name)!, name, config, accounts, cacheDir));
       }),
     );
-    step(`contracts deployed on ${names.join(", ")}`);
+    if (own.length > 0) step(`contracts deployed on ${own.join(", ")}`);
+    if (team.size > 0) step(`the team's contracts checked on the fork of ${[...team.keys()].join(", ")}`);
 
     const market = createMarket(random, {
       start: { "ETH/USD": config.market.eth_usd, "USDC/USD": config.market.usdc_usd },
@@ -348,7 +375,7 @@ export async function startLab(config: LabConfig, options: StartLabOptions = {})
     releases.push(() => regulator.close());
 
     const keeper = createKeeper(
-      names.map((name) => ({
+      own.map((name) => ({
         name,
         nodeUrl: chainByName.get(name)!.url,
         chainId: chainByName.get(name)!.chainId,
@@ -395,7 +422,8 @@ export async function startLab(config: LabConfig, options: StartLabOptions = {})
             nodeUrl: chainByName.get(name)!.url,
             rpc: proxied.rpc.get(name)!,
             blockTimeMs: config.chains[name]!.block_time,
-            contracts: contracts.get(name)!,
+            ...(team.has(name) ? { team: team.get(name)! } : { contracts: contracts.get(name)! }),
+            ...(forks.has(name) ? { fork: forks.get(name)! } : {}),
           },
         ]),
       ) as LabInfo["chains"],
@@ -428,6 +456,53 @@ export async function startLab(config: LabConfig, options: StartLabOptions = {})
     await releaseAll(releases).catch(() => {});
     throw error;
   }
+}
+
+/** Where each forked chain was forked: the host of the URL it read, and the block. */
+async function forkPoints(
+  config: LabConfig,
+  chainByName: ReadonlyMap<ChainName, Chain>,
+): Promise<Map<ChainName, { host: string; block: number }>> {
+  const out = new Map<ChainName, { host: string; block: number }>();
+  for (const [name, chain] of Object.entries(config.chains)) {
+    if (!chain.fork) continue;
+    const block =
+      chain.fork.block ?? Number.parseInt(await chainByName.get(name)!.rpc<string>("eth_blockNumber"), 16);
+    out.set(name, { host: new URL(chain.fork.url).host, block });
+  }
+  return out;
+}
+
+/** Checks every address book entry on its fork; the team's contracts by chain. */
+async function teamChains(
+  config: LabConfig,
+  chainByName: ReadonlyMap<ChainName, Chain>,
+  forks: ReadonlyMap<ChainName, { block: number }>,
+): Promise<Map<ChainName, TeamContracts>> {
+  const team = new Map<ChainName, TeamContracts>();
+  const book = config.book;
+  if (book === undefined) return team;
+  for (const [name, entry] of Object.entries(book.chains)) {
+    const chain = chainByName.get(name)!;
+    await verifyOnFork(book, name, chain.url, (method, params) => chain.rpc(method, params));
+    const forkBlock = forks.get(name)!.block;
+    team.set(name, {
+      stablecoin: entry.stablecoin,
+      feeds: entry.feeds,
+      heartbeatsMs: Object.fromEntries(
+        Object.keys(entry.feeds).map((pair) => [
+          pair,
+          entry.heartbeats[pair as Pair] ?? CHAINLINK_HEARTBEATS_MS[pair as Pair],
+        ]),
+      ),
+      ...(entry.sequencer_uptime_feed ? { sequencerUptimeFeed: entry.sequencer_uptime_feed } : {}),
+      ...(entry.reserve ? { reserve: entry.reserve } : {}),
+      holders: entry.holders,
+      ...(entry.pause_guardian ? { pauseGuardian: entry.pause_guardian } : {}),
+      forkBlock,
+    });
+  }
+  return team;
 }
 
 /** Toxiproxy and the chains, started at once; each pushes its release once it is up. */
@@ -583,7 +658,23 @@ export function chainSetOfLab(info: Pick<LabInfo, "chains">, from: string): LabC
   const entries = Object.entries(info.chains);
   return {
     names: entries.map(([name]) => name),
-    sequencer: entries.filter(([, c]) => c.contracts.sequencerUptimeFeed !== undefined).map(([name]) => name),
+    sequencer: entries
+      .filter(([, c]) => (c.team ?? c.contracts)?.sequencerUptimeFeed !== undefined)
+      .map(([name]) => name),
     from,
   };
+}
+
+/**
+ * The lab's own contracts on a chain.
+ * @throws FiredrillError FD320 on a chain that runs a team's deployment, naming `what` needed them.
+ */
+export function labContracts(info: Pick<LabInfo, "chains">, name: ChainName, what: string): ChainContracts {
+  const contracts = labChain(info, name).contracts;
+  if (contracts === undefined)
+    throw new FiredrillError(
+      "FD320",
+      `${what} needs the lab's own contracts, and chain ${name} runs a team's deployment (deployment.yml)`,
+    );
+  return contracts;
 }

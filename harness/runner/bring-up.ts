@@ -8,6 +8,8 @@ import { join } from "node:path";
 import type { IntakeFormat } from "../contract/intake/format.ts";
 import { senderAlertKey } from "../contract/intake/index.ts";
 import { FiredrillError } from "../errors.ts";
+import { rpcCall } from "../lab/anvil.ts";
+import { assertLocalDevNode } from "../lab/chainlink.ts";
 import type { LabConfig } from "../lab/config.ts";
 import { type LabInfo, readLabInfo, startLab } from "../lab/index.ts";
 import { STATE_DIR } from "../paths.ts";
@@ -40,6 +42,13 @@ export async function openLab(
     const lab = readLabInfo(file);
     if (!isAlive(lab.pid))
       throw new FiredrillError("FD300", `lab: the lab in ${options.labDir} is not running`);
+    // Faults impersonate accounts and edit state: only on nodes that are local development nodes.
+    for (const [name, chain] of Object.entries(lab.chains))
+      await assertLocalDevNode(
+        chain.nodeUrl,
+        (method, params) => rpcCall(chain.nodeUrl, method, params, 3000),
+        `${file}: chain ${name}`,
+      );
     log(`attached to the lab in ${options.labDir}`);
     return lab;
   }

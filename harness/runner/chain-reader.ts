@@ -5,7 +5,7 @@
  */
 import { Interface } from "ethers";
 import { rpcCall } from "../lab/anvil.ts";
-import { type LabInfo, labChain } from "../lab/index.ts";
+import { type LabInfo, labChain, labContracts } from "../lab/index.ts";
 import type { Pair } from "../names.ts";
 
 const VAULT = new Interface([
@@ -33,18 +33,26 @@ interface Log {
 /** Reads of one lab, by chain name. */
 export function chainReader(lab: LabInfo) {
   const node = (chain: ChainName) => labChain(lab, chain).nodeUrl;
-  const call = async (chain: ChainName, to: string, iface: Interface, fn: string, args: unknown[] = []) => {
+  const call = async (
+    chain: ChainName,
+    to: string,
+    iface: Interface,
+    fn: string,
+    args: unknown[] = [],
+    block: string = "latest",
+  ) => {
     const data = iface.encodeFunctionData(fn, args);
-    const result = await rpcCall<string>(node(chain), "eth_call", [{ to, data }, "latest"], 3000);
+    const result = await rpcCall<string>(node(chain), "eth_call", [{ to, data }, block], 3000);
     return iface.decodeFunctionResult(fn, result);
   };
-  const logs = (chain: ChainName, address: string, topic: string) =>
+  const logs = (chain: ChainName, address: string, topic: string, fromBlock = 0) =>
     rpcCall<Log[]>(
       node(chain),
       "eth_getLogs",
-      [{ address, topics: [topic], fromBlock: "0x0", toBlock: "latest" }],
+      [{ address, topics: [topic], fromBlock: `0x${fromBlock.toString(16)}`, toBlock: "latest" }],
       10_000,
     );
+  const own = (chain: ChainName, what: string) => labContracts(lab, chain, what);
 
   return {
     async blockNumber(chain: ChainName): Promise<number> {
@@ -52,26 +60,36 @@ export function chainReader(lab: LabInfo) {
     },
     /** The vault's collateral ratio (1.0 = 100%); Infinity when nothing is minted. */
     async collateralRatio(chain: ChainName): Promise<number> {
-      const [ratio] = await call(chain, labChain(lab, chain).contracts.vault, VAULT, "collateralRatio");
+      const [ratio] = await call(
+        chain,
+        own(chain, "the collateral_ratio probe").vault,
+        VAULT,
+        "collateralRatio",
+      );
       const value = ratio as bigint;
       return value >= 2n ** 255n ? Number.POSITIVE_INFINITY : Number(value) / 1e18;
     },
     /** Age of a feed's latest round in ms, by the node's clock (the block timestamp is real time). */
     async feedUpdatedAt(chain: ChainName, pair: Pair): Promise<{ updatedAtMs: number; answer: number }> {
-      const contracts = labChain(lab, chain).contracts;
-      const address = pair === "ETH/USD" ? contracts.ethUsdFeed : contracts.usdcUsdFeed;
+      const { contracts, team } = labChain(lab, chain);
+      const address = team
+        ? team.feeds[pair]
+        : pair === "ETH/USD"
+          ? contracts?.ethUsdFeed
+          : contracts?.usdcUsdFeed;
+      if (address === undefined) throw new Error(`chain ${chain} lists no ${pair} feed`);
       const round = await call(chain, address, FEED, "latestRoundData");
       return { updatedAtMs: Number(round[3] as bigint) * 1000, answer: Number(round[1] as bigint) / 1e8 };
     },
     async processed(chain: ChainName, id: string): Promise<boolean> {
-      const [done] = await call(chain, labChain(lab, chain).contracts.vault, VAULT, "processed", [id]);
+      const [done] = await call(chain, own(chain, "a redemption").vault, VAULT, "processed", [id]);
       return done as boolean;
     },
     /** Total supply of fdUSD and the sum of every holder's balance (holders found from Transfer logs). */
     async supplyAndBalances(
       chain: ChainName,
     ): Promise<{ supply: bigint; balances: bigint; holders: number }> {
-      const token = labChain(lab, chain).contracts.stablecoin;
+      const token = own(chain, "the supply invariant").stablecoin;
       const transfers = await logs(chain, token, ERC20.getEvent("Transfer")!.topicHash);
       const holders = new Set<string>();
       for (const log of transfers) {
@@ -87,9 +105,57 @@ export function chainReader(lab: LabInfo) {
         balances += (await call(chain, token, ERC20, "balanceOf", [holder]))[0] as bigint;
       return { supply: supply as bigint, balances, holders: holders.size };
     },
+    /**
+     * A team's token since the fork: its supply then and now against what was minted and
+     * burnt since, and every address it moved between against its transfers.
+     */
+    async teamSupplyAccount(chain: ChainName): Promise<{
+      supplyAtFork: bigint;
+      supply: bigint;
+      minted: bigint;
+      burnt: bigint;
+      touched: number;
+      mismatched: string[];
+    }> {
+      const team = labChain(lab, chain).team!;
+      const token = team.stablecoin;
+      const fork = `0x${team.forkBlock.toString(16)}`;
+      const flows = new Map<string, bigint>();
+      let minted = 0n;
+      let burnt = 0n;
+      for (const log of await logs(chain, token, ERC20.getEvent("Transfer")!.topicHash, team.forkBlock + 1)) {
+        const parsed = ERC20.parseLog(log);
+        if (!parsed) continue;
+        const [from, to, value] = [
+          parsed.args[0] as string,
+          parsed.args[1] as string,
+          parsed.args[2] as bigint,
+        ];
+        if (BigInt(from) === 0n) minted += value;
+        else flows.set(from.toLowerCase(), (flows.get(from.toLowerCase()) ?? 0n) - value);
+        if (BigInt(to) === 0n) burnt += value;
+        else flows.set(to.toLowerCase(), (flows.get(to.toLowerCase()) ?? 0n) + value);
+      }
+      const [supplyAtFork] = await call(chain, token, ERC20, "totalSupply", [], fork);
+      const [supply] = await call(chain, token, ERC20, "totalSupply");
+      const mismatched: string[] = [];
+      for (const [who, flow] of flows) {
+        const [then] = await call(chain, token, ERC20, "balanceOf", [who], fork);
+        const [now] = await call(chain, token, ERC20, "balanceOf", [who]);
+        if ((now as bigint) - (then as bigint) !== flow) mismatched.push(who);
+      }
+      return {
+        supplyAtFork: supplyAtFork as bigint,
+        supply: supply as bigint,
+        minted,
+        burnt,
+        touched: flows.size,
+        mismatched,
+      };
+    },
     /** The vault's USDC against what its events say it should hold: deposits minus payouts. */
     async collateralAccount(chain: ChainName): Promise<{ held: bigint; deposited: bigint; paidOut: bigint }> {
-      const { vault, usdc } = labChain(lab, chain).contracts;
+      const { vault, usdc } = own(chain, "the collateral invariant");
       const deposits = await logs(chain, vault, VAULT.getEvent("CollateralDeposited")!.topicHash);
       let deposited = 0n;
       for (const log of deposits) {
@@ -111,7 +177,7 @@ export function chainReader(lab: LabInfo) {
       const counts = new Map<string, number>();
       const redemptions = await logs(
         chain,
-        labChain(lab, chain).contracts.vault,
+        own(chain, "the redemption invariant").vault,
         VAULT.getEvent("Redeemed")!.topicHash,
       );
       for (const log of redemptions) {

@@ -78,7 +78,7 @@ export async function journalDraft(run: RunOutcome): Promise<JournalDraft> {
             chain_id: chain.chainId,
             block_time_ms: chain.blockTimeMs,
             providers: Object.keys(chain.rpc),
-            fork: null,
+            fork: chain.fork ? `${chain.fork.host} at block ${chain.fork.block}` : null,
           }))
         : [],
       sources: lab ? Object.keys(lab.oracles.sources) : [],

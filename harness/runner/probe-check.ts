@@ -69,7 +69,10 @@ export function checkProbe(probe: SteadyStateProbe, target: ProbeTarget): Promis
         return httpOk(`${sutUrl}/health`);
       case "feed_fresh": {
         const { updatedAtMs, answer } = await reader.feedUpdatedAt(probe.chain, probe.pair);
-        const maxAge = probe.max_age ?? lab.oracles.heartbeats[probe.pair] * 1.5;
+        // A team's real feed on a fork has its own heartbeat (real time); the lab's run faster.
+        const heartbeat =
+          labChain(lab, probe.chain).team?.heartbeatsMs[probe.pair] ?? lab.oracles.heartbeats[probe.pair];
+        const maxAge = probe.max_age ?? heartbeat * 1.5;
         const age = Date.now() - updatedAtMs;
         return {
           ok: age <= maxAge,

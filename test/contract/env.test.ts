@@ -108,7 +108,7 @@ describe("contract environment", () => {
     });
     expect(lab.oracleSources.map((s) => s.name)).to.deep.equal(["chainlink", "pyth"]);
     expect(lab.regulatorUrl).to.equal("http://127.0.0.1:3001/reports");
-    expect(lab.lab.chains["ethereum"]!.contracts.vault).to.equal(A(2));
+    expect(lab.lab.chains["ethereum"]!.contracts!.vault).to.equal(A(2));
     expect(readSutWiring(env)).to.deep.equal(wiring);
   });
 

@@ -154,7 +154,7 @@ describe("chain faults (JSON-RPC)", function () {
 
   it("chain_halt on arbitrum: no blocks, the sequencer feed down; the heal mines again and brings it up", async () => {
     const ctx = faultContext(lab.info);
-    const sequencer = lab.info.chains.arbitrum!.contracts.sequencerUptimeFeed!;
+    const sequencer = lab.info.chains.arbitrum!.contracts!.sequencerUptimeFeed!;
     const injected = track(
       await chainHalt.inject(ctx, { ...chainHalt.params.parse({ chain: "arbitrum" }), at: 0, for: 5_000 }),
     );

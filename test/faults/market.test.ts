@@ -100,7 +100,7 @@ describe("market and oracle faults", function () {
 
   it("oracle_stale (chain): the polygon ETH/USD feed misses a 3% move that other chains' feeds follow", async () => {
     const ctx = faultContext(lab.info);
-    const feed = (chain: "polygon" | "ethereum") => lab.info.chains[chain]!.contracts.ethUsdFeed;
+    const feed = (chain: "polygon" | "ethereum") => lab.info.chains[chain]!.contracts!.ethUsdFeed;
     const injected = track(
       await oracleStale.inject(ctx, {
         ...oracleStale.params.parse({ chain: "polygon", pair: "ETH/USD" }),

@@ -69,7 +69,7 @@ describe("lab", function () {
       expect(info.chains.ethereum!.chainId).to.equal(1);
       expect(info.chains.polygon!.chainId).to.equal(137);
       expect(info.chains.arbitrum!.chainId).to.equal(42_161);
-      expect(info.chains.arbitrum!.contracts.sequencerUptimeFeed).to.match(/^0x[0-9a-fA-F]{40}$/);
+      expect(info.chains.arbitrum!.contracts!.sequencerUptimeFeed).to.match(/^0x[0-9a-fA-F]{40}$/);
       expect(Object.keys(info.oracles.sources)).to.have.members(["chainlink", "pyth", "redstone"]);
       expect(info.proxies).to.have.length(3 * 3 + 3 + 1);
       for (const proxy of info.proxies) expect(proxy.listen).to.match(/^127\.0\.0\.1:\d+$/);
@@ -79,7 +79,7 @@ describe("lab", function () {
       const info = lab!.info;
       const provider = new JsonRpcProvider(info.chains.ethereum!.rpc.primary, 1, { staticNetwork: true });
       try {
-        const feed = new Contract(info.chains.ethereum!.contracts.ethUsdFeed, FEED_ABI, provider);
+        const feed = new Contract(info.chains.ethereum!.contracts!.ethUsdFeed, FEED_ABI, provider);
         const [roundId, answer, , updatedAt] = (await feed.getFunction("latestRoundData")()) as bigint[];
         expect(roundId! > 0n).to.equal(true);
         expect(Number(answer) / 1e8).to.be.within(2500, 3500);

@@ -4,13 +4,13 @@
 import { createServer, type Server } from "node:http";
 import { expect } from "chai";
 import { Interface } from "ethers";
+import { type Chain, startAnvil } from "../../harness/lab/anvil.ts";
 import {
   assertLocalDevNode,
   proxyFacts,
   setSequencerStatus,
   takeProxy,
-} from "../../harness/faults/chainlink.ts";
-import { type Chain, startAnvil } from "../../harness/lab/anvil.ts";
+} from "../../harness/lab/chainlink.ts";
 import { labAccounts } from "../../harness/lab/deploy.ts";
 import { type MainnetLike, startMainnetLike } from "../../harness/testing/mainnet-like.ts";
 

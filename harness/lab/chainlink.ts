@@ -170,6 +170,8 @@ export interface ProxyControl {
   start: Round;
   /** A new round with `answer` at the current block's time. */
   transmit(answer: bigint): Promise<void>;
+  /** A new round with the times given (seconds). */
+  record(answer: bigint, startedAt: bigint, updatedAt: bigint): Promise<void>;
   /** What the proxy answers now. */
   latest(): Promise<Round>;
   /** Points the proxy at its original aggregator again and proves it. */
@@ -214,6 +216,14 @@ export async function takeProxy(rpc: NodeRpc, proxy: string, operator: string): 
     start,
     async transmit(answer) {
       await send(rpc, operator, controlled, CONTROLLED.encodeFunctionData("transmit", [answer]));
+    },
+    async record(answer, startedAt, updatedAt) {
+      await send(
+        rpc,
+        operator,
+        controlled,
+        CONTROLLED.encodeFunctionData("record", [answer, startedAt, updatedAt]),
+      );
     },
     latest: () => latestRound(rpc, proxy),
     async giveBack() {
