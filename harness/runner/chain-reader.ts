@@ -105,54 +105,6 @@ export function chainReader(lab: LabInfo) {
         balances += (await call(chain, token, ERC20, "balanceOf", [holder]))[0] as bigint;
       return { supply: supply as bigint, balances, holders: holders.size };
     },
-    /**
-     * A team's token since the fork: its supply then and now against what was minted and
-     * burnt since, and every address it moved between against its transfers.
-     */
-    async teamSupplyAccount(chain: ChainName): Promise<{
-      supplyAtFork: bigint;
-      supply: bigint;
-      minted: bigint;
-      burnt: bigint;
-      touched: number;
-      mismatched: string[];
-    }> {
-      const team = labChain(lab, chain).team!;
-      const token = team.stablecoin;
-      const fork = `0x${team.forkBlock.toString(16)}`;
-      const flows = new Map<string, bigint>();
-      let minted = 0n;
-      let burnt = 0n;
-      for (const log of await logs(chain, token, ERC20.getEvent("Transfer")!.topicHash, team.forkBlock + 1)) {
-        const parsed = ERC20.parseLog(log);
-        if (!parsed) continue;
-        const [from, to, value] = [
-          parsed.args[0] as string,
-          parsed.args[1] as string,
-          parsed.args[2] as bigint,
-        ];
-        if (BigInt(from) === 0n) minted += value;
-        else flows.set(from.toLowerCase(), (flows.get(from.toLowerCase()) ?? 0n) - value);
-        if (BigInt(to) === 0n) burnt += value;
-        else flows.set(to.toLowerCase(), (flows.get(to.toLowerCase()) ?? 0n) + value);
-      }
-      const [supplyAtFork] = await call(chain, token, ERC20, "totalSupply", [], fork);
-      const [supply] = await call(chain, token, ERC20, "totalSupply");
-      const mismatched: string[] = [];
-      for (const [who, flow] of flows) {
-        const [then] = await call(chain, token, ERC20, "balanceOf", [who], fork);
-        const [now] = await call(chain, token, ERC20, "balanceOf", [who]);
-        if ((now as bigint) - (then as bigint) !== flow) mismatched.push(who);
-      }
-      return {
-        supplyAtFork: supplyAtFork as bigint,
-        supply: supply as bigint,
-        minted,
-        burnt,
-        touched: flows.size,
-        mismatched,
-      };
-    },
     /** The vault's USDC against what its events say it should hold: deposits minus payouts. */
     async collateralAccount(chain: ChainName): Promise<{ held: bigint; deposited: bigint; paidOut: bigint }> {
       const { vault, usdc } = own(chain, "the collateral invariant");
@@ -190,3 +142,74 @@ export function chainReader(lab: LabInfo) {
 }
 
 export type ChainReader = ReturnType<typeof chainReader>;
+
+/**
+ * A team's token since the fork: its supply then and now against what was minted and
+ * burnt since, and every address it moved between against its transfers.
+ */
+export async function teamSupplyAccount(
+  lab: LabInfo,
+  chain: ChainName,
+): Promise<{
+  supplyAtFork: bigint;
+  supply: bigint;
+  minted: bigint;
+  burnt: bigint;
+  touched: number;
+  mismatched: string[];
+}> {
+  const { team, nodeUrl: node } = labChain(lab, chain);
+  if (team === undefined) throw new Error(`chain ${chain} runs no team deployment`);
+  const call = async (fn: string, args: unknown[], block: string) =>
+    ERC20.decodeFunctionResult(
+      fn,
+      await rpcCall<string>(
+        node,
+        "eth_call",
+        [{ to: team.stablecoin, data: ERC20.encodeFunctionData(fn, args) }, block],
+        3000,
+      ),
+    );
+  const token = team.stablecoin;
+  const fork = `0x${team.forkBlock.toString(16)}`;
+  const flows = new Map<string, bigint>();
+  let minted = 0n;
+  let burnt = 0n;
+  for (const log of await rpcCall<Log[]>(
+    node,
+    "eth_getLogs",
+    [
+      {
+        address: token,
+        topics: [ERC20.getEvent("Transfer")!.topicHash],
+        fromBlock: `0x${(team.forkBlock + 1).toString(16)}`,
+        toBlock: "latest",
+      },
+    ],
+    10_000,
+  )) {
+    const parsed = ERC20.parseLog(log);
+    if (!parsed) continue;
+    const [from, to, value] = [parsed.args[0] as string, parsed.args[1] as string, parsed.args[2] as bigint];
+    if (BigInt(from) === 0n) minted += value;
+    else flows.set(from.toLowerCase(), (flows.get(from.toLowerCase()) ?? 0n) - value);
+    if (BigInt(to) === 0n) burnt += value;
+    else flows.set(to.toLowerCase(), (flows.get(to.toLowerCase()) ?? 0n) + value);
+  }
+  const [supplyAtFork] = await call("totalSupply", [], fork);
+  const [supply] = await call("totalSupply", [], "latest");
+  const mismatched: string[] = [];
+  for (const [who, flow] of flows) {
+    const [then] = await call("balanceOf", [who], fork);
+    const [now] = await call("balanceOf", [who], "latest");
+    if ((now as bigint) - (then as bigint) !== flow) mismatched.push(who);
+  }
+  return {
+    supplyAtFork: supplyAtFork as bigint,
+    supply: supply as bigint,
+    minted,
+    burnt,
+    touched: flows.size,
+    mismatched,
+  };
+}

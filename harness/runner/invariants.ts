@@ -7,7 +7,7 @@
 import { redemptionPath } from "../contract/gateway.ts";
 import type { LabInfo } from "../lab/index.ts";
 import { sleep } from "../process.ts";
-import type { ChainReader } from "./chain-reader.ts";
+import { type ChainReader, teamSupplyAccount } from "./chain-reader.ts";
 import type { Invariant } from "./journal.ts";
 
 export interface AcceptedRedemption {
@@ -83,7 +83,7 @@ export async function checkInvariants(
   });
 
   for (const chain of chains.filter((c) => !own.includes(c))) {
-    const a = await reader.teamSupplyAccount(chain);
+    const a = await teamSupplyAccount(lab, chain);
     const expected = a.supplyAtFork + a.minted - a.burnt;
     out.push({
       name: `${chain} token supply and balances follow its transfers since the fork`,

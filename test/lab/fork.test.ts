@@ -10,7 +10,7 @@ import { chainHalt } from "../../harness/faults/chain_halt.ts";
 import { oracleStale } from "../../harness/faults/oracle_stale.ts";
 import { loadLabConfig } from "../../harness/lab/config.ts";
 import { type Lab, startLab } from "../../harness/lab/index.ts";
-import { chainReader } from "../../harness/runner/chain-reader.ts";
+import { teamSupplyAccount } from "../../harness/runner/chain-reader.ts";
 import { cli, stopChildren } from "../../harness/testing/cli.ts";
 import { type MainnetLike, startMainnetLike } from "../../harness/testing/mainnet-like.ts";
 import { expectProof, faultContext, healTwice } from "../faults/support.ts";
@@ -143,8 +143,7 @@ chains:
     });
 
     it("tracks the team's token from its transfers since the fork", async () => {
-      const reader = chainReader(lab.info);
-      const before = await reader.teamSupplyAccount("ethereum");
+      const before = await teamSupplyAccount(lab.info, "ethereum");
       expect(before).to.deep.include({ minted: 0n, burnt: 0n, touched: 0, mismatched: [] });
       expect(before.supply).to.equal(before.supplyAtFork);
     });
