@@ -3,9 +3,10 @@ import { z } from "zod";
 import { duration, formatDuration } from "../duration.ts";
 import { asset, type Pair, SOURCE_NAMES } from "../names.ts";
 import { poll, sleep } from "../process.ts";
-import { type FaultDefinition, forText, healOnce } from "./common.ts";
-import { type FaultContext, proof } from "./context.ts";
+import { type FaultDefinition, type FaultTiming, forText, healOnce } from "./common.ts";
+import { type FaultContext, type Injected, proof } from "./context.ts";
 import { labState, sourceQuote } from "./network.ts";
+import { type FollowingFeeds, followMarket } from "./team-feeds.ts";
 
 /** How often the noise of a volatile shock is redrawn, ms (the lab's market ticks every 250 ms). */
 const NOISE_TICK_MS = 250;
@@ -78,89 +79,134 @@ export const collateralShock = {
     const pair: Pair = `${p.asset}/USD`;
     const from = (await labState(ctx)).prices[pair];
     const to = p.to ?? from * (1 + p.change!);
-    const startedMs = Date.now();
-    const stop = new AbortController();
-    const stopped = AbortSignal.any([stop.signal, ctx.signal]);
-    let noise: Promise<void> = Promise.resolve();
-    if (p.volatility === 0) {
-      await ctx.control("/market/shock", { pair, to, overMs: p.over });
-    } else {
-      // The market model moves along a straight path; the noise around it is drawn here, from
-      // the run's seed, and sent as short hops.
-      const random = ctx.random.fork(`collateral_shock:${pair}`);
-      const hop = () => {
-        const progress = p.over <= 0 ? 1 : Math.min(1, (Date.now() - startedMs) / p.over);
-        const path = from + (to - from) * progress;
-        const draw = Math.max(-3, Math.min(3, random.normal()));
-        return ctx.control("/market/shock", {
-          pair,
-          to: Math.max(path * 1e-6, path * (1 + p.volatility * draw)),
-          overMs: NOISE_TICK_MS,
-        });
-      };
-      await hop();
-      noise = (async () => {
-        while (!stopped.aborted) {
-          await sleep(NOISE_TICK_MS, stopped);
-          if (!stopped.aborted) await hop().catch((e: Error) => ctx.log(`collateral_shock: ${e.message}`));
-        }
-      })();
+    // A team's real feeds of the pair (on a fork) follow the market through the move; an
+    // injection that fails gives them back.
+    const team = await followMarket(ctx, pair);
+    try {
+      return await shock(ctx, p, { pair, from, to }, team);
+    } catch (error) {
+      await team.release().catch(() => undefined);
+      throw error;
     }
-    // The move is under way once the market and a source report a price off the start
-    // towards the target (all the way when the move is a jump).
-    const direction = Math.sign(to - from);
-    const band = Math.max(p.volatility * 3, 0.002);
-    const seen = await poll(
-      async () => {
-        const state = await labState(ctx);
-        const market = state.prices[pair];
-        const quotes = await sourceQuotes(ctx, pair);
-        if (!state.shocked.includes(pair) || quotes.length === 0) return undefined;
-        const moved = (price: number) =>
-          p.over === 0 && p.volatility === 0
-            ? Math.abs(price / to - 1) < band
-            : Math.sign(price - from) === direction && Math.abs(price / from - 1) > 1e-6;
-        return moved(market) && quotes.every((q) => moved(q.price)) ? { market, quotes } : undefined;
-      },
-      Math.min(p.over, 2_000) + 2_000,
-      50,
-    );
-    const state = seen ? undefined : await labState(ctx);
-    return {
-      proof: proof(
-        seen !== undefined,
-        seen
-          ? `${pair} moving from ${from.toFixed(4)} to ${to.toFixed(4)}: market ${seen.market.toFixed(4)}, sources report ${seen.quotes.map((q) => `${q.source} ${q.price}`).join(", ")}`
-          : `${pair} did not move towards ${to.toFixed(4)} (market ${state?.prices[pair]})`,
-        { pair, from, to, overMs: p.over, volatility: p.volatility, ...(seen ?? { state }) },
-      ),
-      heal: healOnce(async () => {
-        stop.abort();
-        await noise;
-        await ctx.control("/market/reset", { pair });
-        // The model's walk stays near its anchor, so the price returns close to where it started.
-        const back = await poll(
-          async () => {
-            const now = await labState(ctx);
-            const market = now.prices[pair];
-            const quotes = await sourceQuotes(ctx, pair);
-            // Every source has ticked since the reset: it reports the market again.
-            const fresh = quotes.length > 0 && quotes.every((q) => Math.abs(q.price / market - 1) < 0.002);
-            return !now.shocked.includes(pair) && Math.abs(market / from - 1) < 0.05 && fresh
-              ? { market, quotes }
-              : undefined;
-          },
-          3_000,
-          50,
-        );
-        return proof(
-          back !== undefined,
-          back
-            ? `${pair} back to the market: ${back.market.toFixed(4)} (${from.toFixed(4)} before the shock), sources report ${back.quotes.map((q) => `${q.source} ${q.price}`).join(", ")}`
-            : `${pair} did not return near ${from.toFixed(4)}`,
-          { pair, from, ...(back ?? { state: await labState(ctx) }) },
-        );
-      }),
-    };
   },
 } as const satisfies FaultDefinition<typeof params>;
+
+/** Moves the market (and the followed feeds with it) and proves it; the heal puts it back. */
+async function shock(
+  ctx: FaultContext,
+  p: z.output<typeof params> & FaultTiming,
+  { pair, from, to }: { pair: Pair; from: number; to: number },
+  team: FollowingFeeds,
+): Promise<Injected> {
+  const startedMs = Date.now();
+  const stop = new AbortController();
+  const stopped = AbortSignal.any([stop.signal, ctx.signal]);
+  let noise: Promise<void> = Promise.resolve();
+  if (p.volatility === 0) {
+    await ctx.control("/market/shock", { pair, to, overMs: p.over });
+  } else {
+    // The market model moves along a straight path; the noise around it is drawn here, from
+    // the run's seed, and sent as short hops.
+    const random = ctx.random.fork(`collateral_shock:${pair}`);
+    const hop = () => {
+      const progress = p.over <= 0 ? 1 : Math.min(1, (Date.now() - startedMs) / p.over);
+      const path = from + (to - from) * progress;
+      const draw = Math.max(-3, Math.min(3, random.normal()));
+      return ctx.control("/market/shock", {
+        pair,
+        to: Math.max(path * 1e-6, path * (1 + p.volatility * draw)),
+        overMs: NOISE_TICK_MS,
+      });
+    };
+    await hop();
+    noise = (async () => {
+      while (!stopped.aborted) {
+        await sleep(NOISE_TICK_MS, stopped);
+        if (!stopped.aborted) await hop().catch((e: Error) => ctx.log(`collateral_shock: ${e.message}`));
+      }
+    })();
+  }
+  // The move is under way once the market and a source report a price off the start
+  // towards the target (all the way when the move is a jump).
+  const direction = Math.sign(to - from);
+  const band = Math.max(p.volatility * 3, 0.002);
+  const seen = await poll(
+    async () => {
+      const state = await labState(ctx);
+      const market = state.prices[pair];
+      const quotes = await sourceQuotes(ctx, pair);
+      if (!state.shocked.includes(pair) || quotes.length === 0) return undefined;
+      const moved = (price: number) =>
+        p.over === 0 && p.volatility === 0
+          ? Math.abs(price / to - 1) < band
+          : Math.sign(price - from) === direction && Math.abs(price / from - 1) > 1e-6;
+      return moved(market) && quotes.every((q) => moved(q.price)) ? { market, quotes } : undefined;
+    },
+    Math.min(p.over, 2_000) + 2_000,
+    50,
+  );
+  const state = seen ? undefined : await labState(ctx);
+  // Each followed feed answers a price off the start, in the move's direction.
+  const feeds =
+    team.feeds.length === 0
+      ? []
+      : ((await poll(
+          async () => {
+            const now = await team.read();
+            return now.every((f) => Math.sign(f.price - from) === direction) ? now : undefined;
+          },
+          2_000,
+          50,
+        )) ?? (await team.read()));
+  const feedsMoved = feeds.every((f) => Math.sign(f.price - from) === direction);
+  const feedText = feeds.length
+    ? `; the team's feeds answer ${feeds.map((f) => `${f.price} on ${f.chain}`).join(", ")}`
+    : "";
+  return {
+    proof: proof(
+      seen !== undefined && feedsMoved,
+      seen
+        ? `${pair} moving from ${from.toFixed(4)} to ${to.toFixed(4)}: market ${seen.market.toFixed(4)}, sources report ${seen.quotes.map((q) => `${q.source} ${q.price}`).join(", ")}${feedText}`
+        : `${pair} did not move towards ${to.toFixed(4)} (market ${state?.prices[pair]})`,
+      {
+        pair,
+        from,
+        to,
+        overMs: p.over,
+        volatility: p.volatility,
+        ...(seen ?? { state }),
+        teamFeeds: feeds,
+      },
+    ),
+    heal: healOnce(async () => {
+      stop.abort();
+      await noise;
+      const given = await team.release();
+      await ctx.control("/market/reset", { pair });
+      // The model's walk stays near its anchor, so the price returns close to where it started.
+      const back = await poll(
+        async () => {
+          const now = await labState(ctx);
+          const market = now.prices[pair];
+          const quotes = await sourceQuotes(ctx, pair);
+          // Every source has ticked since the reset: it reports the market again.
+          const fresh = quotes.length > 0 && quotes.every((q) => Math.abs(q.price / market - 1) < 0.002);
+          return !now.shocked.includes(pair) && Math.abs(market / from - 1) < 0.05 && fresh
+            ? { market, quotes }
+            : undefined;
+        },
+        3_000,
+        50,
+      );
+      return proof(
+        back !== undefined && given.ok,
+        `${
+          back
+            ? `${pair} back to the market: ${back.market.toFixed(4)} (${from.toFixed(4)} before the shock), sources report ${back.quotes.map((q) => `${q.source} ${q.price}`).join(", ")}`
+            : `${pair} did not return near ${from.toFixed(4)}`
+        }${team.feeds.length ? `; ${given.summary}` : ""}`,
+        { pair, from, ...(back ?? { state: await labState(ctx) }), teamFeedsGivenBack: given.ok },
+      );
+    }),
+  };
+}

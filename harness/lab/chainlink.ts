@@ -83,7 +83,8 @@ async function read(rpc: NodeRpc, to: string, iface: Interface, fn: string, args
   return iface.decodeFunctionResult(fn, data);
 }
 
-async function latestRound(rpc: NodeRpc, feed: string): Promise<Round> {
+/** The latest round a feed (or proxy) answers. */
+export async function latestRound(rpc: NodeRpc, feed: string): Promise<Round> {
   const [roundId, answer, startedAt, updatedAt] = await read(rpc, feed, PROXY, "latestRoundData");
   return { roundId, answer, startedAt, updatedAt } as Round;
 }
@@ -164,6 +165,8 @@ export async function proxyFacts(rpc: NodeRpc, address: string): Promise<ProxyFa
 /** Control of a proxy's answers, until `giveBack`. */
 export interface ProxyControl {
   proxy: string;
+  /** Decimals of the answers. */
+  decimals: number;
   original: string;
   controlled: string;
   /** The round the proxy answered when control was taken. */
@@ -211,6 +214,7 @@ export async function takeProxy(rpc: NodeRpc, proxy: string, operator: string): 
     throw new FiredrillError("FD331", `proxy ${proxy} did not take the controlled aggregator`);
   return {
     proxy,
+    decimals: facts.decimals,
     original: facts.aggregator,
     controlled,
     start,

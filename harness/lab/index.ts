@@ -24,6 +24,7 @@ import { isAlive, sweepPidFiles } from "../process.ts";
 import { seededRandom } from "../random.ts";
 import { registerSecret } from "../redact.ts";
 import { type Chain, startAnvil } from "./anvil.ts";
+import { latestRound, type NodeRpc, proxyFacts } from "./chainlink.ts";
 import type { LabConfig } from "./config.ts";
 import { type ChainContracts, deployStack, type LabAccounts, labAccounts } from "./deploy.ts";
 import { CHAINLINK_HEARTBEATS_MS, verifyOnFork } from "./deployment.ts";
@@ -360,7 +361,7 @@ export async function startLab(config: LabConfig, options: StartLabOptions = {})
     if (team.size > 0) step(`the team's contracts checked on the fork of ${[...team.keys()].join(", ")}`);
 
     const market = createMarket(random, {
-      start: { "ETH/USD": config.market.eth_usd, "USDC/USD": config.market.usdc_usd },
+      start: await marketStart(config, team, chainByName),
     });
     const sources = await startAll(
       SOURCE_NAMES.map((name) =>
@@ -456,6 +457,32 @@ export async function startLab(config: LabConfig, options: StartLabOptions = {})
     await releaseAll(releases).catch(() => {});
     throw error;
   }
+}
+
+/**
+ * Where the market starts: at lab.yml's prices, or, when a team's real feeds are forked,
+ * at what the first of them answers, so that the price sources agree with them.
+ */
+async function marketStart(
+  config: LabConfig,
+  team: ReadonlyMap<ChainName, TeamContracts>,
+  chainByName: ReadonlyMap<ChainName, Chain>,
+): Promise<Record<Pair, number>> {
+  const start: Record<Pair, number> = {
+    "ETH/USD": config.market.eth_usd,
+    "USDC/USD": config.market.usdc_usd,
+  };
+  for (const pair of PAIRS) {
+    for (const [name, contracts] of team) {
+      const proxy = contracts.feeds[pair];
+      if (proxy === undefined) continue;
+      const rpc: NodeRpc = (method, params) => chainByName.get(name)!.rpc(method, params);
+      const facts = await proxyFacts(rpc, proxy);
+      start[pair] = Number((await latestRound(rpc, proxy)).answer) / 10 ** facts.decimals;
+      break;
+    }
+  }
+  return start;
 }
 
 /** Where each forked chain was forked: the host of the URL it read, and the block. */

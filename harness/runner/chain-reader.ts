@@ -16,11 +16,13 @@ const VAULT = new Interface([
 ]);
 const ERC20 = new Interface([
   "function totalSupply() view returns (uint256)",
+  "function decimals() view returns (uint8)",
   "function balanceOf(address) view returns (uint256)",
   "event Transfer(address indexed from, address indexed to, uint256 value)",
 ]);
 const FEED = new Interface([
   "function latestRoundData() view returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)",
+  "function decimals() view returns (uint8)",
 ]);
 
 type ChainName = keyof LabInfo["chains"];
@@ -58,8 +60,13 @@ export function chainReader(lab: LabInfo) {
     async blockNumber(chain: ChainName): Promise<number> {
       return Number.parseInt(await rpcCall<string>(node(chain), "eth_blockNumber", [], 2000), 16);
     },
-    /** The vault's collateral ratio (1.0 = 100%); Infinity when nothing is minted. */
+    /**
+     * The collateral ratio (1.0 = 100%); Infinity when nothing is minted: the vault's, or on a
+     * team's chain its reserve at its own feed's price over its token's supply.
+     */
     async collateralRatio(chain: ChainName): Promise<number> {
+      const team = labChain(lab, chain).team;
+      if (team !== undefined) return teamCollateralRatio(lab, chain);
       const [ratio] = await call(
         chain,
         own(chain, "the collateral_ratio probe").vault,
@@ -212,4 +219,93 @@ export async function teamSupplyAccount(
     touched: flows.size,
     mismatched,
   };
+}
+
+const PROXY = new Interface([
+  "function aggregator() view returns (address)",
+  "function latestRoundData() view returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)",
+]);
+
+/** What a team's contracts read: each value by a name an auditor can follow. */
+export type TeamReadings = Record<string, Record<string, string>>;
+
+/**
+ * Every reading of the team's contracts a drill must leave as it found them, per chain:
+ * the aggregator behind each proxy and its latest answer and time, the sequencer feed's
+ * answer, the token's supply, and the balances of the listed holders and reserve.
+ */
+export async function teamReadings(lab: LabInfo): Promise<TeamReadings> {
+  const out: TeamReadings = {};
+  for (const [chain, info] of Object.entries(lab.chains)) {
+    const team = info.team;
+    if (team === undefined) continue;
+    const call = async (iface: Interface, to: string, fn: string, args: unknown[] = []) =>
+      iface.decodeFunctionResult(
+        fn,
+        await rpcCall<string>(
+          info.nodeUrl,
+          "eth_call",
+          [{ to, data: iface.encodeFunctionData(fn, args) }, "latest"],
+          3000,
+        ),
+      );
+    const readings: Record<string, string> = {};
+    for (const [pair, proxy] of Object.entries(team.feeds)) {
+      readings[`${pair} aggregator`] = String((await call(PROXY, proxy, "aggregator"))[0]);
+      const [, answer, , updatedAt] = await call(PROXY, proxy, "latestRoundData");
+      readings[`${pair} answer`] = `${answer} at ${updatedAt}`;
+    }
+    if (team.sequencerUptimeFeed)
+      readings["sequencer uptime feed"] = String(
+        (await call(PROXY, team.sequencerUptimeFeed, "latestRoundData"))[1],
+      );
+    readings["token supply"] = String((await call(ERC20, team.stablecoin, "totalSupply"))[0]);
+    for (const holder of team.holders)
+      readings[`token balance of ${holder}`] = String(
+        (await call(ERC20, team.stablecoin, "balanceOf", [holder]))[0],
+      );
+    for (const holder of team.reserve?.holders ?? []) {
+      const token = team.reserve!.token;
+      readings[`reserve of ${holder}`] = token
+        ? String((await call(ERC20, token, "balanceOf", [holder]))[0])
+        : BigInt(await rpcCall<string>(info.nodeUrl, "eth_getBalance", [holder, "latest"], 3000)).toString();
+    }
+    out[chain] = readings;
+  }
+  return out;
+}
+
+/** A team's reserve at its own feed's price over its token's supply (the stack's reading too). */
+async function teamCollateralRatio(lab: LabInfo, chain: ChainName): Promise<number> {
+  const { team, nodeUrl } = labChain(lab, chain);
+  if (team?.reserve === undefined)
+    throw new Error(`chain ${chain} lists no reserve in deployment.yml: no collateral ratio to read`);
+  const call = async (iface: Interface, to: string, fn: string, args: unknown[] = []) =>
+    iface.decodeFunctionResult(
+      fn,
+      await rpcCall<string>(
+        nodeUrl,
+        "eth_call",
+        [{ to, data: iface.encodeFunctionData(fn, args) }, "latest"],
+        3000,
+      ),
+    );
+  const { token, holders } = team.reserve;
+  const pair = token === undefined ? "ETH/USD" : "USDC/USD";
+  const feed = team.feeds[pair];
+  if (feed === undefined) throw new Error(`chain ${chain} lists no ${pair} feed to value its reserve`);
+  const decimals = async (address: string) => Number((await call(ERC20, address, "decimals"))[0]);
+  const [, answer] = await call(PROXY, feed, "latestRoundData");
+  const price = Number(answer as bigint) / 10 ** Number((await call(FEED, feed, "decimals"))[0]);
+  let held = 0;
+  for (const holder of holders) {
+    const units = token
+      ? ((await call(ERC20, token, "balanceOf", [holder]))[0] as bigint)
+      : BigInt(await rpcCall<string>(nodeUrl, "eth_getBalance", [holder, "latest"], 3000));
+    held += Number(units) / 10 ** (token ? await decimals(token) : 18);
+  }
+  const supply =
+    Number((await call(ERC20, team.stablecoin, "totalSupply"))[0] as bigint) /
+    10 ** (await decimals(team.stablecoin));
+  return supply > 0 ? (held * price) / supply : Number.POSITIVE_INFINITY;
 }

@@ -7,7 +7,7 @@
 import { redemptionPath } from "../contract/gateway.ts";
 import type { LabInfo } from "../lab/index.ts";
 import { sleep } from "../process.ts";
-import { type ChainReader, teamSupplyAccount } from "./chain-reader.ts";
+import { type ChainReader, type TeamReadings, teamReadings, teamSupplyAccount } from "./chain-reader.ts";
 import type { Invariant } from "./journal.ts";
 
 export interface AcceptedRedemption {
@@ -22,8 +22,24 @@ export async function checkInvariants(
   sut: { url: string; token: string },
   accepted: readonly AcceptedRedemption[],
   settleMs: number,
+  teamBefore: TeamReadings = {},
 ): Promise<Invariant[]> {
   const out: Invariant[] = [];
+  // A team's real contracts on a fork read after the drill as they did before it.
+  const teamAfter = await teamReadings(lab);
+  for (const [chain, before] of Object.entries(teamBefore)) {
+    const after = teamAfter[chain] ?? {};
+    const changed = Object.keys(before).filter((name) => before[name] !== after[name]);
+    out.push({
+      name: `the team's contracts on ${chain} read as before the drill`,
+      passed: changed.length === 0,
+      detail:
+        changed.length === 0
+          ? `${Object.keys(before).length} readings unchanged (feeds, aggregators, sequencer, supply, balances)`
+          : `changed: ${changed.map((name) => `${name} ${before[name]} -> ${after[name] ?? "unreadable"}`).join("; ")}`,
+      observed: { before, after },
+    });
+  }
   const chains = Object.keys(lab.chains) as (keyof LabInfo["chains"])[];
 
   // No accepted redemption lost: each one the gateway accepted reaches `settled`.

@@ -26,7 +26,7 @@ import type { AlertMap } from "./alert-map.ts";
 import { drillsAlertPath, openAlertPath } from "./alert-path.ts";
 import type { AlertsEndpoint } from "./alert-sink.ts";
 import { openLab, startAlerts } from "./bring-up.ts";
-import { chainReader } from "./chain-reader.ts";
+import { chainReader, teamReadings } from "./chain-reader.ts";
 import { faultContext } from "./fault-context.ts";
 import { checkInvariants } from "./invariants.ts";
 import type { Invariant, Journal, LoadSummary as JournalLoad, TimelineEvent, Verdict } from "./journal.ts";
@@ -266,6 +266,8 @@ async function drillScenario(drill: Drill): Promise<void> {
   );
   drill.verdicts.push(steadyStateVerdict(steady, STEADY_STATE_TIMEOUT_MS));
   if (!steady.ok) throw new StopRun("failed");
+  // A team's real contracts, as the drill found them: it must leave them so.
+  const teamBefore = await teamReadings(lab);
 
   // The start jitter: the first injection put off by a delay drawn from the seed.
   if (options.startJitterMs) {
@@ -315,7 +317,7 @@ async function drillScenario(drill: Drill): Promise<void> {
   // The load runs its planned course through recovery: stopping it here would cut the
   // slowest requests, the very ones a budget is about.
   await load.done?.catch((error: Error) => record.notes.push(`load: ${error.message}`));
-  drill.invariants = await checkInvariants(lab, reader, sut, record.accepted, 60_000);
+  drill.invariants = await checkInvariants(lab, reader, sut, record.accepted, 60_000, teamBefore);
   drill.kpis = await readKpis(sut.url);
   for (const rejected of sink.rejected())
     record.notes.push(

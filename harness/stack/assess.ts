@@ -62,15 +62,25 @@ async function assessChain(client: ChainClient): Promise<ChainAssessment> {
     out.head = head.number;
     out.baseFeeGwei = Number(head.baseFeeWei) / 1e9;
     const c = client.contracts;
-    const [ratio, supply, paused] = await Promise.all([
-      client.read(VAULT, c.vault, "collateralRatio"),
-      client.read(ERC20, c.stablecoin, "totalSupply"),
-      client.read(VAULT, c.vault, "nonCriticalPaused"),
-    ]);
-    const r = ratio[0] as bigint;
-    out.collateralRatio = r >= 2n ** 255n ? Number.POSITIVE_INFINITY : Number(r) / 1e18;
-    out.supply = Number(supply[0] as bigint) / 1e18;
-    out.mintingPaused = paused[0] as boolean;
+    if (c === undefined) {
+      // A team's deployment: its token's supply; its ratio is the stack's to work out from its reserve.
+      const token = client.team!.stablecoin;
+      const [[supply], [decimals]] = await Promise.all([
+        client.read(ERC20, token, "totalSupply"),
+        client.read(ERC20, token, "decimals"),
+      ]);
+      out.supply = Number(supply as bigint) / 10 ** Number(decimals);
+    } else {
+      const [ratio, supply, paused] = await Promise.all([
+        client.read(VAULT, c.vault, "collateralRatio"),
+        client.read(ERC20, c.stablecoin, "totalSupply"),
+        client.read(VAULT, c.vault, "nonCriticalPaused"),
+      ]);
+      const r = ratio[0] as bigint;
+      out.collateralRatio = r >= 2n ** 255n ? Number.POSITIVE_INFINITY : Number(r) / 1e18;
+      out.supply = Number(supply[0] as bigint) / 1e18;
+      out.mintingPaused = paused[0] as boolean;
+    }
     const pool = await client.rpc.call<{ pending?: string }>("txpool_status").catch(() => undefined);
     out.pendingTransactions = pool?.pending !== undefined ? Number(pool.pending) : null;
   } catch (error) {

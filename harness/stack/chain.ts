@@ -43,6 +43,7 @@ export const ERC20 = new Interface([
   "function totalSupply() view returns (uint256)",
   "function balanceOf(address) view returns (uint256)",
   "function approve(address spender, uint256 amount) returns (bool)",
+  "function decimals() view returns (uint8)",
 ]);
 
 export const FEED = new Interface([
@@ -111,7 +112,10 @@ export class ChainClient {
   readonly name: string;
   readonly chainId: number;
   readonly blockTimeMs: number;
+  /** The lab's own contracts; absent on a chain that runs a team's deployment. */
   readonly contracts: ChainConfig["contracts"];
+  /** A team's contracts on a fork: watched, never acted on. */
+  readonly team: ChainConfig["team"];
   readonly rpc: FailoverRpc;
   head: Head | undefined;
   /** Wall-clock ms when the head last advanced. */
@@ -141,7 +145,20 @@ export class ChainClient {
     this.chainId = config.chainId;
     this.blockTimeMs = config.blockTimeMs;
     this.contracts = config.contracts;
+    this.team = config.team;
     this.rpc = new FailoverRpc(config.providers, rpcTimeoutMs);
+  }
+
+  /**
+   * The lab's own contracts, for an action through them.
+   * @throws Error on a chain that runs a team's deployment: the stack acts on none of it.
+   */
+  own(): NonNullable<ChainConfig["contracts"]> {
+    if (this.contracts === undefined)
+      throw new Error(
+        `chain ${this.name} runs a team's deployment: the stack watches it and acts on none of it`,
+      );
+    return this.contracts;
   }
 
   /** The latest block through the active provider. */

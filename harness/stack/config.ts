@@ -10,7 +10,6 @@ import { parse } from "yaml";
 import { SEVERITIES, type Severity } from "../contract/alerts.ts";
 import { readSutLab, readSutWiring, type SutEnvVars, type SutLab, type SutWiring } from "../contract/env.ts";
 import type { LabChain, LabFile, RpcProvider } from "../contract/lab-file.ts";
-import { FiredrillError } from "../errors.ts";
 import { SCENARIOS_DIR } from "../paths.ts";
 
 export interface ChainConfig {
@@ -18,7 +17,13 @@ export interface ChainConfig {
   chainId: number;
   providers: { name: RpcProvider; url: string }[];
   blockTimeMs: number;
-  contracts: NonNullable<LabChain["contracts"]>;
+  /** The lab's own contracts: the stack mints, pays, pauses and rebalances through them. */
+  contracts?: LabChain["contracts"];
+  /**
+   * A team's contracts on a fork (its deployment.yml): the stack watches them (supply,
+   * reserve, feeds, sequencer) and acts on none, as a monitor of a team's world does.
+   */
+  team?: LabChain["team"];
 }
 
 /** The lab as the stack reads it: enough for `firedrill assess`, which posts nothing. */
@@ -36,20 +41,6 @@ export interface StackConfig extends LabConfig, SutWiring {}
 /** Chainlink's heartbeats, divided by the lab's clock speed-up like the lab's keeper does. */
 const CHAINLINK_HEARTBEAT_SECONDS: Record<string, number> = { "ETH/USD": 3600, "USDC/USD": 86_400 };
 
-/**
- * The lab's own contracts on a chain. A chain that runs a team's deployment (on a fork) is
- * drilled with the team's own monitor (`run --sut`): the reference stack mints, pauses and
- * rebalances through the lab's vault, which is not there.
- */
-function ownContracts(name: string, chain: LabChain): NonNullable<LabChain["contracts"]> {
-  if (chain.contracts === undefined)
-    throw new FiredrillError(
-      "FD211",
-      `chain ${name} runs a team's deployment (deployment.yml): the reference stack works on the lab's own contracts; drill your own monitor with \`run --sut "<command>"\``,
-    );
-  return chain.contracts;
-}
-
 /** Reads the lab's part of the SUT environment and the lab.json it points to. */
 export function loadLabConfig(env: SutEnvVars): LabConfig {
   const sut = readSutLab(env);
@@ -62,7 +53,8 @@ export function loadLabConfig(env: SutEnvVars): LabConfig {
       chainId: chain.chainId,
       providers: sut.rpc[name]!,
       blockTimeMs: chain.blockTimeMs,
-      contracts: ownContracts(name, chain),
+      ...(chain.contracts ? { contracts: chain.contracts } : {}),
+      ...(chain.team ? { team: chain.team } : {}),
     };
   });
   const heartbeatMs: Record<string, number> = {};

@@ -108,13 +108,20 @@ export class CrossChainManager {
   }
 
   get primary(): string {
-    return this.#o.monitors[0]!.chain.name;
+    return this.#o.monitors[0]?.chain.name ?? "";
+  }
+
+  /** How many chains take mints: the lab's own (a team's chain is watched, never minted on). */
+  get rotation(): number {
+    return this.#o.monitors.length;
   }
 
   /** Why `m`'s chain should not take mints now (empty when healthy). */
   problems(m: CollateralMonitor): string[] {
     const out: string[] = [];
     const { state, chain } = m;
+    if (chain.contracts === undefined)
+      out.push("a team's deployment: mints go through the lab's vaults only");
     if (!chain.head) out.push("no head yet");
     if (state.halted) out.push("halted");
     const gwei = chain.head ? Number(chain.head.baseFeeWei) / 1e9 : 0;
@@ -325,7 +332,7 @@ export class CrossChainManager {
     book.owedWei = 0n;
     book.depositing = true;
     const deposit = book.chain.signer(custodian).send({
-      to: book.chain.contracts.vault,
+      to: book.chain.own().vault,
       data: VAULT.encodeFunctionData("depositCollateral", [usdcUnits]),
       gasLimit: 200_000n,
     });
@@ -413,7 +420,7 @@ export class CrossChainManager {
       try {
         const data = VAULT.encodeFunctionData("mint", [mintId, recipient, amountWei]);
         const options = {
-          to: chain.contracts.vault,
+          to: chain.own().vault,
           data,
           gasLimit: 300_000n,
           timeoutMs: Math.max(3 * chain.blockTimeMs, 1000) + 2000,

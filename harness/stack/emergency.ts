@@ -54,11 +54,20 @@ export class EmergencyProtocols {
       const m = this.#o.monitors.get(chain);
       // Every reason may have cleared while this waited its turn.
       if (!m || (this.pauseReasons.get(chain)?.size ?? 0) === 0) return;
+      if (m.chain.contracts === undefined) {
+        this.#log(
+          "pause",
+          chain,
+          false,
+          `${reason}: a team's deployment, paused by its own guardian, not the stack`,
+        );
+        return;
+      }
       try {
         let txHash: string | null = null;
         if (!m.state.nonCriticalPaused) {
           const receipt = await m.chain.signer(this.#o.pauser).send({
-            to: m.chain.contracts.vault,
+            to: m.chain.own().vault,
             data: VAULT.encodeFunctionData("pauseNonCritical"),
             gasLimit: 120_000n,
           });
@@ -92,7 +101,7 @@ export class EmergencyProtocols {
       if (!m || (this.pauseReasons.get(chain)?.size ?? 0) > 0 || m.state.nonCriticalPaused === false) return;
       try {
         const receipt = await m.chain.signer(this.#o.pauser).send({
-          to: m.chain.contracts.vault,
+          to: m.chain.own().vault,
           data: VAULT.encodeFunctionData("resumeNonCritical"),
           gasLimit: 120_000n,
         });
@@ -114,12 +123,21 @@ export class EmergencyProtocols {
       const m = this.#o.monitors.get(chain);
       const treasury = this.#o.treasury;
       if (!m || !treasury) return;
+      if (m.chain.contracts === undefined) {
+        this.#log(
+          "rebalance",
+          chain,
+          false,
+          `${reason}: a team's deployment, its reserve is the team's to move`,
+        );
+        return;
+      }
       const { supply, collateralValueUsd } = m.state;
       if (supply === undefined || collateralValueUsd === undefined) return;
       const target = this.#o.targetRatio(m);
       const neededUsd = target * supply - collateralValueUsd;
       if (!(neededUsd > 0)) return;
-      const c = m.chain.contracts;
+      const c = m.chain.own();
       const signer = m.chain.signer(treasury);
       try {
         let asset = "USDC";

@@ -133,7 +133,8 @@ export async function startStack(env: SutEnvVars, options: StackOptions = {}): P
     let gatewayRef: Gateway | undefined;
     const engine = new RedemptionEngine({
       queue,
-      chains: new Map(chains.map((c) => [c.name, c])),
+      // Redemptions are paid through the lab's vaults: a team's chain takes none.
+      chains: new Map(chains.filter((c) => c.contracts !== undefined).map((c) => [c.name, c])),
       operator,
       metrics,
       canSend: (chain) => {
@@ -253,7 +254,8 @@ function safetyActions(
 ): { crosschain: CrossChainManager; emergency: EmergencyProtocols } {
   const operator = config.lab.accounts.operator;
   const crosschain = new CrossChainManager({
-    monitors,
+    // Mints go through the lab's vaults: a chain that runs a team's deployment is watched only.
+    monitors: monitors.filter((m) => m.chain.contracts !== undefined),
     alerter,
     thresholds,
     operator,
@@ -357,8 +359,8 @@ function serveGateway(
     queue,
     crosschain,
     metrics,
-    redemptionChain: crosschain.primary,
-    chains: chains.map((c) => c.name),
+    redemptionChain: chains.find((c) => c.contracts !== undefined)?.name ?? crosschain.primary,
+    chains: chains.filter((c) => c.contracts !== undefined).map((c) => c.name),
     ...(options.redeemWaitMs !== undefined ? { redeemWaitMs: options.redeemWaitMs } : {}),
     ...(options.gatewayDelayMs ? { delayMs: options.gatewayDelayMs } : {}),
     health: () => {

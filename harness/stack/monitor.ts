@@ -12,6 +12,13 @@ import { type ChainClient, ERC20, FEED, type Head, toHead, VAULT } from "./chain
 import type { OracleAggregator } from "./oracle.ts";
 import { ProviderError } from "./rpc.ts";
 
+/** What a sequencer uptime feed's `latestRoundData` gives: 0 up, 1 down, since `startedAt`. */
+interface SequencerRound {
+  roundId: bigint;
+  answer: bigint;
+  startedAt: bigint;
+}
+
 export interface ProviderHealth {
   name: string;
   ok: boolean;
@@ -87,6 +94,7 @@ export class CollateralMonitor {
   #running = false;
   #timers: NodeJS.Timeout[] = [];
   #feedDecimals = new Map<string, number>();
+  #tokenDecimals = new Map<string, number>();
   #lastStandbyMs = 0;
   #switching = false;
   /** Wall-clock ms of the last two head advances. */
@@ -296,47 +304,9 @@ export class CollateralMonitor {
   }
 
   async #readState(head: Head): Promise<void> {
-    const { chain } = this;
-    const c = chain.contracts;
     try {
-      const reads: Promise<unknown>[] = [
-        chain.read(VAULT, c.vault, "collateralRatio"),
-        chain.read(VAULT, c.vault, "collateralValueUsd"),
-        chain.read(ERC20, c.stablecoin, "totalSupply"),
-        chain.read(VAULT, c.vault, "nonCriticalPaused"),
-        chain.read(VAULT, c.vault, "paused"),
-        this.#readFeed("ETH/USD", c.ethUsdFeed),
-        this.#readFeed("USDC/USD", c.usdcUsdFeed),
-        // Governance may change it: the headroom the stack mints into follows it.
-        chain.read(VAULT, c.vault, "minCollateralRatio"),
-      ];
-      if (c.sequencerUptimeFeed) reads.push(chain.read(FEED, c.sequencerUptimeFeed, "latestRoundData"));
-      const [ratio, value, supply, ncp, paused, , , minRatio, sequencer] = (await Promise.all(reads)) as [
-        { [0]: bigint },
-        { [0]: bigint },
-        { [0]: bigint },
-        { [0]: boolean },
-        { [0]: boolean },
-        unknown,
-        unknown,
-        { [0]: bigint } | undefined,
-        { roundId: bigint; answer: bigint; startedAt: bigint } | undefined,
-      ];
-      this.state.collateralRatio = ratio[0] === MaxUint256 ? Number.POSITIVE_INFINITY : wad(ratio[0]);
-      this.state.collateralValueUsd = wad(value[0]);
-      this.state.supply = wad(supply[0]);
-      this.state.nonCriticalPaused = ncp[0];
-      this.state.paused = paused[0];
-      if (minRatio) this.state.minCollateralRatio = wad(minRatio[0]);
-      if (sequencer) {
-        const down = sequencer.answer !== 0n;
-        const grace = this.#options.sequencerGraceSeconds ?? 60;
-        this.state.sequencerDown = down;
-        // The grace period follows a recovery; a feed that never reported an outage (first round) has none.
-        const recovered = sequencer.roundId > 1n;
-        this.state.sequencerUnavailable =
-          down || (recovered && Number(sequencer.startedAt) + grace > head.timestampSec);
-      }
+      if (this.chain.team) await this.#readTeam(head, this.chain.team);
+      else await this.#readOwn(head, this.chain.own());
       this.state.lastReadMs = Date.now();
       this.state.readError = undefined;
     } catch (error) {
@@ -344,17 +314,114 @@ export class CollateralMonitor {
     }
   }
 
-  async #readFeed(pair: Pair, address: string): Promise<void> {
+  /** The lab's vault, token and feeds. */
+  async #readOwn(head: Head, c: ReturnType<ChainClient["own"]>): Promise<void> {
+    const { chain } = this;
+    const reads: Promise<unknown>[] = [
+      chain.read(VAULT, c.vault, "collateralRatio"),
+      chain.read(VAULT, c.vault, "collateralValueUsd"),
+      chain.read(ERC20, c.stablecoin, "totalSupply"),
+      chain.read(VAULT, c.vault, "nonCriticalPaused"),
+      chain.read(VAULT, c.vault, "paused"),
+      this.#readFeed("ETH/USD", c.ethUsdFeed),
+      this.#readFeed("USDC/USD", c.usdcUsdFeed),
+      // Governance may change it: the headroom the stack mints into follows it.
+      chain.read(VAULT, c.vault, "minCollateralRatio"),
+    ];
+    if (c.sequencerUptimeFeed) reads.push(chain.read(FEED, c.sequencerUptimeFeed, "latestRoundData"));
+    const [ratio, value, supply, ncp, paused, , , minRatio, sequencer] = (await Promise.all(reads)) as [
+      { [0]: bigint },
+      { [0]: bigint },
+      { [0]: bigint },
+      { [0]: boolean },
+      { [0]: boolean },
+      unknown,
+      unknown,
+      { [0]: bigint } | undefined,
+      SequencerRound | undefined,
+    ];
+    this.state.collateralRatio = ratio[0] === MaxUint256 ? Number.POSITIVE_INFINITY : wad(ratio[0]);
+    this.state.collateralValueUsd = wad(value[0]);
+    this.state.supply = wad(supply[0]);
+    this.state.nonCriticalPaused = ncp[0];
+    this.state.paused = paused[0];
+    if (minRatio) this.state.minCollateralRatio = wad(minRatio[0]);
+    if (sequencer) this.#sequencer(sequencer, head);
+  }
+
+  /**
+   * A team's deployment on a fork: its token's supply, its reserve at its own feeds' prices
+   * (the collateral ratio), its feeds and its sequencer uptime feed. Nothing is paused by
+   * the stack there.
+   */
+  async #readTeam(head: Head, team: NonNullable<ChainClient["team"]>): Promise<void> {
+    const { chain } = this;
+    const decimals = async (token: string) => {
+      let d = this.#tokenDecimals.get(token);
+      if (d === undefined) {
+        d = Number((await chain.read(ERC20, token, "decimals"))[0]);
+        this.#tokenDecimals.set(token, d);
+      }
+      return d;
+    };
+    const prices: Partial<Record<Pair, number>> = {};
+    await Promise.all(
+      (Object.entries(team.feeds) as [Pair, string][]).map(async ([pair, proxy]) => {
+        prices[pair] = await this.#readFeed(pair, proxy, team.heartbeatsMs[pair]);
+      }),
+    );
+    const [supply] = await chain.read(ERC20, team.stablecoin, "totalSupply");
+    const supplyUnits = Number(supply as bigint) / 10 ** (await decimals(team.stablecoin));
+    if (team.sequencerUptimeFeed)
+      this.#sequencer(
+        (await chain.read(FEED, team.sequencerUptimeFeed, "latestRoundData")) as unknown as SequencerRound,
+        head,
+      );
+    this.state.supply = supplyUnits;
+    this.state.paused = false;
+    this.state.nonCriticalPaused = false;
+    if (team.reserve === undefined) return;
+    const { token, holders } = team.reserve;
+    const price = prices[token === undefined ? "ETH/USD" : "USDC/USD"];
+    if (price === undefined) return;
+    let held = 0;
+    for (const holder of holders) {
+      const units = token
+        ? ((await chain.read(ERC20, token, "balanceOf", [holder]))[0] as bigint)
+        : BigInt(await chain.rpc.call<string>("eth_getBalance", [holder, "latest"]));
+      held += Number(units) / 10 ** (token ? await decimals(token) : 18);
+    }
+    this.state.collateralValueUsd = held * price;
+    this.state.collateralRatio =
+      supplyUnits > 0 ? this.state.collateralValueUsd / supplyUnits : Number.POSITIVE_INFINITY;
+  }
+
+  #sequencer(sequencer: SequencerRound, head: Head): void {
+    const down = sequencer.answer !== 0n;
+    const grace = this.#options.sequencerGraceSeconds ?? 60;
+    this.state.sequencerDown = down;
+    // The grace period follows a recovery; a feed that never reported an outage (first round) has none.
+    // Behind a proxy the round id carries the proxy's phase in its upper bits: the feed's own
+    // round is the lower 64.
+    const recovered = (sequencer.roundId & 0xffff_ffff_ffff_ffffn) > 1n;
+    this.state.sequencerUnavailable =
+      down || (recovered && Number(sequencer.startedAt) + grace > head.timestampSec);
+  }
+
+  async #readFeed(pair: Pair, address: string, heartbeatMs?: number): Promise<number> {
     let decimals = this.#feedDecimals.get(address);
     if (decimals === undefined) {
       decimals = Number((await this.chain.read(FEED, address, "decimals"))[0]);
       this.#feedDecimals.set(address, decimals);
     }
     const round = await this.chain.read(FEED, address, "latestRoundData");
+    const price = Number(round[1] as bigint) / 10 ** decimals;
     this.#options.aggregator.setFeed(this.chain.name, pair, {
-      price: Number(round[1] as bigint) / 10 ** decimals,
+      price,
       updatedAtMs: Number(round[3] as bigint) * 1000,
+      ...(heartbeatMs !== undefined ? { heartbeatMs } : {}),
     });
+    return price;
   }
 
   /** Polls the providers not in use: their health, their heads; decides stall failover and fail-back. */

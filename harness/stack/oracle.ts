@@ -15,6 +15,8 @@ export const FEED_DEVIATION: Record<Pair, number> = { "ETH/USD": 0.005, "USDC/US
 export interface Quote {
   price: number;
   updatedAtMs: number;
+  /** A feed's own heartbeat (a team's real feed on a fork); the lab's pair heartbeat otherwise. */
+  heartbeatMs?: number;
 }
 
 interface SourceState {
@@ -146,7 +148,7 @@ export class OracleAggregator {
   }
 
   #feedProblem(pair: Pair, q: Quote, nowMs: number): string | undefined {
-    const heartbeat = this.#options.heartbeatMs[pair];
+    const heartbeat = q.heartbeatMs ?? this.#options.heartbeatMs[pair];
     if (heartbeat === undefined) return undefined;
     const age = nowMs - q.updatedAtMs;
     return age > heartbeat + this.#options.heartbeatSlackMs

@@ -147,7 +147,7 @@ export class RedemptionEngine {
     const settled: Settlement[] = [];
     for (const r of batch) {
       if (r.status === "sending") {
-        const [done] = await chain.read(VAULT, chain.contracts.vault, "processed", [r.id]);
+        const [done] = await chain.read(VAULT, chain.own().vault, "processed", [r.id]);
         if (done) {
           settled.push({ id: r.id, outcome: "paid", txHash: r.txHash });
           continue;
@@ -180,7 +180,7 @@ export class RedemptionEngine {
       for (const r of toSend) {
         const data = VAULT.encodeFunctionData("redeem", [r.id, r.holder, r.payTo, BigInt(r.amountWei)]);
         const options = {
-          to: chain.contracts.vault,
+          to: chain.own().vault,
           data,
           gasLimit: 300_000n,
           timeoutMs: this.#o.receiptTimeoutMs ?? 20_000,

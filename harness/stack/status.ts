@@ -72,7 +72,7 @@ export function stackStatus(s: StatusSources): StackStatus {
   const lastFiling = reporter.filings.at(-1);
   const priceMissing = lastConsensus.some((c) => c.price === undefined);
   const secondary = lastConsensus.some((c) => !c.primaryActive);
-  const primaryChain = s.byName.get(crosschain.primary)!;
+  const primaryChain = s.byName.get(crosschain.primary);
   const components = Object.fromEntries([
     component(
       "collateral_management",
@@ -85,14 +85,20 @@ export function stackStatus(s: StatusSources): StackStatus {
     component(
       "redemption_engine",
       // Redemptions are still accepted and stored while the chain cannot pay them: degraded, not down.
-      primaryChain.state.halted || primaryChain.state.paused || pending > thresholds.redemptionBacklog
+      primaryChain?.state.halted || primaryChain?.state.paused || pending > thresholds.redemptionBacklog
         ? "degraded"
         : "ok",
       { pending, lastError: s.engine.lastError ?? null },
     ),
     component(
       "minting_contracts",
-      mintChain === null ? "down" : mintChain !== crosschain.primary ? "degraded" : "ok",
+      crosschain.rotation === 0
+        ? "ok" // only a team's chains: nothing of the lab's to mint on, nothing down
+        : mintChain === null
+          ? "down"
+          : mintChain !== crosschain.primary
+            ? "degraded"
+            : "ok",
       {
         mintChain,
       },

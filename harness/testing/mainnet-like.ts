@@ -65,6 +65,8 @@ export interface MainnetLike {
     "USDC/USD": { proxy: string; aggregator: string };
   };
   sequencer: { proxy: string; feed: string; l1Sender: string };
+  /** Holds the reserve, in ETH: 1.1 times the supply at 3000 USD. */
+  reserve: string;
   /** Owner of the proxies (a Chainlink multisig on a real network). */
   proxyOwner: string;
   /** An address with no code, for bad-input tests. */
@@ -132,6 +134,17 @@ async function deployWorld(chain: Chain, seed: number, rounds: number): Promise<
   );
   await call(coin, "burn", holders[2]!.address, 1_000n * 10n ** 6n);
 
+  const zero = `0x${"0".repeat(40)}`;
+  const raising = await deploy(PATHS.accessController, chainlink);
+  const lowering = await deploy(PATHS.accessController, chainlink);
+  const flags = await deploy(PATHS.flags, chainlink, await raising.getAddress(), await lowering.getAddress());
+  const uptime = await deploy(PATHS.uptimeFeed, chainlink, await flags.getAddress(), l1Sender);
+  const uptimeAddress = await uptime.getAddress();
+  for (const controller of [raising, lowering, flags]) await call(controller, "addAccess", uptimeAddress);
+  await call(uptime, "initialize");
+  const uptimeProxy = await deploy(PATHS.proxy, chainlink, uptimeAddress, zero);
+  await call(uptime, "addAccess", await uptimeProxy.getAddress());
+
   const feeds = {} as MainnetLike["feeds"];
   for (const [pair, price, description] of [
     ["ETH/USD", 3000, "ETH / USD"],
@@ -146,16 +159,11 @@ async function deployWorld(chain: Chain, seed: number, rounds: number): Promise<
     feeds[pair] = { proxy: await proxy.getAddress(), aggregator: await aggregator.getAddress() };
   }
 
-  const zero = `0x${"0".repeat(40)}`;
-  const raising = await deploy(PATHS.accessController, chainlink);
-  const lowering = await deploy(PATHS.accessController, chainlink);
-  const flags = await deploy(PATHS.flags, chainlink, await raising.getAddress(), await lowering.getAddress());
-  const uptime = await deploy(PATHS.uptimeFeed, chainlink, await flags.getAddress(), l1Sender);
-  const uptimeAddress = await uptime.getAddress();
-  for (const controller of [raising, lowering, flags]) await call(controller, "addAccess", uptimeAddress);
-  await call(uptime, "initialize");
-  const uptimeProxy = await deploy(PATHS.proxy, chainlink, uptimeAddress, zero);
-  await call(uptime, "addAccess", await uptimeProxy.getAddress());
+  // The reserve behind the token: ETH worth 1.1 times the supply at the first ETH/USD price.
+  const reserve = wallet().address;
+  const supply = (await stablecoin.getFunction("totalSupply")()) as bigint;
+  const reserveWei = (supply * 11n * 10n ** 12n) / 10n / 3000n;
+  await chain.rpc("anvil_setBalance", [reserve, `0x${reserveWei.toString(16)}`]);
 
   const emptyAddress = wallet().address;
   provider.destroy();
@@ -167,6 +175,7 @@ async function deployWorld(chain: Chain, seed: number, rounds: number): Promise<
     holders: holders.map((h) => h.address),
     feeds,
     sequencer: { proxy: await uptimeProxy.getAddress(), feed: uptimeAddress, l1Sender },
+    reserve,
     proxyOwner: chainlink.address,
     emptyAddress,
     stop: () => chain.process.stop(),

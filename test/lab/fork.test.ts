@@ -10,8 +10,10 @@ import { chainHalt } from "../../harness/faults/chain_halt.ts";
 import { oracleStale } from "../../harness/faults/oracle_stale.ts";
 import { loadLabConfig } from "../../harness/lab/config.ts";
 import { type Lab, startLab } from "../../harness/lab/index.ts";
+import { ROOT } from "../../harness/paths.ts";
 import { teamSupplyAccount } from "../../harness/runner/chain-reader.ts";
 import { cli, stopChildren } from "../../harness/testing/cli.ts";
+import { journalsIn } from "../../harness/testing/journals.ts";
 import { type MainnetLike, startMainnetLike } from "../../harness/testing/mainnet-like.ts";
 import { expectProof, faultContext, healTwice } from "../faults/support.ts";
 
@@ -60,6 +62,8 @@ describe("lab: a team's own deployment, on a fork", function () {
 chains:
   ethereum:
     stablecoin: ${entry.stablecoin}
+    reserve:
+      holders: [${mainnet.reserve}]
     feeds:
       ETH/USD: ${entry.eth}
       USDC/USD: ${entry.usdc}
@@ -175,6 +179,44 @@ chains:
     });
   });
 
+  describe("the reference stack, configured from the address book", () => {
+    it("is drilled with an oracle outage, a collateral shock, a gas spike and a sequencer halt: every verdict passes, the team's contracts read as before", async () => {
+      const fixtures = join(ROOT, "test", "fixtures", "fork");
+      const scenarios = [
+        "fork-oracle-outage",
+        "fork-collateral-shock",
+        "fork-gas-spike",
+        "fork-sequencer-halt",
+      ];
+      const dir = join(work, "journals");
+      const run = cli([
+        "run",
+        ...scenarios.map((name) => join(fixtures, `${name}.yml`)),
+        "--lab-config",
+        writeLab(book()),
+        "--journal-dir",
+        dir,
+      ]);
+      const code = await run.exit;
+      expect(code, run.output()).to.equal(0);
+      const journals = journalsIn(dir);
+      expect(journals.map((j) => j.scenario.name).sort()).to.deep.equal([...scenarios].sort());
+      for (const journal of journals) {
+        const same = journal.invariants.find(
+          (i) => i.name === "the team's contracts on ethereum read as before the drill",
+        );
+        expect(same?.passed, `${journal.scenario.name}: ${same?.detail}`).to.equal(true);
+        expect(journal.lab.chains.find((c) => c.name === "ethereum")?.fork).to.equal(
+          `${new URL(mainnet.url).host} at block ${mainnet.block}`,
+        );
+      }
+      const shock = journals.find((j) => j.scenario.name === "fork-collateral-shock")!;
+      const followed = shock.faults[0]!.proof!.observed["teamFeeds"] as { chain: string; price: number }[];
+      expect(followed.map((f) => f.chain)).to.deep.equal(["ethereum"]);
+      expect(followed[0]!.price).to.be.below(2500);
+    });
+  });
+
   describe("bad input, refused before anything is left running", () => {
     const refused = async (file: string, code: number, pattern: RegExp) => {
       const dir = join(work, `bad-${Date.now()}`);
@@ -203,23 +245,23 @@ chains:
       await refused(
         writeLab(book({ eth: mainnet.stablecoin })),
         2,
-        /deployment\.yml:6 chains\.ethereum\.feeds\["ETH\/USD"\]: 0x[0-9a-fA-F]{40} is not a Chainlink proxy/,
+        /deployment\.yml:8 chains\.ethereum\.feeds\["ETH\/USD"\]: 0x[0-9a-fA-F]{40} is not a Chainlink proxy/,
       );
       await refused(
         writeLab(book({ eth: mainnet.feeds["USDC/USD"].proxy })),
         2,
-        /deployment\.yml:6 chains\.ethereum\.feeds\["ETH\/USD"\]: 0x[0-9a-fA-F]{40} serves "USDC \/ USD", not ETH\/USD/,
+        /deployment\.yml:8 chains\.ethereum\.feeds\["ETH\/USD"\]: 0x[0-9a-fA-F]{40} serves "USDC \/ USD", not ETH\/USD/,
       );
     });
 
     it("a chain the lab lacks, or one it does not fork: exit 2 before anything starts", async () => {
       const file = writeLab(`${book()}  base:\n    stablecoin: ${mainnet.stablecoin}\n`);
-      await refused(file, 2, /deployment\.yml:10 chains\.base: the lab has no chain base/);
+      await refused(file, 2, /deployment\.yml:12 chains\.base: the lab has no chain base/);
       writeFileSync(
         join(work, "deployment.yml"),
         `${book()}  polygon:\n    stablecoin: ${mainnet.stablecoin}\n`,
       );
-      await refused(file, 2, /deployment\.yml:10 chains\.polygon: chain polygon does not fork a network/);
+      await refused(file, 2, /deployment\.yml:12 chains\.polygon: chain polygon does not fork a network/);
     });
 
     it("a fork URL that does not answer: exit 3 naming the chain, and the URL never printed", async () => {
