@@ -29,6 +29,8 @@ export interface LabChainSet {
   names: readonly ChainName[];
   /** The chains with an L2 sequencer uptime feed. */
   sequencer: readonly ChainName[];
+  /** The chains that run a team's deployment (deployment.yml), on a fork. */
+  team: readonly ChainName[];
   /** Where the set comes from, for messages: "the embedded lab", "lab.yml", ... */
   from: string;
 }
@@ -37,6 +39,7 @@ export interface LabChainSet {
 export const EMBEDDED_CHAINS: LabChainSet = {
   names: CHAIN_NAMES,
   sequencer: ["arbitrum"],
+  team: [],
   from: "the embedded lab",
 };
 

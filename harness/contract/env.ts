@@ -31,7 +31,7 @@ export const SUT_VARIABLES: readonly { name: string; meaning: string }[] = [
   },
   {
     name: "FIREDRILL_RPC_<CHAIN>_<PROVIDER>",
-    meaning: `chains \`ETHEREUM\`, \`POLYGON\`, \`ARBITRUM\`; providers ${RPC_PROVIDERS.map((p) => `\`${p.toUpperCase()}\``).join(", ")}`,
+    meaning: `every chain of the lab (\`ETHEREUM\`, \`POLYGON\`, \`ARBITRUM\` in the embedded lab); providers ${RPC_PROVIDERS.map((p) => `\`${p.toUpperCase()}\``).join(", ")}`,
   },
   { name: ENV.oracleUrls, meaning: "`name=url,...`, one per price source (`GET /price/ETH-USD`)" },
   { name: ENV.regulatorUrl, meaning: "where compliance reports are filed (`POST`, JSON)" },

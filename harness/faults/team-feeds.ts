@@ -14,6 +14,8 @@ import { labState } from "./network.ts";
 const TICK_MS = 250;
 
 export interface FollowingFeeds {
+  /** The market's price now, for comparison. */
+  market(): Promise<number>;
   /** Chain and proxy of every feed that follows the market. */
   feeds: { chain: ChainName; proxy: string }[];
   /** The answers of every followed proxy now, in USD. */
@@ -22,9 +24,19 @@ export interface FollowingFeeds {
   release(): Promise<{ ok: boolean; summary: string }>;
 }
 
-export async function followMarket(ctx: FaultContext, pair: Pair): Promise<FollowingFeeds> {
+/**
+ * Takes the `pair` feeds of the team's chains (or of `only`) and feeds them the market's
+ * price times `factor` (1 + a deviation) until released.
+ */
+export async function followMarket(
+  ctx: FaultContext,
+  pair: Pair,
+  options: { only?: ChainName; factor?: number } = {},
+): Promise<FollowingFeeds> {
+  const factor = options.factor ?? 1;
   const taken: { chain: ChainName; control: ProxyControl }[] = [];
   for (const [chain, info] of Object.entries(ctx.lab.chains)) {
+    if (options.only !== undefined && chain !== options.only) continue;
     const proxy = info.team?.feeds[pair];
     if (proxy === undefined) continue;
     const rpc: NodeRpc = (method, params) => ctx.rpc(chain, method, params);
@@ -38,7 +50,7 @@ export async function followMarket(ctx: FaultContext, pair: Pair): Promise<Follo
   const stop = new AbortController();
   const last = new Map<string, bigint>();
   const push = async () => {
-    const price = (await labState(ctx)).prices[pair];
+    const price = (await labState(ctx)).prices[pair] * factor;
     await Promise.all(
       taken.map(async ({ control }) => {
         const answer = BigInt(Math.round(price * 10 ** control.decimals));
@@ -56,6 +68,7 @@ export async function followMarket(ctx: FaultContext, pair: Pair): Promise<Follo
     }
   })();
   return {
+    market: async () => (await labState(ctx)).prices[pair],
     feeds: taken.map(({ chain, control }) => ({ chain, proxy: control.proxy })),
     read: () =>
       Promise.all(

@@ -20,7 +20,43 @@ const chainSchema = z
     port: port.default(0),
     block_time: blockTime,
     /** Fork another node (a local anvil, or a real RPC URL) at a block. */
-    fork: z.strictObject({ url: z.url(), block: z.number().int().nonnegative().optional() }).optional(),
+    fork: z
+      .strictObject({
+        url: z.url().optional(),
+        /** The environment variable that holds the URL (it may carry a provider's key). */
+        url_env: z
+          .string()
+          .regex(/^[A-Z_][A-Z0-9_]*$/, { message: "an environment variable name is UPPER_SNAKE_CASE" })
+          .optional(),
+        block: z.number().int().nonnegative().optional(),
+      })
+      .transform((fork, ctx) => {
+        if ((fork.url === undefined) === (fork.url_env === undefined)) {
+          ctx.issues.push({ code: "custom", input: fork, message: "needs exactly one of url and url_env" });
+          return z.NEVER;
+        }
+        const url = fork.url ?? process.env[fork.url_env!];
+        if (url === undefined || url === "") {
+          ctx.issues.push({
+            code: "custom",
+            input: fork,
+            path: ["url_env"],
+            message: `${fork.url_env} is not set in the environment: export the fork's RPC URL there`,
+          });
+          return z.NEVER;
+        }
+        if (!URL.canParse(url)) {
+          ctx.issues.push({
+            code: "custom",
+            input: fork,
+            path: ["url_env"],
+            message: `${fork.url_env} holds no URL`,
+          });
+          return z.NEVER;
+        }
+        return { url, ...(fork.block !== undefined ? { block: fork.block } : {}) };
+      })
+      .optional(),
     /** An L2: the lab deploys a sequencer uptime feed, which `chain_halt` reports down. */
     sequencer_feed: z.boolean().default(false),
   })
@@ -169,6 +205,7 @@ export function chainSetOf(config: LabConfig, from: string): LabChainSet {
         book[name] !== undefined ? book[name].sequencer_uptime_feed !== undefined : c.sequencer_feed,
       )
       .map(([name]) => name),
+    team: Object.keys(book),
     from,
   };
 }

@@ -688,6 +688,7 @@ export function chainSetOfLab(info: Pick<LabInfo, "chains">, from: string): LabC
     sequencer: entries
       .filter(([, c]) => (c.team ?? c.contracts)?.sequencerUptimeFeed !== undefined)
       .map(([name]) => name),
+    team: entries.filter(([, c]) => c.team !== undefined).map(([name]) => name),
     from,
   };
 }

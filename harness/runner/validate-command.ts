@@ -8,7 +8,8 @@ import { parseArgs } from "node:util";
 import { formatDuration } from "../duration.ts";
 import { FiredrillError, usageError } from "../errors.ts";
 import type { Io } from "../io.ts";
-import { chainSetOf, labConfigFrom, loadLabConfig } from "../lab/config.ts";
+import { chainSetOf, type LabConfig, labConfigFrom, loadLabConfig } from "../lab/config.ts";
+import { checkAgainstLab, loadDeployment } from "../lab/deployment.ts";
 import { EMBEDDED_CHAINS, type LabChainSet } from "../names.ts";
 import { problemError, readYamlFile, type YamlFile } from "../yaml.ts";
 import { alertMapFrom } from "./alert-map.ts";
@@ -24,14 +25,14 @@ import {
 } from "./systems-map.ts";
 
 const USAGE =
-  "usage: firedrill validate [--map systems-map.yml] [--lab-config lab.yml] [--kind scenario|map|kpis|alerts|programme|lab] <files or folders...>";
+  "usage: firedrill validate [--map systems-map.yml] [--lab-config lab.yml] [--kind scenario|map|kpis|alerts|programme|lab|deployment] <files or folders...>";
 
-export type InputKind = "scenario" | "map" | "kpis" | "alerts" | "programme" | "lab";
-const KINDS: readonly InputKind[] = ["scenario", "map", "kpis", "alerts", "programme", "lab"];
+export type InputKind = "scenario" | "map" | "kpis" | "alerts" | "programme" | "lab" | "deployment";
+const KINDS: readonly InputKind[] = ["scenario", "map", "kpis", "alerts", "programme", "lab", "deployment"];
 
 /**
  * What kind of input a file is: by its name first (`*systems-map*`, `*kpis*`, `alerts.yml`,
- * `programme.yml`, `lab.yml`), then by its keys.
+ * `programme.yml`, `lab.yml`, `deployment.yml`), then by its keys.
  */
 export function detectKind(file: string, value?: unknown): InputKind {
   const name = basename(file);
@@ -40,11 +41,13 @@ export function detectKind(file: string, value?: unknown): InputKind {
   if (/^alerts\.ya?ml$/.test(name)) return "alerts";
   if (/^programme\.ya?ml$/.test(name)) return "programme";
   if (/^lab\.ya?ml$/.test(name)) return "lab";
+  if (/^deployment\.ya?ml$/.test(name)) return "deployment";
   if (value !== null && typeof value === "object" && !Array.isArray(value)) {
     if ("systems" in value && "tiers" in value) return "map";
     if ("detectors" in value) return "kpis";
     if ("rules" in value && !("faults" in value)) return "alerts";
     if ("cadence" in value && !("faults" in value)) return "programme";
+    if ("chains" in value && "version" in value && !("faults" in value)) return "deployment";
     if ("chains" in value && !("faults" in value)) return "lab";
   }
   return "scenario";
@@ -93,7 +96,8 @@ export async function command(args: string[], io: Io): Promise<number> {
   }
   // Scenarios are checked against the chains of this lab, or of the embedded one.
   const labFile = values["lab-config"];
-  const chains = labFile === undefined ? EMBEDDED_CHAINS : chainSetOf(loadLabConfig(labFile), labFile);
+  const labConfig = labFile === undefined ? undefined : loadLabConfig(labFile);
+  const chains = labConfig === undefined ? EMBEDDED_CHAINS : chainSetOf(labConfig, labFile!);
 
   const maps = new Map<string, SystemsMap | FiredrillError>();
   const mapFor = (file: string): SystemsMap => {
@@ -117,7 +121,7 @@ export async function command(args: string[], io: Io): Promise<number> {
     try {
       const src = readYamlFile(file);
       const fileKind = (kind as InputKind | undefined) ?? detectKind(file, src.value);
-      io.out(`ok ${file}: ${check(src, fileKind, mapFor, names, chains)}`);
+      io.out(`ok ${file}: ${check(src, fileKind, mapFor, names, chains, labConfig)}`);
     } catch (error) {
       if (!(error instanceof FiredrillError)) throw error;
       io.err(`${error.message} (${error.code})`);
@@ -133,7 +137,16 @@ function check(
   mapFor: (file: string) => SystemsMap,
   names: Map<string, string>,
   chains: LabChainSet,
+  labConfig: LabConfig | undefined,
 ): string {
+  if (kind === "deployment") {
+    // Addresses may be written without quotes: the book is read again, keeping 0x... as text.
+    const book = loadDeployment(src.file);
+    if (labConfig !== undefined) checkAgainstLab(book, labConfig.chains);
+    const names = Object.keys(book.chains);
+    const feeds = Object.values(book.chains).reduce((n, c) => n + Object.keys(c.feeds).length, 0);
+    return `deployment address book, ${names.length} chain${names.length === 1 ? "" : "s"} (${names.join(", ")}), ${feeds} Chainlink feed${feeds === 1 ? "" : "s"}`;
+  }
   if (kind === "lab") {
     const config = labConfigFrom(src);
     const set = chainSetOf(config, src.file);

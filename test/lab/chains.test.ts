@@ -38,6 +38,7 @@ describe("lab chains: any set, named in lab.yml", () => {
       expect(chainSetOf(config, "x")).to.deep.equal({
         names: ["ethereum", "polygon", "arbitrum"],
         sequencer: ["arbitrum"],
+        team: [],
         from: "x",
       });
     });
@@ -152,6 +153,59 @@ describe("lab chains: any set, named in lab.yml", () => {
       expect(embedded.output()).to.match(
         /base-sequencer-halt\.yml:8 steady_state\[0\]\.chain: no chain base in the embedded lab/,
       );
+    });
+
+    it("validates examples/fork-mainnet: the real addresses, the lab that forks them, its scenarios", async () => {
+      const dir = join(ROOT, "examples", "fork-mainnet");
+      const env = {
+        ...process.env,
+        ETH_RPC_URL: "https://eth.example/v2/KEY",
+        ARB_RPC_URL: "https://arb.example/v2/KEY",
+      };
+      const ok = cli(["validate", "--lab-config", join(dir, "lab.yml"), dir], env);
+      expect(await ok.exit, ok.output()).to.equal(0);
+      expect(ok.output()).to.include(
+        "deployment.yml: deployment address book, 2 chains (ethereum, arbitrum), 4 Chainlink feeds",
+      );
+      expect(ok.output()).to.include(
+        "lab.yml: lab configuration, 2 chains (ethereum, arbitrum); sequencer uptime feed on arbitrum",
+      );
+      expect(ok.output()).to.include("arbitrum-sequencer-down.yml: scenario arbitrum-sequencer-down");
+      const { ETH_RPC_URL: _, ...without } = env;
+      const unset = cli(["validate", join(dir, "lab.yml")], without);
+      expect(await unset.exit, unset.output()).to.equal(2);
+      expect(unset.output()).to.match(
+        /lab\.yml:10 chains\.ethereum\.fork\.url_env: ETH_RPC_URL is not set in the environment/,
+      );
+    });
+
+    it("refuses a bad address book at its line: a checksum typo, an unknown pair, a chain the lab lacks", async () => {
+      const base =
+        "version: 1\nchains:\n  ethereum:\n    stablecoin: 0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48\n";
+      const cases: [string, string[], RegExp][] = [
+        [
+          base.replace("0xA0b8", "0xa0B8"),
+          [],
+          /deployment\.yml:4 chains\.ethereum\.stablecoin: its mixed-case checksum does not match: a typo in the address\?/,
+        ],
+        [
+          `${base}    feeds:\n      BTC/USD: 0x5f4eC3Df9cbd43714FE2740f5E3616155c5b8419\n`,
+          [],
+          /deployment\.yml:6 chains\.ethereum\.feeds/,
+        ],
+        [`${base}    stablecoin_: 0x0\n`, [], /deployment\.yml:5 chains\.ethereum\.stablecoin_: unknown key/],
+        [
+          base.replace("ethereum", "base"),
+          ["--lab-config", LAB_YML],
+          /deployment\.yml:3 chains\.base: chain base does not fork a network/,
+        ],
+      ];
+      for (const [text, args, pattern] of cases) {
+        const file = write("deployment.yml", text);
+        const run = cli(["validate", ...args, file]);
+        expect(await run.exit, run.output()).to.equal(2);
+        expect(run.output()).to.match(pattern);
+      }
     });
 
     it("refuses, before anything starts, a scenario naming a chain its lab lacks, and two lab options", async () => {

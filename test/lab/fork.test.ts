@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { Interface } from "ethers";
 import { chainHalt } from "../../harness/faults/chain_halt.ts";
+import { oracleDeviation } from "../../harness/faults/oracle_deviation.ts";
 import { oracleStale } from "../../harness/faults/oracle_stale.ts";
 import { loadLabConfig } from "../../harness/lab/config.ts";
 import { type Lab, startLab } from "../../harness/lab/index.ts";
@@ -128,6 +129,21 @@ chains:
         (await read(mainnet.feeds["ETH/USD"].proxy, "aggregator")) as string,
       )[0] as string;
       expect(during).to.not.equal(mainnet.feeds["ETH/USD"].aggregator);
+      await healTwice(injected);
+      expect(await read(mainnet.feeds["ETH/USD"].proxy, "aggregator")).to.equal(reads["eth aggregator"]);
+    });
+
+    it("oracle_deviation makes a real feed answer off the market, and gives the proxy back", async () => {
+      const ctx = faultContext(lab.info);
+      const injected = await oracleDeviation.inject(ctx, {
+        chain: "ethereum",
+        pair: "ETH/USD",
+        deviation: -0.05,
+        at: 0,
+        for: 1000,
+      });
+      expectProof(injected.proof);
+      expect(injected.proof.evidence["off"] as number).to.be.closeTo(-0.05, 0.003);
       await healTwice(injected);
       expect(await read(mainnet.feeds["ETH/USD"].proxy, "aggregator")).to.equal(reads["eth aggregator"]);
     });
