@@ -91,7 +91,9 @@ chains:
     }
     const block = Math.min(...Object.values(lab.info.chains).map((c) => c.blockTimeMs));
     const fmt = (l: number[]) => `p50 ${median(l).toFixed(0)} ms   max ${Math.max(...l).toFixed(0)} ms`;
-    console.log(`fork bench: ${runs} runs; two chains each (ethereum and polygon), embedded toxiproxy`);
+    console.log(
+      `fork bench: ${runs} runs; two chains each (ethereum and polygon), toxiproxy ${lab.info.toxiproxy.kind}`,
+    );
     console.log(`  lab up, no fork (the anchor)          ${fmt(plainMs)}`);
     console.log(`  lab up, ethereum forked with a book   ${fmt(forkMs)}`);
     console.log(`fork / no fork: ${(median(forkMs) / median(plainMs)).toFixed(2)}x (target <= 2x)`);
