@@ -1,7 +1,8 @@
 /**
- * The lab: anvil chains (the embedded three, or those lab.yml names) with the contracts deployed, independent price sources, a
- * keeper pushing the on-chain feeds, a regulator endpoint, and Toxiproxy in front of every
- * one of them. `startLab` owns everything it starts and `lab.down()` releases it all, in
+ * The lab: anvil chains (the embedded three, or those lab.yml names) with the contracts
+ * deployed (or, on a chain forked with a team's address book, the team's contracts checked),
+ * independent price sources, a keeper pushing the on-chain feeds, a regulator endpoint, and
+ * Toxiproxy in front of every one of them. `startLab` owns everything it starts and `lab.down()` releases it all, in
  * reverse order, even when a step fails.
  */
 import { createHash } from "node:crypto";
@@ -351,18 +352,19 @@ export async function startLab(config: LabConfig, options: StartLabOptions = {})
     const forks = await forkPoints(config, chainByName);
     const team = await teamChains(config, chainByName, forks);
     const own = names.filter((name) => !team.has(name));
+    // The market starts where a team's real feeds are, and the lab's own chains with it.
+    const start = await marketStart(config, team, chainByName);
+    const priced = { ...config, market: { eth_usd: start["ETH/USD"], usdc_usd: start["USDC/USD"] } };
     const contracts = new Map<ChainName, ChainContracts>();
     await startAll(
       own.map(async (name) => {
-        contracts.set(name, await deployChain(chainByName.get(name)!, name, config, accounts, cacheDir));
+        contracts.set(name, await deployChain(chainByName.get(name)!, name, priced, accounts, cacheDir));
       }),
     );
     if (own.length > 0) step(`contracts deployed on ${own.join(", ")}`);
     if (team.size > 0) step(`the team's contracts checked on the fork of ${[...team.keys()].join(", ")}`);
 
-    const market = createMarket(random, {
-      start: await marketStart(config, team, chainByName),
-    });
+    const market = createMarket(random, { start });
     const sources = await startAll(
       SOURCE_NAMES.map((name) =>
         startPriceSource(name, market, random, config.ports.oracles[name] ?? 0).then((s) => {

@@ -32,21 +32,24 @@ interface Log {
   data: string;
 }
 
+/** A view call on the node at `url`, at `block`, decoded. */
+async function callAt(
+  url: string,
+  to: string,
+  iface: Interface,
+  fn: string,
+  args: unknown[] = [],
+  block = "latest",
+) {
+  const data = iface.encodeFunctionData(fn, args);
+  return iface.decodeFunctionResult(fn, await rpcCall<string>(url, "eth_call", [{ to, data }, block], 3000));
+}
+
 /** Reads of one lab, by chain name. */
 export function chainReader(lab: LabInfo) {
   const node = (chain: ChainName) => labChain(lab, chain).nodeUrl;
-  const call = async (
-    chain: ChainName,
-    to: string,
-    iface: Interface,
-    fn: string,
-    args: unknown[] = [],
-    block: string = "latest",
-  ) => {
-    const data = iface.encodeFunctionData(fn, args);
-    const result = await rpcCall<string>(node(chain), "eth_call", [{ to, data }, block], 3000);
-    return iface.decodeFunctionResult(fn, result);
-  };
+  const call = (chain: ChainName, to: string, iface: Interface, fn: string, args: unknown[] = []) =>
+    callAt(node(chain), to, iface, fn, args);
   const logs = (chain: ChainName, address: string, topic: string, fromBlock = 0) =>
     rpcCall<Log[]>(
       node(chain),
@@ -167,16 +170,8 @@ export async function teamSupplyAccount(
 }> {
   const { team, nodeUrl: node } = labChain(lab, chain);
   if (team === undefined) throw new Error(`chain ${chain} runs no team deployment`);
-  const call = async (fn: string, args: unknown[], block: string) =>
-    ERC20.decodeFunctionResult(
-      fn,
-      await rpcCall<string>(
-        node,
-        "eth_call",
-        [{ to: team.stablecoin, data: ERC20.encodeFunctionData(fn, args) }, block],
-        3000,
-      ),
-    );
+  const call = (fn: string, args: unknown[], block: string) =>
+    callAt(node, team.stablecoin, ERC20, fn, args, block);
   const token = team.stablecoin;
   const fork = `0x${team.forkBlock.toString(16)}`;
   const flows = new Map<string, bigint>();
@@ -239,16 +234,8 @@ export async function teamReadings(lab: LabInfo): Promise<TeamReadings> {
   for (const [chain, info] of Object.entries(lab.chains)) {
     const team = info.team;
     if (team === undefined) continue;
-    const call = async (iface: Interface, to: string, fn: string, args: unknown[] = []) =>
-      iface.decodeFunctionResult(
-        fn,
-        await rpcCall<string>(
-          info.nodeUrl,
-          "eth_call",
-          [{ to, data: iface.encodeFunctionData(fn, args) }, "latest"],
-          3000,
-        ),
-      );
+    const call = (iface: Interface, to: string, fn: string, args: unknown[] = []) =>
+      callAt(info.nodeUrl, to, iface, fn, args);
     const readings: Record<string, string> = {};
     for (const [pair, proxy] of Object.entries(team.feeds)) {
       readings[`${pair} aggregator`] = String((await call(PROXY, proxy, "aggregator"))[0]);
@@ -280,16 +267,8 @@ async function teamCollateralRatio(lab: LabInfo, chain: ChainName): Promise<numb
   const { team, nodeUrl } = labChain(lab, chain);
   if (team?.reserve === undefined)
     throw new Error(`chain ${chain} lists no reserve in deployment.yml: no collateral ratio to read`);
-  const call = async (iface: Interface, to: string, fn: string, args: unknown[] = []) =>
-    iface.decodeFunctionResult(
-      fn,
-      await rpcCall<string>(
-        nodeUrl,
-        "eth_call",
-        [{ to, data: iface.encodeFunctionData(fn, args) }, "latest"],
-        3000,
-      ),
-    );
+  const call = (iface: Interface, to: string, fn: string, args: unknown[] = []) =>
+    callAt(nodeUrl, to, iface, fn, args);
   const { token, holders } = team.reserve;
   const pair = token === undefined ? "ETH/USD" : "USDC/USD";
   const feed = team.feeds[pair];

@@ -77,8 +77,7 @@ chains:
     let lab: Lab;
     const reads: Record<string, string> = {};
     const read = (to: string, fn: string, args: unknown[] = []) =>
-      lab.info.chains.ethereum!.team &&
-      rpc("eth_call", [{ to, data: FEED.encodeFunctionData(fn, args) }, "latest"]);
+      rpc<string>("eth_call", [{ to, data: FEED.encodeFunctionData(fn, args) }, "latest"]);
     const rpc = <T>(method: string, params: unknown[]) =>
       faultContext(lab.info).rpc<T>("ethereum", method, params);
 
