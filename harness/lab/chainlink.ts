@@ -188,7 +188,12 @@ let controlledBytecode: string | undefined;
  * unlocked account of the node), starts it from the proxy's latest round, and points the
  * proxy at it; proved by reading the proxy.
  */
-export async function takeProxy(rpc: NodeRpc, proxy: string, operator: string): Promise<ProxyControl> {
+export async function takeProxy(
+  rpc: NodeRpc,
+  proxy: string,
+  operator: string,
+  options: { empty?: boolean } = {},
+): Promise<ProxyControl> {
   const facts = await proxyFacts(rpc, proxy);
   const start = await latestRound(rpc, proxy);
   const [version] = await read(rpc, proxy, PROXY, "version");
@@ -201,16 +206,22 @@ export async function takeProxy(rpc: NodeRpc, proxy: string, operator: string): 
     "constructor(uint8 decimals_, string description_, uint256 version_, address owner_)",
   ]).encodeDeploy([facts.decimals, facts.description, version, operator]);
   const controlled = await send(rpc, operator, undefined, controlledBytecode + args.slice(2));
-  await send(
-    rpc,
-    operator,
-    controlled,
-    CONTROLLED.encodeFunctionData("record", [start.answer, start.startedAt, start.updatedAt]),
-  );
+  // Empty, the aggregator has no round: the proxy's latestRoundData reverts, as a feed
+  // without data does.
+  if (!options.empty)
+    await send(
+      rpc,
+      operator,
+      controlled,
+      CONTROLLED.encodeFunctionData("record", [start.answer, start.startedAt, start.updatedAt]),
+    );
   await switchAggregator(rpc, proxy, controlled);
   const [now] = await read(rpc, proxy, PROXY, "aggregator");
-  const after = await latestRound(rpc, proxy);
-  if ((now as string).toLowerCase() !== controlled.toLowerCase() || after.answer !== start.answer)
+  const answers = options.empty ? undefined : await latestRound(rpc, proxy);
+  if (
+    (now as string).toLowerCase() !== controlled.toLowerCase() ||
+    (answers && answers.answer !== start.answer)
+  )
     throw new FiredrillError("FD331", `proxy ${proxy} did not take the controlled aggregator`);
   return {
     proxy,

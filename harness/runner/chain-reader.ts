@@ -4,6 +4,7 @@
  * what a fault makes the system under test see.
  */
 import { Interface } from "ethers";
+import { FiredrillError } from "../errors.ts";
 import { rpcCall } from "../lab/anvil.ts";
 import { type LabInfo, labChain, labContracts } from "../lab/index.ts";
 import type { Pair } from "../names.ts";
@@ -87,7 +88,7 @@ export function chainReader(lab: LabInfo) {
         : pair === "ETH/USD"
           ? contracts?.ethUsdFeed
           : contracts?.usdcUsdFeed;
-      if (address === undefined) throw new Error(`chain ${chain} lists no ${pair} feed`);
+      if (address === undefined) throw new FiredrillError("FD320", `chain ${chain} lists no ${pair} feed`);
       const round = await call(chain, address, FEED, "latestRoundData");
       return { updatedAtMs: Number(round[3] as bigint) * 1000, answer: Number(round[1] as bigint) / 1e8 };
     },
@@ -169,7 +170,7 @@ export async function teamSupplyAccount(
   mismatched: string[];
 }> {
   const { team, nodeUrl: node } = labChain(lab, chain);
-  if (team === undefined) throw new Error(`chain ${chain} runs no team deployment`);
+  if (team === undefined) throw new FiredrillError("FD320", `chain ${chain} runs no team deployment`);
   const call = (fn: string, args: unknown[], block: string) =>
     callAt(node, team.stablecoin, ERC20, fn, args, block);
   const token = team.stablecoin;
@@ -266,13 +267,17 @@ export async function teamReadings(lab: LabInfo): Promise<TeamReadings> {
 async function teamCollateralRatio(lab: LabInfo, chain: ChainName): Promise<number> {
   const { team, nodeUrl } = labChain(lab, chain);
   if (team?.reserve === undefined)
-    throw new Error(`chain ${chain} lists no reserve in deployment.yml: no collateral ratio to read`);
+    throw new FiredrillError(
+      "FD320",
+      `chain ${chain} lists no reserve in deployment.yml: no collateral ratio to read`,
+    );
   const call = (iface: Interface, to: string, fn: string, args: unknown[] = []) =>
     callAt(nodeUrl, to, iface, fn, args);
   const { token, holders } = team.reserve;
   const pair = token === undefined ? "ETH/USD" : "USDC/USD";
   const feed = team.feeds[pair];
-  if (feed === undefined) throw new Error(`chain ${chain} lists no ${pair} feed to value its reserve`);
+  if (feed === undefined)
+    throw new FiredrillError("FD320", `chain ${chain} lists no ${pair} feed to value its reserve`);
   const decimals = async (address: string) => Number((await call(ERC20, address, "decimals"))[0]);
   const [, answer] = await call(PROXY, feed, "latestRoundData");
   const price = Number(answer as bigint) / 10 ** Number((await call(FEED, feed, "decimals"))[0]);

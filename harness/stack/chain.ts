@@ -151,11 +151,12 @@ export class ChainClient {
 
   /**
    * The lab's own contracts, for an action through them.
-   * @throws Error on a chain that runs a team's deployment: the stack acts on none of it.
+   * @throws FiredrillError FD340 on a chain that runs a team's deployment: the stack acts on none of it.
    */
   own(): NonNullable<ChainConfig["contracts"]> {
     if (this.contracts === undefined)
-      throw new Error(
+      throw new FiredrillError(
+        "FD340",
         `chain ${this.name} runs a team's deployment: the stack watches it and acts on none of it`,
       );
     return this.contracts;

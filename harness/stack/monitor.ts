@@ -367,7 +367,13 @@ export class CollateralMonitor {
     const prices: Partial<Record<Pair, number>> = {};
     await Promise.all(
       (Object.entries(team.feeds) as [Pair, string][]).map(async ([pair, proxy]) => {
-        prices[pair] = await this.#readFeed(pair, proxy, team.heartbeatsMs[pair]);
+        try {
+          prices[pair] = await this.#readFeed(pair, proxy, team.heartbeatsMs[pair]);
+        } catch (error) {
+          // A feed whose reads revert gives no price at all: it counts as stale, from now on.
+          if (!(error instanceof ProviderError)) this.#noData(pair, team.heartbeatsMs[pair]);
+          else throw error;
+        }
       }),
     );
     const [supply] = await chain.read(ERC20, team.stablecoin, "totalSupply");
@@ -394,6 +400,16 @@ export class CollateralMonitor {
     this.state.collateralValueUsd = held * price;
     this.state.collateralRatio =
       supplyUnits > 0 ? this.state.collateralValueUsd / supplyUnits : Number.POSITIVE_INFINITY;
+  }
+
+  /** Records a feed that answered no data as one updated at the epoch: stale past any heartbeat. */
+  #noData(pair: Pair, heartbeatMs: number | undefined): void {
+    const last = this.#options.aggregator.feeds.get(this.chain.name)?.get(pair);
+    this.#options.aggregator.setFeed(this.chain.name, pair, {
+      price: last?.price ?? Number.NaN,
+      updatedAtMs: 0,
+      ...(heartbeatMs !== undefined ? { heartbeatMs } : {}),
+    });
   }
 
   #sequencer(sequencer: SequencerRound, head: Head): void {

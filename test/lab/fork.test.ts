@@ -8,6 +8,7 @@ import { expect } from "chai";
 import { Interface } from "ethers";
 import { chainHalt } from "../../harness/faults/chain_halt.ts";
 import { oracleDeviation } from "../../harness/faults/oracle_deviation.ts";
+import { oracleOutage } from "../../harness/faults/oracle_outage.ts";
 import { oracleStale } from "../../harness/faults/oracle_stale.ts";
 import { loadLabConfig } from "../../harness/lab/config.ts";
 import { type Lab, startLab } from "../../harness/lab/index.ts";
@@ -78,6 +79,14 @@ chains:
     const reads: Record<string, string> = {};
     const read = (to: string, fn: string, args: unknown[] = []) =>
       rpc<string>("eth_call", [{ to, data: FEED.encodeFunctionData(fn, args) }, "latest"]);
+    /** A proxy's latest answer and its time (its round id carries the proxy's phase, which moves on). */
+    const answerAndTime = (proxy?: string, raw?: string): Promise<bigint[]> | bigint[] => {
+      const decode = (hex: string) => {
+        const [, answer, , updatedAt] = FEED.decodeFunctionResult("latestRoundData", hex);
+        return [answer as bigint, updatedAt as bigint];
+      };
+      return raw !== undefined ? decode(raw) : read(proxy!, "latestRoundData").then(decode);
+    };
     const rpc = <T>(method: string, params: unknown[]) =>
       faultContext(lab.info).rpc<T>("ethereum", method, params);
 
@@ -132,6 +141,23 @@ chains:
       expect(await read(mainnet.feeds["ETH/USD"].proxy, "aggregator")).to.equal(reads["eth aggregator"]);
     });
 
+    it("oracle_outage leaves a real feed without data (its reads revert), and gives the proxy back", async () => {
+      const ctx = faultContext(lab.info);
+      const injected = await oracleOutage.inject(ctx, {
+        chain: "ethereum",
+        pair: "USDC/USD",
+        mode: "refuse",
+        at: 0,
+        for: 1000,
+      });
+      expectProof(injected.proof);
+      expect(injected.proof.evidence["revert"]).to.be.a("string");
+      await healTwice(injected);
+      expect(await answerAndTime(mainnet.feeds["USDC/USD"].proxy)).to.deep.equal(
+        answerAndTime(undefined, reads["usdc round"]),
+      );
+    });
+
     it("oracle_deviation makes a real feed answer off the market, and gives the proxy back", async () => {
       const ctx = faultContext(lab.info);
       const injected = await oracleDeviation.inject(ctx, {
@@ -142,7 +168,8 @@ chains:
         for: 1000,
       });
       expectProof(injected.proof);
-      expect(injected.proof.evidence["off"] as number).to.be.closeTo(-0.05, 0.003);
+      const off = injected.proof.evidence["off"] as number;
+      expect(Math.abs(off + 0.05), `${off}`).to.be.below(0.003);
       await healTwice(injected);
       expect(await read(mainnet.feeds["ETH/USD"].proxy, "aggregator")).to.equal(reads["eth aggregator"]);
     });
@@ -170,11 +197,13 @@ chains:
     it("leaves the real proxies, feeds and balances reading as before", async () => {
       for (const [name, to, fn, args] of [
         ["eth aggregator", mainnet.feeds["ETH/USD"].proxy, "aggregator", []],
-        ["usdc round", mainnet.feeds["USDC/USD"].proxy, "latestRoundData", []],
         ["supply", mainnet.stablecoin, "totalSupply", []],
         ...mainnet.holders.map((h) => [`balance ${h}`, mainnet.stablecoin, "balanceOf", [h]] as const),
       ] as const)
         expect(await read(to, fn, [...args]), name).to.equal(reads[name]);
+      expect(await answerAndTime(mainnet.feeds["USDC/USD"].proxy)).to.deep.equal(
+        answerAndTime(undefined, reads["usdc round"]),
+      );
       // The ETH/USD proxy answers from its original aggregator with the original round's
       // answer and time; only its phase (the round id's upper bits) moved on, twice.
       const [, answer, , updatedAt] = FEED.decodeFunctionResult(
