@@ -47,6 +47,8 @@ const chainSchema = z
         sequencerUptimeFeed: address.optional(),
         reserve: z.object({ token: address.optional(), holders: z.array(address) }).optional(),
         holders: z.array(address),
+        /** Where a holder sends the token to redeem it. */
+        redemptionAddress: address.optional(),
         pauseGuardian: address.optional(),
         /** The block the chain was forked at. */
         forkBlock: z.number().int().nonnegative(),

@@ -130,16 +130,18 @@ async function shock(
   // towards the target (all the way when the move is a jump).
   const direction = Math.sign(to - from);
   const band = Math.max(p.volatility * 3, 0.002);
+  // A jump is seen at its target; a move, once it is off the start towards the target. A
+  // followed feed moves only with the market after the shock, so it is judged alike.
+  const moved = (price: number) =>
+    p.over === 0 && p.volatility === 0
+      ? Math.abs(price / to - 1) < band
+      : Math.sign(price - from) === direction && Math.abs(price / from - 1) > 1e-6;
   const seen = await poll(
     async () => {
       const state = await labState(ctx);
       const market = state.prices[pair];
       const quotes = await sourceQuotes(ctx, pair);
       if (!state.shocked.includes(pair) || quotes.length === 0) return undefined;
-      const moved = (price: number) =>
-        p.over === 0 && p.volatility === 0
-          ? Math.abs(price / to - 1) < band
-          : Math.sign(price - from) === direction && Math.abs(price / from - 1) > 1e-6;
       return moved(market) && quotes.every((q) => moved(q.price)) ? { market, quotes } : undefined;
     },
     Math.min(p.over, 2_000) + 2_000,
@@ -153,12 +155,12 @@ async function shock(
       : ((await poll(
           async () => {
             const now = await team.read();
-            return now.every((f) => Math.sign(f.price - from) === direction) ? now : undefined;
+            return now.every((f) => moved(f.price)) ? now : undefined;
           },
           2_000,
           50,
         )) ?? (await team.read()));
-  const feedsMoved = feeds.every((f) => Math.sign(f.price - from) === direction);
+  const feedsMoved = feeds.every((f) => moved(f.price));
   const feedText = feeds.length
     ? `; the team's feeds answer ${feeds.map((f) => `${f.price} on ${f.chain}`).join(", ")}`
     : "";

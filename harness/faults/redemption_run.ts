@@ -1,13 +1,19 @@
-/** A surge of redemptions through the ops gateway, spread over the fault's duration. */
+/**
+ * A surge of redemptions through the ops gateway, spread over the fault's duration; on a
+ * chain that runs a team's deployment, the team's holders redeem its real token on the fork
+ * (harness/faults/team-redemptions.ts).
+ */
 import { z } from "zod";
 import { IDEMPOTENCY_KEY_HEADER, type RedeemRequest, ROUTES } from "../contract/gateway.ts";
 import { formatDuration } from "../duration.ts";
 import { FiredrillError } from "../errors.ts";
+import { labChain } from "../lab/index.ts";
 import { chain } from "../names.ts";
 import { poll, sleep } from "../process.ts";
 import { percentile } from "../stats.ts";
 import { type FaultDefinition, forText, healOnce } from "./common.ts";
 import { type FaultProof, proof } from "./context.ts";
+import { teamRedemptionRun } from "./team-redemptions.ts";
 
 /** Requests in flight at once by default: the surge is bounded even when the gateway stalls. */
 export const MAX_IN_FLIGHT = 32;
@@ -53,7 +59,12 @@ export const params = z
       .min(1)
       .max(100_000)
       .describe("Redemption requests sent in all, spread evenly over `for`."),
-    amount: z.number().gt(0).max(1_000_000).default(100).describe("fdUSD per request."),
+    amount: z
+      .number()
+      .gt(0)
+      .max(1_000_000)
+      .default(100)
+      .describe("fdUSD per request (on a team's chain, its token)."),
     concurrency: z
       .int()
       .min(1)
@@ -62,7 +73,7 @@ export const params = z
       .describe("Holders redeeming at once: requests in flight at most. A bank run is thousands."),
   })
   .describe(
-    "A surge of redemptions through the ops gateway of the system under test (`POST /redeem`), spread over the fault's duration, the lab's user accounts taking turns as holders.",
+    "A surge of redemptions through the ops gateway of the system under test (`POST /redeem`), spread over the fault's duration, the lab's user accounts taking turns as holders. On a chain that runs a team's deployment, the holders of its address book (impersonated on the fork) send its real token to its `redemption_address`; healing sends every token back.",
   );
 
 export const redemptionRun = {
@@ -74,6 +85,7 @@ export const redemptionRun = {
   describe: (p) =>
     `${p.requests} redemptions of ${p.amount} fdUSD on ${p.chain}${forText(p, formatDuration)}`,
   async inject(ctx, p) {
+    if (labChain(ctx.lab, p.chain).team !== undefined) return teamRedemptionRun(ctx, p);
     const gateway = ctx.gateway;
     if (!gateway) {
       throw new FiredrillError(

@@ -82,9 +82,10 @@ export const reorg = {
     try {
       done = await reorgOnce(ctx, c, p.depth);
     } catch (error) {
-      // anvil keeps no state for blocks before a loaded deployment (nor before genesis): on
-      // a young chain, mine past them first, then reorg.
-      if (!/Required data unavailable|must not exceed/i.test((error as Error).message)) throw error;
+      // anvil keeps no state for blocks before a loaded deployment (nor before genesis, nor
+      // before the block a fork was taken at): on a young chain, mine past them first, then reorg.
+      if (!/Required data unavailable|must not exceed|Resource not found/i.test((error as Error).message))
+        throw error;
       minedFirst = p.depth + 1;
       await ctx.rpc(c, "anvil_mine", [toHex(minedFirst)]);
       // A reorg is only seen by who saw the blocks it replaces: let monitors read the new head.

@@ -90,7 +90,12 @@ export async function latestRound(rpc: NodeRpc, feed: string): Promise<Round> {
 }
 
 /** Sends a transaction and waits for its receipt; throws when it reverted. */
-async function send(rpc: NodeRpc, from: string, to: string | undefined, data: string): Promise<string> {
+export async function send(
+  rpc: NodeRpc,
+  from: string,
+  to: string | undefined,
+  data: string,
+): Promise<string> {
   const hash = await rpc<string>("eth_sendTransaction", [
     { from, ...(to ? { to } : {}), data, gas: "0x2DC6C0" },
   ]);
@@ -110,7 +115,7 @@ async function send(rpc: NodeRpc, from: string, to: string | undefined, data: st
 }
 
 /** Runs `act` as `account` (impersonated, with gas money), and puts its balance back after. */
-async function asAccount<T>(rpc: NodeRpc, account: string, act: () => Promise<T>): Promise<T> {
+export async function asAccount<T>(rpc: NodeRpc, account: string, act: () => Promise<T>): Promise<T> {
   const balance = await rpc<string>("eth_getBalance", [account, "latest"]);
   await rpc("anvil_impersonateAccount", [account]);
   try {

@@ -48,6 +48,9 @@ const chainBook = z.strictObject({
   sequencer_uptime_feed: address.optional().describe("The L2 sequencer uptime feed (its proxy)."),
   pause_guardian: address.optional(),
   holders: z.array(address).default([]).describe("Holders a redemption run may act as."),
+  redemption_address: address
+    .optional()
+    .describe("Where a holder sends the token to redeem it: the issuer's redemption address."),
 });
 
 export const deploymentSchema = z.strictObject({
@@ -148,6 +151,12 @@ export async function verifyOnFork(book: Deployment, name: string, url: string, 
     }
     if (!samePair(facts.description, pair))
       throw fail(["feeds", pair], `${at} serves "${facts.description}", not ${pair}`);
+    // Chainlink's feeds priced in USD answer with 8 decimals.
+    if (facts.decimals !== 8)
+      throw fail(
+        ["feeds", pair],
+        `${at} answers with ${facts.decimals} decimals: a Chainlink ${pair} feed has 8`,
+      );
   }
   if (entry.sequencer_uptime_feed !== undefined)
     await hasCode(["sequencer_uptime_feed"], entry.sequencer_uptime_feed, "a sequencer uptime feed");

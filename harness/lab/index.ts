@@ -83,6 +83,8 @@ export interface TeamContracts {
   sequencerUptimeFeed?: string;
   reserve?: { token?: string | undefined; holders: string[] };
   holders: string[];
+  /** Where a holder sends the token to redeem it. */
+  redemptionAddress?: string;
   pauseGuardian?: string;
   /** The block the chain was forked at: invariants count from here. */
   forkBlock: number;
@@ -528,6 +530,7 @@ async function teamChains(
       ...(entry.reserve ? { reserve: entry.reserve } : {}),
       holders: entry.holders,
       ...(entry.pause_guardian ? { pauseGuardian: entry.pause_guardian } : {}),
+      ...(entry.redemption_address ? { redemptionAddress: entry.redemption_address } : {}),
       forkBlock,
     });
   }

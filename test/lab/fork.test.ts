@@ -7,9 +7,13 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { Interface } from "ethers";
 import { chainHalt } from "../../harness/faults/chain_halt.ts";
+import { congestion } from "../../harness/faults/congestion.ts";
 import { oracleDeviation } from "../../harness/faults/oracle_deviation.ts";
 import { oracleOutage } from "../../harness/faults/oracle_outage.ts";
 import { oracleStale } from "../../harness/faults/oracle_stale.ts";
+import { redemptionRun } from "../../harness/faults/redemption_run.ts";
+import { reorg } from "../../harness/faults/reorg.ts";
+import { rpcOutage } from "../../harness/faults/rpc_outage.ts";
 import { loadLabConfig } from "../../harness/lab/config.ts";
 import { type Lab, startLab } from "../../harness/lab/index.ts";
 import { ROOT } from "../../harness/paths.ts";
@@ -17,6 +21,7 @@ import { teamSupplyAccount } from "../../harness/runner/chain-reader.ts";
 import { cli, stopChildren } from "../../harness/testing/cli.ts";
 import { journalsIn } from "../../harness/testing/journals.ts";
 import { type MainnetLike, startMainnetLike } from "../../harness/testing/mainnet-like.ts";
+import { until } from "../../harness/testing/until.ts";
 import { expectProof, faultContext, healTwice } from "../faults/support.ts";
 
 const FEED = new Interface([
@@ -71,6 +76,7 @@ chains:
       USDC/USD: ${entry.usdc}
     sequencer_uptime_feed: ${entry.sequencer}
     holders: [${mainnet.holders.join(", ")}]
+    redemption_address: ${mainnet.emptyAddress}
 `;
   };
 
@@ -99,6 +105,7 @@ chains:
         ["sequencer", mainnet.sequencer.proxy, "latestRoundData", []],
         ["supply", mainnet.stablecoin, "totalSupply", []],
         ...mainnet.holders.map((h) => [`balance ${h}`, mainnet.stablecoin, "balanceOf", [h]] as const),
+        ["redeemed", mainnet.stablecoin, "balanceOf", [mainnet.emptyAddress]],
       ] as const)
         reads[name] = (await read(to, fn, [...args])) as string;
     });
@@ -119,6 +126,31 @@ chains:
       // The chain beside it is the lab's own.
       expect(lab.info.chains.polygon!.contracts?.vault).to.match(/^0x[0-9a-fA-F]{40}$/);
       expect(lab.info.chains.polygon!.team).to.equal(undefined);
+    });
+
+    // First: a reorg replays the last blocks, and an impersonated heal among them would be lost.
+    it("reorgs, congests and cuts an RPC provider of the forked chain as of any chain of the lab", async () => {
+      const ctx = faultContext(lab.info);
+      const reorged = await reorg.inject(ctx, { chain: "ethereum", depth: 2, at: 0 });
+      expectProof(reorged.proof);
+      await healTwice(reorged);
+      const congested = await congestion.inject(ctx, {
+        chain: "ethereum",
+        gas_limit: 21_000,
+        at: 0,
+        for: 1000,
+      });
+      expectProof(congested.proof);
+      await healTwice(congested);
+      const cut = await rpcOutage.inject(ctx, {
+        chain: "ethereum",
+        provider: "primary",
+        mode: "refuse",
+        at: 0,
+        for: 1000,
+      });
+      expectProof(cut.proof);
+      await healTwice(cut);
     });
 
     it("oracle_stale makes a real feed older than its heartbeat, and gives the proxy back", async () => {
@@ -174,6 +206,31 @@ chains:
       expect(await read(mainnet.feeds["ETH/USD"].proxy, "aggregator")).to.equal(reads["eth aggregator"]);
     });
 
+    it("redemption_run has the team's holders redeem its real token, and sends every token back", async () => {
+      const ctx = faultContext(lab.info);
+      const injected = await redemptionRun.inject(ctx, {
+        chain: "ethereum",
+        requests: 6,
+        amount: 1000,
+        concurrency: 32,
+        at: 0,
+        for: 600,
+      });
+      expectProof(injected.proof);
+      expect(injected.proof.evidence).to.include({ redemptionAddress: mainnet.emptyAddress });
+      // The run goes on over its 600 ms: all six redemptions have arrived before the heal.
+      const arrived = BigInt(reads[`redeemed`]!) + 6n * 1000n * 10n ** 6n;
+      await until("six redemptions arrive", async () =>
+        BigInt(await read(mainnet.stablecoin, "balanceOf", [mainnet.emptyAddress])) === arrived
+          ? true
+          : undefined,
+      );
+      const healed = await healTwice(injected);
+      expect(healed.evidence).to.include({ sent: 6, refused: 0 });
+      for (const h of mainnet.holders)
+        expect(await read(mainnet.stablecoin, "balanceOf", [h]), h).to.equal(reads[`balance ${h}`]);
+    });
+
     it("chain_halt on the team's chain reports its real sequencer feed down, and up again", async () => {
       const ctx = faultContext(lab.info);
       const injected = await chainHalt.inject(ctx, {
@@ -190,7 +247,10 @@ chains:
 
     it("tracks the team's token from its transfers since the fork", async () => {
       const before = await teamSupplyAccount(lab.info, "ethereum");
-      expect(before).to.deep.include({ minted: 0n, burnt: 0n, touched: 0, mismatched: [] });
+      // The redemption run moved tokens to the redemption address and back: every address it
+      // touched holds what its transfers say, and the supply did not move.
+      expect(before).to.deep.include({ minted: 0n, burnt: 0n, mismatched: [] });
+      expect(before.touched).to.equal(mainnet.holders.length + 1);
       expect(before.supply).to.equal(before.supplyAtFork);
     });
 
@@ -300,12 +360,12 @@ chains:
 
     it("a chain the lab lacks, or one it does not fork: exit 2 before anything starts", async () => {
       const file = writeLab(`${book()}  base:\n    stablecoin: ${mainnet.stablecoin}\n`);
-      await refused(file, 2, /deployment\.yml:12 chains\.base: the lab has no chain base/);
+      await refused(file, 2, /deployment\.yml:13 chains\.base: the lab has no chain base/);
       writeFileSync(
         join(work, "deployment.yml"),
         `${book()}  polygon:\n    stablecoin: ${mainnet.stablecoin}\n`,
       );
-      await refused(file, 2, /deployment\.yml:12 chains\.polygon: chain polygon does not fork a network/);
+      await refused(file, 2, /deployment\.yml:13 chains\.polygon: chain polygon does not fork a network/);
     });
 
     it("a fork URL that does not answer: exit 3 naming the chain, and the URL never printed", async () => {
