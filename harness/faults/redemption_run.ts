@@ -7,7 +7,6 @@ import { z } from "zod";
 import { IDEMPOTENCY_KEY_HEADER, type RedeemRequest, ROUTES } from "../contract/gateway.ts";
 import { formatDuration } from "../duration.ts";
 import { FiredrillError } from "../errors.ts";
-import { labChain } from "../lab/index.ts";
 import { chain } from "../names.ts";
 import { poll, sleep } from "../process.ts";
 import { percentile } from "../stats.ts";
@@ -85,7 +84,7 @@ export const redemptionRun = {
   describe: (p) =>
     `${p.requests} redemptions of ${p.amount} fdUSD on ${p.chain}${forText(p, formatDuration)}`,
   async inject(ctx, p) {
-    if (labChain(ctx.lab, p.chain).team !== undefined) return teamRedemptionRun(ctx, p);
+    if (ctx.lab.chains?.[p.chain]?.team !== undefined) return teamRedemptionRun(ctx, p);
     const gateway = ctx.gateway;
     if (!gateway) {
       throw new FiredrillError(
