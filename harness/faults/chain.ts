@@ -12,6 +12,7 @@
  * next block.
  */
 import { FiredrillError, labError } from "../errors.ts";
+import { latestRound as feedRound } from "../lab/chainlink.ts";
 import { labChain } from "../lab/index.ts";
 import type { ChainName } from "../names.ts";
 import { poll } from "../process.ts";
@@ -246,9 +247,6 @@ export async function latestRound(
   chain: ChainName,
   feed: string,
 ): Promise<{ roundId: bigint; answer: bigint; updatedAt: number }> {
-  const data = await ctx.rpc<string>(chain, "eth_call", [{ to: feed, data: "0xfeaf968c" }, "latest"]);
-  const word = (i: number) => BigInt(`0x${data.slice(2 + i * 64, 2 + (i + 1) * 64)}`);
-  let answer = word(1);
-  if (answer >= 1n << 255n) answer -= 1n << 256n;
-  return { roundId: word(0), answer, updatedAt: Number(word(3)) };
+  const round = await feedRound((method, params) => ctx.rpc(chain, method, params), feed);
+  return { roundId: round.roundId, answer: round.answer, updatedAt: Number(round.updatedAt) };
 }

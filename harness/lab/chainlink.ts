@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { getAddress, Interface } from "ethers";
 import { FiredrillError } from "../errors.ts";
 import { ARTIFACTS_DIR } from "../paths.ts";
+import { poll } from "../process.ts";
 
 /** JSON-RPC to one node. */
 export type NodeRpc = <T = unknown>(method: string, params?: unknown[]) => Promise<T>;
@@ -41,6 +42,12 @@ const UPTIME = new Interface([
 
 /** Arbitrum's L1-to-L2 address alias offset. */
 const ALIAS_OFFSET = 0x1111000000000000000000000000000000001111n;
+/** The aliased address of an L1 sender on the L2 (Arbitrum's AddressAliasHelper). */
+export function aliasOfL1(address: string): string {
+  const aliased = (BigInt(address) + ALIAS_OFFSET) % 2n ** 160n;
+  return `0x${aliased.toString(16).padStart(40, "0")}`;
+}
+
 /** Gas money for an impersonated account, given back afterwards. */
 const GAS_MONEY = "0x8AC7230489E80000"; // 10 ETH
 
@@ -99,17 +106,18 @@ export async function send(
   const hash = await rpc<string>("eth_sendTransaction", [
     { from, ...(to ? { to } : {}), data, gas: "0x2DC6C0" },
   ]);
-  for (let i = 0; i < 400; i++) {
-    const receipt = await rpc<{ status: string; contractAddress: string | null } | null>(
-      "eth_getTransactionReceipt",
-      [hash],
-    );
-    if (receipt) {
-      if (receipt.status !== "0x1")
-        throw new FiredrillError("FD331", `transaction ${hash} to ${to ?? "a new contract"} reverted`);
-      return receipt.contractAddress ? getAddress(receipt.contractAddress) : hash;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
+  const receipt = await poll(
+    () =>
+      rpc<{ status: string; contractAddress: string | null } | null>("eth_getTransactionReceipt", [
+        hash,
+      ]).then((r) => r ?? undefined),
+    10_000,
+    25,
+  );
+  if (receipt) {
+    if (receipt.status !== "0x1")
+      throw new FiredrillError("FD331", `transaction ${hash} to ${to ?? "a new contract"} reverted`);
+    return receipt.contractAddress ? getAddress(receipt.contractAddress) : hash;
   }
   throw new FiredrillError("FD331", `transaction ${hash} was not mined within 10 s`);
 }
@@ -279,7 +287,7 @@ export async function setSequencerStatus(rpc: NodeRpc, feedOrProxy: string, down
     // Not a proxy: the feed itself.
   }
   const [l1Sender] = await read(rpc, feed, UPTIME, "l1Sender");
-  const aliased = `0x${((BigInt(l1Sender as string) + ALIAS_OFFSET) % 2n ** 160n).toString(16).padStart(40, "0")}`;
+  const aliased = aliasOfL1(l1Sender as string);
   const block = await rpc<{ timestamp: string }>("eth_getBlockByNumber", ["latest", false]);
   await asAccount(rpc, aliased, () =>
     send(rpc, aliased, feed, UPTIME.encodeFunctionData("updateStatus", [down, BigInt(block.timestamp)])),

@@ -19,6 +19,7 @@ import {
   readYamlFile,
   throwFirst,
   validateAgainst,
+  type YamlFile,
 } from "../yaml.ts";
 import { assertLocalDevNode, type NodeRpc, proxyFacts } from "./chainlink.ts";
 
@@ -74,14 +75,15 @@ export const CHAINLINK_HEARTBEATS_MS: Record<Pair, number> = { "ETH/USD": 3_600_
 export interface Deployment {
   file: string;
   chains: Record<string, ChainBook>;
-  lineOf(path: FieldPath): number;
+  /** The parsed file, for errors at the line of an entry. */
+  src: YamlFile;
 }
 
 /** Reads and validates `deployment.yml` (addresses may be written without quotes). */
 export function loadDeployment(file: string): Deployment {
   const src = readYamlFile(file, { hexAsText: true });
   const doc = validateAgainst(src, deploymentSchema, "deployment address book");
-  return { file, chains: doc.chains, lineOf: src.lineOf };
+  return { file, chains: doc.chains, src };
 }
 
 /**
@@ -105,7 +107,7 @@ export function checkAgainstLab(book: Deployment, chains: Record<string, { fork?
         code: "FD210",
       });
   }
-  throwFirst({ file: book.file, text: "", value: undefined, lineOf: book.lineOf }, problems);
+  throwFirst(book.src, problems);
 }
 
 /** The description Chainlink gives a pair's feed: "ETH / USD". */
@@ -123,14 +125,11 @@ export async function verifyOnFork(book: Deployment, name: string, url: string, 
   const entry = book.chains[name];
   if (entry === undefined) return;
   const fail = (path: FieldPath, message: string) =>
-    problemError(
-      { file: book.file, text: "", value: undefined, lineOf: book.lineOf },
-      {
-        path: ["chains", name, ...path],
-        message,
-        code: "FD213",
-      },
-    );
+    problemError(book.src, {
+      path: ["chains", name, ...path],
+      message,
+      code: "FD213",
+    });
   const hasCode = async (path: FieldPath, at: string, what: string) => {
     if ((await rpc<string>("eth_getCode", [at, "latest"])) === "0x")
       throw fail(path, `${at} has no code on the fork of ${name}: not ${what}`);

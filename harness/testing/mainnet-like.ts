@@ -24,15 +24,6 @@ import { seededRandom } from "../random.ts";
 
 const ARTIFACTS = join(ROOT, "artifacts");
 
-/** Where Arbitrum's L1-to-L2 messages come from: an L1 address plus this offset. */
-export const L1_TO_L2_ALIAS_OFFSET = 0x1111000000000000000000000000000000001111n;
-
-/** The aliased address of an L1 sender on the L2 (Arbitrum's AddressAliasHelper). */
-export function aliasOfL1(address: string): string {
-  const aliased = (BigInt(address) + L1_TO_L2_ALIAS_OFFSET) % 2n ** 160n;
-  return `0x${aliased.toString(16).padStart(40, "0")}`;
-}
-
 function factory(path: string, runner: ContractRunner): ContractFactory {
   const artifact = JSON.parse(readFileSync(join(ARTIFACTS, path), "utf8")) as {
     abi: InterfaceAbi;
