@@ -13,6 +13,12 @@ export const ALERT_EVENTS = [
   "ORACLE_STALE",
   "SECONDARY_ORACLE_ACTIVATED",
   "RPC_FAILOVER",
+  "RPC_PROVIDER_LAGGING",
+  "RPC_PROVIDER_FORKED",
+  "RPC_PROVIDERS_DISAGREE",
+  "RPC_RATE_LIMITED",
+  "RPC_METHOD_ERRORS",
+  "RPC_BATCH_LIMITED",
   "GAS_SPIKE",
   "TX_BATCHING_ENABLED",
   "CROSS_CHAIN_FAILOVER",
@@ -60,6 +66,30 @@ export const EVENT_MEANINGS: Readonly<
     phase: "response",
   },
   RPC_FAILOVER: { meaning: "a chain is read through its next RPC provider", phase: "detection" },
+  RPC_PROVIDER_LAGGING: {
+    meaning: "an RPC provider answers from a head blocks behind its peers'",
+    phase: "detection",
+  },
+  RPC_PROVIDER_FORKED: {
+    meaning: "an RPC provider gives a block hash the majority of its peers does not: it follows a fork",
+    phase: "detection",
+  },
+  RPC_PROVIDERS_DISAGREE: {
+    meaning: "a chain's RPC providers disagree on a block hash with no majority: its reads cannot be trusted",
+    phase: "detection",
+  },
+  RPC_RATE_LIMITED: {
+    meaning: "an RPC provider refuses requests for their rate (HTTP 429 or JSON-RPC -32005)",
+    phase: "detection",
+  },
+  RPC_METHOD_ERRORS: {
+    meaning: "an RPC provider fails some methods while the rest work; those calls go to another provider",
+    phase: "detection",
+  },
+  RPC_BATCH_LIMITED: {
+    meaning: "an RPC provider refuses JSON-RPC batches above a size; smaller ones are sent",
+    phase: "detection",
+  },
   GAS_SPIKE: { meaning: "base fee above its threshold", phase: "detection" },
   TX_BATCHING_ENABLED: {
     meaning: "playbook step `batch_transactions`: less gas per operation",

@@ -16,8 +16,14 @@ import { redemptionRun } from "./redemption_run.ts";
 import { regulatorOutage } from "./regulator_outage.ts";
 import { regulatoryPressure } from "./regulatory_pressure.ts";
 import { reorg } from "./reorg.ts";
+import { rpcBatchLimit } from "./rpc_batch_limit.ts";
+import { rpcDisagree } from "./rpc_disagree.ts";
+import { rpcLag } from "./rpc_lag.ts";
 import { rpcLatency } from "./rpc_latency.ts";
+import { rpcMethodErrors } from "./rpc_method_errors.ts";
 import { rpcOutage } from "./rpc_outage.ts";
+import { rpcRateLimit } from "./rpc_rate_limit.ts";
+import { rpcWrongFork } from "./rpc_wrong_fork.ts";
 
 export const FAULTS = [
   oracleOutage,
@@ -25,6 +31,12 @@ export const FAULTS = [
   oracleDeviation,
   rpcOutage,
   rpcLatency,
+  rpcLag,
+  rpcRateLimit,
+  rpcMethodErrors,
+  rpcBatchLimit,
+  rpcWrongFork,
+  rpcDisagree,
   gasSpike,
   congestion,
   chainHalt,

@@ -29,12 +29,13 @@ import { latestRound, type NodeRpc, proxyFacts } from "./chainlink.ts";
 import type { LabConfig } from "./config.ts";
 import { type ChainContracts, deployStack, type LabAccounts, labAccounts } from "./deploy.ts";
 import { CHAINLINK_HEARTBEATS_MS, verifyOnFork } from "./deployment.ts";
-import { type JsonServer, serveJson } from "./http.ts";
+import { type JsonServer, type Routes, serveJson } from "./http.ts";
 import { createKeeper, type Keeper } from "./keeper.ts";
 import { createMarket, type Market } from "./market.ts";
 import { type MiningControl, type MiningMode, startMining } from "./mining.ts";
 import { type PriceSource, type SourceMode, startPriceSource } from "./oracles.ts";
 import { startRegulator } from "./regulator.ts";
+import { type RpcLayers, startRpcLayers } from "./rpc-control.ts";
 import { createLabProxy, type LabToxiproxy, startLabToxiproxy } from "./toxiproxy.ts";
 
 /** What `lab.json` holds: every endpoint, chain id, contract address and operator key. */
@@ -216,11 +217,13 @@ interface ControlTargets {
   mining: MiningControl;
   /** Each chain's configured block time, ms: `POST /mining {mode: "mixed"}` restores it. */
   blockTimes: Record<string, number>;
+  /** The JSON-RPC layers' routes (`/rpc/...`). */
+  rpc: Routes;
 }
 
 /** The harness-only control API: market faults, source modes, the keeper, the sequencer. */
 function startControl(targets: ControlTargets, port: number): Promise<JsonServer> {
-  const { market, sources, keeper, mining, blockTimes } = targets;
+  const { market, sources, keeper, mining, blockTimes, rpc } = targets;
   const pairOf = (value: unknown): Pair | undefined => PAIRS.find((p) => p === value);
   const state = () => ({
     prices: Object.fromEntries(PAIRS.map((p) => [p, market.price(p)])),
@@ -307,6 +310,7 @@ function startControl(targets: ControlTargets, port: number): Promise<JsonServer
         await keeper.setSequencerDown(chain, down);
         return { status: 200, body: state() };
       },
+      ...rpc,
     },
     port,
   );
@@ -405,10 +409,22 @@ export async function startLab(config: LabConfig, options: StartLabOptions = {})
     );
     releases.push(() => mining.close());
     const blockTimes = Object.fromEntries(names.map((name) => [name, config.chains[name]!.block_time]));
-    const control = await startControl({ market, sources, keeper, mining, blockTimes }, config.ports.control);
+    const rpcLayers = await startRpcLayers(
+      names.map((name) => {
+        const { url, chainId } = chainByName.get(name)!;
+        return { name, url, chainId, blockTimeMs: config.chains[name]!.block_time };
+      }),
+      PROVIDERS,
+      { pidDir: join(dir, "pids"), cacheParent: join(dir, "anvil") },
+    );
+    releases.push(() => rpcLayers.close());
+    const control = await startControl(
+      { market, sources, keeper, mining, blockTimes, rpc: rpcLayers.routes },
+      config.ports.control,
+    );
     releases.push(() => control.close());
 
-    const proxied = await startProxies(lab, chainByName, sources, regulator.url, releases);
+    const proxied = await startProxies(lab, chainByName, rpcLayers, sources, regulator.url, releases);
     step(`${proxied.proxies.length} proxies in front of every endpoint`);
 
     const info: LabInfo = {
@@ -600,12 +616,13 @@ function startClock(
 
 /**
  * Puts a Toxiproxy proxy in front of every endpoint the system under test sees: each
- * chain's three providers, each price source, the regulator. Its release removes them
+ * chain's three providers (through their JSON-RPC layers), each price source, the regulator. Its release removes them
  * from a Toxiproxy the lab does not own.
  */
 async function startProxies(
   lab: LabToxiproxy,
   chainByName: ReadonlyMap<ChainName, Chain>,
+  rpcLayers: RpcLayers,
   sources: readonly PriceSource[],
   regulatorUrl: string,
   releases: Array<() => unknown>,
@@ -630,7 +647,7 @@ async function startProxies(
   for (const name of chainByName.keys()) {
     const urls = {} as Record<ProviderName, string>;
     for (const provider of PROVIDERS)
-      urls[provider] = await proxy(`${name}-${provider}`, chainByName.get(name)!.url);
+      urls[provider] = await proxy(`${name}-${provider}`, rpcLayers.layers.get(`${name}-${provider}`)!.url);
     rpc.set(name, urls);
   }
   const sourceUrls = {} as Record<SourceName, string>;

@@ -124,6 +124,7 @@ export class CrossChainManager {
       out.push("a team's deployment: mints go through the lab's vaults only");
     if (!chain.head) out.push("no head yet");
     if (state.halted) out.push("halted");
+    if (m.providersDisagree) out.push("its RPC providers disagree");
     const gwei = chain.head ? Number(chain.head.baseFeeWei) / 1e9 : 0;
     if (gwei > this.#o.thresholds.gasPriceGwei) out.push(`gas ${gwei.toFixed(0)} gwei`);
     if (state.paused) out.push("vault paused");

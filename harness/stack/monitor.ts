@@ -10,6 +10,7 @@ import type { Pair } from "../names.ts";
 import type { Alerter } from "./alerts.ts";
 import { type ChainClient, ERC20, FEED, type Head, toHead, VAULT } from "./chain.ts";
 import type { OracleAggregator } from "./oracle.ts";
+import { ProviderConsensus, type ProviderHealth } from "./providers.ts";
 import { ProviderError } from "./rpc.ts";
 
 /** What a sequencer uptime feed's `latestRoundData` gives: 0 up, 1 down, since `startedAt`. */
@@ -19,16 +20,7 @@ interface SequencerRound {
   startedAt: bigint;
 }
 
-export interface ProviderHealth {
-  name: string;
-  ok: boolean;
-  error: string | undefined;
-  head: number | undefined;
-  /** Wall-clock ms when this provider's head last advanced. */
-  lastAdvanceMs: number;
-  goodStreak: number;
-  lastCheckMs: number;
-}
+export type { ProviderHealth } from "./providers.ts";
 
 export interface ChainState {
   collateralRatio: number | undefined;
@@ -56,6 +48,9 @@ export interface MonitorOptions {
 }
 
 const PRIMARY = 0;
+
+/** Methods the monitor polls heads with: their failure is the provider's, not one method's. */
+const HEAD_METHODS = new Set(["eth_getBlockByNumber", "eth_blockNumber"]);
 
 interface RawHashes {
   number: string;
@@ -87,6 +82,7 @@ export class CollateralMonitor {
     lastReadMs: 0,
     readError: undefined,
   };
+  readonly consensus: ProviderConsensus;
   readonly #options: MonitorOptions;
   readonly #pollMs: number;
   readonly #standbyMs: number;
@@ -114,11 +110,37 @@ export class CollateralMonitor {
       lastAdvanceMs: now,
       goodStreak: 0,
       lastCheckMs: 0,
+      suspect: undefined,
     }));
-    chain.rpc.onProviderFailure = (provider, error) => {
+    this.consensus = new ProviderConsensus(chain.name, chain.rpc.providers.length, options.alerter);
+    chain.rpc.onProviderFailure = (provider, error, method) => {
       const index = chain.rpc.providers.indexOf(provider);
-      if (index === chain.rpc.active) this.failover(error.message);
+      this.#providerFailure(index, error, method);
     };
+  }
+
+  /** The chain's providers disagree with no majority: nothing read from them can be trusted. */
+  get providersDisagree(): boolean {
+    return this.consensus.disagree;
+  }
+
+  /**
+   * A call failed on a provider. A rate limit moves reads off it until its wait is over; an
+   * error of one method (or a timeout of one while the head polls answer) is reported and the
+   * call goes on elsewhere; anything else on the active provider fails over.
+   */
+  #providerFailure(index: number, error: ProviderError, method: string): void {
+    const h = this.health[index]!;
+    // A head poll answered since the call was sent: the provider lives while this method hangs.
+    // (A stall of the whole process answers nothing in between, and fails over as before.)
+    const headsFine = h.ok && h.lastCheckMs >= Date.now() - this.chain.rpc.timeoutMs;
+    const oneMethod =
+      error.kind === "method" ||
+      error.kind === "batch" ||
+      (error.kind === "timeout" && headsFine && !HEAD_METHODS.has(method));
+    if (error.kind === "rate_limited" || oneMethod) this.consensus.failure(index, h, error, method);
+    if (oneMethod) return;
+    if (index === this.chain.rpc.active) this.failover(error.message);
   }
 
   /** Name of the provider in use. */
@@ -188,10 +210,20 @@ export class CollateralMonitor {
       if (!this.#running) return;
       const message = error instanceof Error ? error.message : String(error);
       this.#record(index, undefined, message);
-      if (error instanceof ProviderError && index === this.chain.rpc.active) this.failover(message);
+      if (error instanceof ProviderError && index === this.chain.rpc.active) {
+        // The head poll itself failed: whatever the kind, the provider cannot serve heads.
+        if (error.kind !== "down" && error.kind !== "timeout")
+          this.consensus.failure(index, this.health[index]!, error, "eth_getBlockByNumber");
+        this.failover(message);
+      }
       return;
     }
     this.#record(index, head.number, undefined);
+    // Providers that disagree with no majority: nothing they say is read, nor any hash learnt.
+    if (this.consensus.disagree) {
+      this.#hashes.clear();
+      return;
+    }
     const previous = this.chain.head;
     const isNew = !previous || head.number !== previous.number || head.hash !== previous.hash;
     if (isNew) {
@@ -199,7 +231,7 @@ export class CollateralMonitor {
         this.#advances.push(head.seenAtMs);
         if (this.#advances.length > 2) this.#advances.shift();
       }
-      await this.#checkReorg(head, index);
+      if (!(await this.#checkReorg(head, index))) return;
       this.chain.observeHead(head);
       await this.#readState(head);
     }
@@ -215,7 +247,7 @@ export class CollateralMonitor {
    * knows every block of the window (for the next reorg's depth as well). On a reorg, a
    * binary search over the blocks seen finds the last one kept.
    */
-  async #checkReorg(head: Head, index: number): Promise<void> {
+  async #checkReorg(head: Head, index: number): Promise<boolean> {
     const seen = [...this.#hashes.keys()].filter((n) => n <= head.number).sort((a, b) => a - b);
     const probe = seen.at(-1);
     // Hashes of the chain the head is on, by height.
@@ -232,7 +264,22 @@ export class CollateralMonitor {
       }
       return branch.get(n);
     };
-    if (probe !== undefined && (await hashAt(probe)) !== this.#hashes.get(probe)) {
+    const probeHash = probe === undefined ? undefined : await hashAt(probe);
+    if (probe !== undefined && probeHash !== this.#hashes.get(probe)) {
+      // A reorg, unless the provider alone says so: then it left the chain (a fork of its own),
+      // and nothing it says is read.
+      const timeoutMs = Math.min(this.chain.rpc.timeoutMs, this.#standbyMs);
+      const verdict =
+        probeHash === undefined
+          ? "confirmed"
+          : await this.consensus.corroborate(this.chain.rpc, index, this.health, probe, probeHash, timeoutMs);
+      if (verdict !== "confirmed") {
+        if (verdict === "alone") {
+          this.#hashes.clear();
+          this.failover(this.health[index]!.suspect ?? "on a fork of its own");
+        }
+        return false;
+      }
       // seen[0..lo] still stand, seen[hi..] were replaced.
       let lo = -1;
       let hi = seen.length - 1;
@@ -258,6 +305,7 @@ export class CollateralMonitor {
     for (const [n, hash] of branch)
       if (hash !== undefined && n > head.number - HASH_WINDOW) this.#hashes.set(n, hash);
     for (const n of this.#hashes.keys()) if (n < head.number - HASH_WINDOW) this.#hashes.delete(n);
+    return true;
   }
 
   /**
@@ -440,22 +488,27 @@ export class CollateralMonitor {
     return price;
   }
 
-  /** Polls the providers not in use: their health, their heads; decides stall failover and fail-back. */
+  /**
+   * Polls every provider: their health and heads, compared (a lagging, forked or rate-limited
+   * one is suspect); decides failover away from a suspect or stalled active provider, and
+   * fail-back to the primary.
+   */
   async #checkStandby(): Promise<void> {
     const rpc = this.chain.rpc;
     const timeoutMs = Math.min(rpc.timeoutMs, this.#standbyMs);
-    await Promise.all(
-      rpc.providers.map(async (_, index) => {
-        if (index === rpc.active) return;
-        try {
-          const n = await rpc.callOn<string>(index, "eth_blockNumber", [], timeoutMs);
-          this.#record(index, Number(n), undefined);
-        } catch (error) {
-          this.#record(index, undefined, (error as Error).message);
-        }
-      }),
-    );
+    const round = await this.consensus.round(rpc, this.health, timeoutMs);
     if (!this.#running) return;
+    for (const [index, h] of round.heads.entries()) {
+      // The active provider's health is the head poll's: a suspect one still answers.
+      if (index === rpc.active && "error" in h) continue;
+      this.#record(index, "head" in h ? h.head : undefined, "error" in h ? h.error : undefined);
+    }
+    // Hashes learnt from a provider now known to be on a fork are not the chain's.
+    if (round.newlyForked) this.#hashes.clear();
+    if (round.activeSuspect !== undefined) {
+      this.failover(round.activeSuspect);
+      return;
+    }
     const now = Date.now();
     const active = this.health[rpc.active]!;
     const stallMs = 2 * this.chain.blockTimeMs + 250;
@@ -472,7 +525,8 @@ export class CollateralMonitor {
     if (rpc.active !== PRIMARY) {
       const primary = this.health[PRIMARY]!;
       const best = Math.max(...this.health.map((h) => h.head ?? 0));
-      if (primary.ok && primary.goodStreak >= 3 && (primary.head ?? 0) >= best - 1) {
+      const usable = primary.ok && primary.suspect === undefined && rpc.backoffUntil[PRIMARY]! <= now;
+      if (usable && primary.goodStreak >= 3 && (primary.head ?? 0) >= best - 1) {
         const from = rpc.activeProvider.name;
         rpc.active = PRIMARY;
         this.#options.alerter.emit("RPC_FAILBACK", "low", "rpc_providers", this.chain.name, {
@@ -497,7 +551,8 @@ export class CollateralMonitor {
       for (let step = 1; step < n; step++) {
         const candidate = (from + step) % n;
         const h = this.health[candidate]!;
-        if (h.ok || h.lastCheckMs === 0) {
+        const usable = h.suspect === undefined && rpc.backoffUntil[candidate]! <= Date.now();
+        if ((h.ok || h.lastCheckMs === 0) && usable) {
           to = candidate;
           break;
         }

@@ -19,14 +19,56 @@ export class RpcError extends Error {
   }
 }
 
-/** The provider did not answer (refused, reset, timeout, bad HTTP status). */
+/**
+ * How a provider failed a call: `down` (refused, reset, a bad HTTP status), `timeout` (no
+ * answer in time), `rate_limited` (HTTP 429, or JSON-RPC -32005 "limit exceeded"), `method`
+ * (an error only a provider gives: `header not found`, -32603, a logs range over its limit),
+ * `batch` (a batch refused whole for its size).
+ */
+export type ProviderFailure = "down" | "timeout" | "rate_limited" | "method" | "batch";
+
+/** The provider failed a call: the same call may work on another provider. */
 export class ProviderError extends Error {
   readonly provider: string;
-  constructor(provider: string, message: string) {
+  readonly kind: ProviderFailure;
+  /** For `rate_limited`: how long the provider asked to be left alone, ms. */
+  readonly retryAfterMs: number | undefined;
+  constructor(provider: string, message: string, kind: ProviderFailure = "down", retryAfterMs?: number) {
     super(`${provider}: ${message}`);
     this.name = "ProviderError";
     this.provider = provider;
+    this.kind = kind;
+    this.retryAfterMs = retryAfterMs;
   }
+}
+
+/** Retry-After in ms (seconds or an HTTP date); 1 s when absent or unreadable. */
+function retryAfterMs(header: string | null): number {
+  if (header === null) return 1000;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? 1000 : Math.max(0, date - Date.now());
+}
+
+/**
+ * A JSON-RPC error that is the provider's, not the node's verdict on the call (a revert, a
+ * bad nonce): the same call may work elsewhere.
+ */
+export function providerFailureOf(error: { code?: number; message?: string }): ProviderFailure | undefined {
+  const message = error.message ?? "";
+  if (/limit exceeded|rate limit|too many requests|exceeded .*capacity/i.test(message) || error.code === 429)
+    return "rate_limited";
+  if (/batch (size|too large)/i.test(message)) return "batch";
+  // A node's verdict on a transaction or a call, whatever its code.
+  if (/nonce|revert|insufficient|underpriced|already|intrinsic gas/i.test(message)) return undefined;
+  if (
+    error.code === -32603 ||
+    error.code === -32005 ||
+    /header not found|missing trie node|query exceeds|block range|response size/i.test(message)
+  )
+    return "method";
+  return undefined;
 }
 
 let nextId = 1;
@@ -49,14 +91,20 @@ async function post(url: string, body: string, timeoutMs: number, label: string)
       signal: deadline.signal,
     });
     if (!response.ok) {
-      await response.arrayBuffer().catch(() => undefined);
-      throw new ProviderError(label, `HTTP ${response.status}`);
+      const text = await response.text().catch(() => "");
+      if (response.status === 429) {
+        const wait = retryAfterMs(response.headers.get("retry-after"));
+        throw new ProviderError(label, `HTTP 429, retry after ${wait} ms`, "rate_limited", wait);
+      }
+      const kind = /batch (size|too large)/i.test(text) ? "batch" : "down";
+      throw new ProviderError(label, `HTTP ${response.status}`, kind);
     }
     return await response.json();
   } catch (error) {
     if (error instanceof ProviderError) throw error;
     const e = error as Error;
-    throw new ProviderError(label, e.name === "TimeoutError" ? `timeout after ${timeoutMs} ms` : e.message);
+    if (e.name === "TimeoutError") throw new ProviderError(label, `timeout after ${timeoutMs} ms`, "timeout");
+    throw new ProviderError(label, e.message);
   } finally {
     deadline.clear();
   }
@@ -76,7 +124,17 @@ export async function jsonRpc<T>(
     timeoutMs,
     label,
   )) as Reply<T>;
-  if (reply.error) throw new RpcError(method, reply.error);
+  if (reply.error) {
+    const kind = providerFailureOf(reply.error);
+    if (kind)
+      throw new ProviderError(
+        label,
+        `${method}: ${reply.error.message ?? "error"}`,
+        kind,
+        kind === "rate_limited" ? 1000 : undefined,
+      );
+    throw new RpcError(method, reply.error);
+  }
   return reply.result as T;
 }
 
@@ -101,8 +159,17 @@ export async function jsonRpcBatch(
   )) as Reply[] | Reply;
   if (!Array.isArray(reply)) {
     const why = reply.error?.message ?? "no error given";
-    throw new ProviderError(label, `batch of ${calls.length} answered with a single reply: ${why}`);
+    const kind = reply.error ? providerFailureOf(reply.error) : undefined;
+    throw new ProviderError(
+      label,
+      `batch of ${calls.length} answered with a single reply: ${why}`,
+      kind === "rate_limited" ? kind : "batch",
+      kind === "rate_limited" ? 1000 : undefined,
+    );
   }
+  // Every call refused for rate: the provider's, not the calls'.
+  const limited = reply.find((r) => r.error && providerFailureOf(r.error) === "rate_limited");
+  if (limited) throw new ProviderError(label, `batch: ${limited.error!.message}`, "rate_limited", 1000);
   const byId = new Map(reply.map((r) => [r.id, r]));
   return calls.map((c, i) => {
     const reply = byId.get(first + i);
@@ -116,37 +183,70 @@ export interface Provider {
   url: string;
 }
 
-/** A chain's providers with one active; `call` falls through to the next on a provider failure. */
+/** How long a rate-limited provider is left alone at most, whatever it asks, ms. */
+const MAX_BACKOFF_MS = 30_000;
+/** How long a batch size a provider refused is remembered before the full size is tried again, ms. */
+const BATCH_LIMIT_MEMORY_MS = 30_000;
+
+/**
+ * A chain's providers with one active; a call falls through to the next on a provider
+ * failure. A rate-limited provider is skipped until its Retry-After has passed (unless every
+ * provider is); a batch refused for its size is sent again in halves to the same provider,
+ * and the size that worked is kept for a while.
+ */
 export class FailoverRpc {
   readonly providers: readonly Provider[];
   active = 0;
   timeoutMs: number;
-  /** Called when a call had to leave the active provider. */
-  onProviderFailure: ((provider: Provider, error: ProviderError) => void) | undefined;
+  /** Called when a call failed on a provider (the active one, or any for rate limits and batches). */
+  onProviderFailure: ((provider: Provider, error: ProviderError, method: string) => void) | undefined;
+  /** Wall-clock ms until which each provider is left alone (rate limits). */
+  readonly backoffUntil: number[];
+  /** The batch size each provider last answered after refusing a larger one, and until when it holds. */
+  readonly #batchLimit: ({ size: number; untilMs: number } | undefined)[];
 
   constructor(providers: readonly Provider[], timeoutMs = 1000) {
     if (providers.length === 0) throw bugError("FailoverRpc: no providers");
     this.providers = providers;
     this.timeoutMs = timeoutMs;
+    this.backoffUntil = providers.map(() => 0);
+    this.#batchLimit = providers.map(() => undefined);
   }
 
   get activeProvider(): Provider {
     return this.providers[this.active]!;
   }
 
+  /** Provider indexes in the order a call tries them: from the active one, backed-off ones last. */
+  #order(): number[] {
+    const n = this.providers.length;
+    const all = Array.from({ length: n }, (_, i) => (this.active + i) % n);
+    const now = Date.now();
+    return [
+      ...all.filter((i) => this.backoffUntil[i]! <= now),
+      ...all.filter((i) => this.backoffUntil[i]! > now),
+    ];
+  }
+
+  #failed(index: number, error: ProviderError, method: string, first: boolean): void {
+    if (error.kind === "rate_limited")
+      this.backoffUntil[index] =
+        Date.now() + Math.min(MAX_BACKOFF_MS, Math.max(250, error.retryAfterMs ?? 1000));
+    if (first || error.kind === "rate_limited")
+      this.onProviderFailure?.(this.providers[index]!, error, method);
+  }
+
   /** Calls the active provider, then each other in order while the failure is the provider's. */
   async call<T>(method: string, params: unknown[] = []): Promise<T> {
     let last: unknown;
-    const start = this.active;
-    for (let i = 0; i < this.providers.length; i++) {
-      const index = (start + i) % this.providers.length;
+    for (const [i, index] of this.#order().entries()) {
       const provider = this.providers[index]!;
       try {
         return await jsonRpc<T>(provider.url, method, params, this.timeoutMs, provider.name);
       } catch (error) {
         if (!(error instanceof ProviderError)) throw error;
         last = error;
-        if (i === 0) this.onProviderFailure?.(provider, error);
+        this.#failed(index, error, method, i === 0);
       }
     }
     throw last;
@@ -158,28 +258,45 @@ export class FailoverRpc {
     timeoutMs = this.timeoutMs * 4,
   ): Promise<(unknown | RpcError)[]> {
     let last: unknown;
-    const start = this.active;
-    for (let i = 0; i < this.providers.length; i++) {
-      const provider = this.providers[(start + i) % this.providers.length]!;
+    for (const [i, index] of this.#order().entries()) {
       try {
-        return await jsonRpcBatch(provider.url, calls, timeoutMs, provider.name);
+        return await this.batchOn(index, calls, timeoutMs);
       } catch (error) {
         if (!(error instanceof ProviderError)) throw error;
         last = error;
-        if (i === 0) this.onProviderFailure?.(provider, error);
+        this.#failed(index, error, calls[0]?.method ?? "batch", i === 0);
       }
     }
     throw last;
   }
 
-  /** A batch to one provider directly. */
-  batchOn(
+  /** A batch to one provider directly, in pieces it accepts. */
+  async batchOn(
     index: number,
     calls: readonly { method: string; params: unknown[] }[],
     timeoutMs = this.timeoutMs * 4,
   ): Promise<(unknown | RpcError)[]> {
     const provider = this.providers[index]!;
-    return jsonRpcBatch(provider.url, calls, timeoutMs, provider.name);
+    const results: (unknown | RpcError)[] = [];
+    let from = 0;
+    while (from < calls.length) {
+      const known = this.#batchLimit[index];
+      const size = known && known.untilMs > Date.now() ? known.size : calls.length;
+      const piece = calls.slice(from, from + size);
+      try {
+        results.push(...(await jsonRpcBatch(provider.url, piece, timeoutMs, provider.name)));
+        from += piece.length;
+      } catch (error) {
+        if (!(error instanceof ProviderError) || error.kind !== "batch" || piece.length <= 1) throw error;
+        // Refused for its size: half of it from now on, and the refusal reported.
+        this.#batchLimit[index] = {
+          size: Math.ceil(piece.length / 2),
+          untilMs: Date.now() + BATCH_LIMIT_MEMORY_MS,
+        };
+        this.onProviderFailure?.(provider, error, piece[0]?.method ?? "batch");
+      }
+    }
+    return results;
   }
 
   /** Calls one provider directly (health checks). */

@@ -96,6 +96,13 @@ export async function expectSteady(info: LabInfo): Promise<void> {
     expect(proxies[p.name]?.enabled, `proxy ${p.name} enabled`).to.equal(true);
     expect(proxies[p.name]?.toxics, `proxy ${p.name} toxics`).to.deep.equal([]);
   }
+  for (const [chain, c] of Object.entries(info.chains))
+    for (const provider of Object.keys(c.rpc)) {
+      const layer = (await (await fetch(`${info.control}/rpc/${chain}-${provider}`)).json()) as {
+        rules: unknown[];
+      };
+      expect(layer.rules, `JSON-RPC rules of ${chain}-${provider}`).to.deep.equal([]);
+    }
   const state = (await (await fetch(`${info.control}/state`)).json()) as {
     shocked: string[];
     sources: Record<string, { kind: string }>;

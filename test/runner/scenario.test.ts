@@ -23,9 +23,9 @@ expect:
 describe("scenarios", () => {
   const files = readdirSync(SCENARIOS).filter((f) => f.endsWith(".yml") && !/systems-map|kpis/.test(f));
 
-  it("ships the BCP's five chaos tests, five more drills and four replays", () => {
-    expect(files).to.have.length(14);
-    expect(files.filter((f) => f.startsWith("replay-"))).to.have.length(4);
+  it("ships the BCP's five chaos tests, seven more drills and five replays", () => {
+    expect(files).to.have.length(17);
+    expect(files.filter((f) => f.startsWith("replay-"))).to.have.length(5);
   });
 
   for (const file of files) {
@@ -141,6 +141,14 @@ describe("faults", () => {
     regulator_outage: "mode: slow\n    latency: 3s\n    for: 5s",
     regulatory_pressure: "deadline: 30s\n    for: 20s",
     alert_delivery: "mode: slow\n    latency: 5s\n    for: 20s",
+    rpc_lag: "chain: ethereum\n    provider: primary\n    blocks: 8\n    for: 5s",
+    rpc_rate_limit:
+      "chain: ethereum\n    provider: primary\n    share: 0.5\n    retry_after: 2s\n    for: 5s",
+    rpc_method_errors:
+      "chain: polygon\n    provider: secondary\n    methods: [eth_getLogs]\n    error: logs_range\n    max_block_range: 1000\n    for: 5s",
+    rpc_batch_limit: "chain: arbitrum\n    provider: primary\n    max_batch: 5\n    for: 5s",
+    rpc_wrong_fork: "chain: ethereum\n    provider: primary\n    depth: 6\n    for: 5s",
+    rpc_disagree: "chain: polygon\n    providers: [primary, secondary]\n    for: 5s",
   };
 
   it("covers every fault type, one definition each", () => {
@@ -162,6 +170,48 @@ describe("faults", () => {
       expect(text).not.to.include("undefined");
     });
   }
+
+  it("refuses bad JSON-RPC fault parameters at their line, with the field", () => {
+    const bad = (fault: string, line: number, pattern: RegExp) =>
+      expect(() => parseScenario("t.yml", minimal(fault, "[rpc_providers]"), map)).to.throw(
+        new RegExp(`^t\\.yml:${line} faults\\[0\\]\\.${pattern.source}`),
+      );
+    bad(
+      "  - type: rpc_method_errors\n    chain: ethereum\n    provider: primary\n    methods: [eth_getLogz]\n    for: 5s",
+      9,
+      /methods\[0\]: .*eth_getLogs/,
+    );
+    bad(
+      "  - type: rpc_rate_limit\n    chain: ethereum\n    provider: primary\n    share: 1.5\n    for: 5s",
+      9,
+      /share: /,
+    );
+    bad(
+      "  - type: rpc_lag\n    chain: ethereum\n    provider: primary\n    blocks: 1000\n    for: 5s",
+      9,
+      /blocks: /,
+    );
+    bad(
+      "  - type: rpc_wrong_fork\n    chain: ethereum\n    provider: primary\n    depth: 500\n    for: 5s",
+      9,
+      /depth: /,
+    );
+    bad(
+      "  - type: rpc_lag\n    chain: ethereum\n    provider: tertiary\n    blocks: 2\n    for: 5s",
+      8,
+      /provider: /,
+    );
+    bad(
+      "  - type: rpc_disagree\n    chain: ethereum\n    providers: [primary]\n    for: 5s",
+      8,
+      /providers: /,
+    );
+    bad(
+      "  - type: rpc_method_errors\n    chain: ethereum\n    provider: primary\n    methods: [eth_call]\n    error: logs_range\n    for: 5s",
+      9,
+      /methods: logs_range applies to eth_getLogs only/,
+    );
+  });
 
   it("freezes either a price source or a chain's feeds", () => {
     const source = parseScenario(

@@ -1,0 +1,113 @@
+/** One RPC provider answers from a head that lags the chain: blocks, calls and balances of the past. */
+import { z } from "zod";
+import { formatDuration, positiveDuration } from "../duration.ts";
+import { labError } from "../errors.ts";
+import { MAX_REORG_DEPTH } from "../lab/anvil.ts";
+import { chain, rpcProvider } from "../names.ts";
+import { type FaultDefinition, forText, healOnce } from "./common.ts";
+import { proof } from "./context.ts";
+import { addRule, nodeBlock, num, providerBlock, providerUrl, removeRule, ruleId } from "./rpc-rules.ts";
+
+/** The furthest back a lag may reach: the lab's nodes keep the state of this many blocks. */
+export const MAX_LAG_BLOCKS = MAX_REORG_DEPTH;
+const MAX_BEHIND_MS = 10 * 60_000;
+
+export const params = z
+  .strictObject({
+    chain: chain.describe("The chain whose provider lags."),
+    provider: rpcProvider.describe("The RPC provider that lags."),
+    blocks: z
+      .int()
+      .min(1)
+      .max(MAX_LAG_BLOCKS)
+      .optional()
+      .describe(
+        `How many blocks behind the chain's head the provider answers from (at most ${MAX_LAG_BLOCKS}, the state the lab's nodes keep).`,
+      ),
+    behind: positiveDuration
+      .optional()
+      .describe(
+        "Or: how far behind in time; the provider answers from the last block at least this old (at most 10 min).",
+      ),
+  })
+  .describe(
+    "One RPC provider answers from a head that lags the chain's: `eth_blockNumber`, the latest block, and calls, balances and logs at `latest` all come from the lagged height; blocks, transactions and receipts above it are not there yet. It keeps answering, fast.",
+  );
+
+export const rpcLag = {
+  type: "rpc_lag",
+  params,
+  window: "required",
+  systems: ["rpc_providers"],
+  target: (p) => `rpc:${p.chain}:${p.provider}`,
+  check: (p) => {
+    if ((p.blocks === undefined) === (p.behind === undefined))
+      return [{ path: ["blocks"], message: "give exactly one of blocks and behind" }];
+    if (p.behind !== undefined && p.behind > MAX_BEHIND_MS)
+      return [{ path: ["behind"], message: `must be at most ${formatDuration(MAX_BEHIND_MS)}` }];
+    return [];
+  },
+  describe: (p) =>
+    `${p.provider} RPC provider of ${p.chain} answers ${p.blocks !== undefined ? `${p.blocks} blocks` : formatDuration(p.behind ?? 0)} behind the head${forText(p, formatDuration)}`,
+  async inject(ctx, p) {
+    const proxy = `${p.chain}-${p.provider}`;
+    const url = providerUrl(ctx, p.chain, p.provider);
+    const id = ruleId("rpc_lag");
+    const before = await nodeBlock(ctx, p.chain, "latest");
+    if (p.blocks !== undefined && num(before.number) < p.blocks)
+      throw labError(
+        `rpc_lag on ${p.chain}`,
+        `a lag of ${p.blocks} blocks is longer than the chain (head ${num(before.number)})`,
+      );
+    await addRule(
+      ctx,
+      proxy,
+      id,
+      p.blocks !== undefined
+        ? { kind: "lag", blocks: p.blocks }
+        : { kind: "lag", seconds: Math.round((p.behind ?? 0) / 1000) },
+    );
+    const heal = healOnce(async () => {
+      await removeRule(ctx, proxy, id);
+      const node = await nodeBlock(ctx, p.chain, "latest");
+      const seen = await providerBlock(url, "latest");
+      const gap = seen === undefined ? undefined : num(node.number) - num(seen.number);
+      // A block may be mined between the two reads.
+      return proof(
+        gap !== undefined && gap <= 1,
+        `${p.provider} of ${p.chain} at the head again: block ${seen === undefined ? "none" : num(seen.number)}, node ${num(node.number)}`,
+        {
+          node: num(node.number),
+          provider: seen === undefined ? null : num(seen.number),
+        },
+      );
+    });
+    try {
+      const seen = await providerBlock(url, "latest");
+      const node = await nodeBlock(ctx, p.chain, "latest");
+      const gap = seen === undefined ? undefined : num(node.number) - num(seen.number);
+      const age = seen === undefined ? undefined : num(node.timestamp) - num(seen.timestamp);
+      const took =
+        gap !== undefined &&
+        (p.blocks !== undefined
+          ? gap >= p.blocks && gap <= p.blocks + 1
+          : (age ?? 0) * 1000 >= (p.behind ?? 0));
+      return {
+        proof: proof(
+          took,
+          `${p.provider} of ${p.chain} says the head is block ${seen === undefined ? "none" : num(seen.number)}; the node is at ${num(node.number)} (${gap} blocks, ${age} s behind)`,
+          {
+            provider: seen === undefined ? null : num(seen.number),
+            node: num(node.number),
+            blocksBehind: gap,
+            secondsBehind: age,
+          },
+        ),
+        heal,
+      };
+    } catch (error) {
+      await heal().catch(() => undefined);
+      throw error;
+    }
+  },
+} as const satisfies FaultDefinition<typeof params>;
