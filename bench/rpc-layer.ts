@@ -1,14 +1,15 @@
 /**
- * JSON-RPC layer benchmark: one anvil reached directly, through a Toxiproxy proxy alone, and
- * through the proxy and the JSON-RPC layer with no rule active (the lab's path), in one run;
- * with the embedded Toxiproxy, and with the real toxiproxy-server when it is installed (the
- * lab uses the real one when it finds it). The embedded proxy and the layer run in a child
- * process of their own, as they do in a lab.
+ * JSON-RPC layer benchmark: one anvil reached directly, through a Toxiproxy proxy alone,
+ * through the JSON-RPC layer alone with no rule active, and through both (the lab's path), in
+ * one run; with the embedded Toxiproxy, and with the real toxiproxy-server when it is
+ * installed (the lab uses the real one when it finds it). The embedded proxy and the layer run
+ * in a child process of their own, as they do in a lab.
  *   - added latency, p50 and p99, of a single call (`eth_blockNumber`) and of a batch of 10
  *     (`eth_getBlockByNumber`, `eth_getBalance`), on a kept-alive connection: path minus direct;
  *   - requests per second with 8 concurrent kept-alive clients.
- * Targets: the layer's path adds at most 1.5x the proxy's added latency, and keeps at least
- * 0.7x its requests per second.
+ * Targets: the layer adds at most 1.5x the proxy's added latency, and keeps at least 0.7x its
+ * requests per second. Printed for the layer alone against the proxy alone, and for the lab's
+ * path (proxy and layer) against the proxy alone.
  *
  *   node bench/rpc-layer.ts
  */
@@ -121,6 +122,7 @@ async function main(): Promise<void> {
       direct: node.url,
       proxy: `http://${child.readyMatch![1]}`,
       layer: `http://${child.readyMatch![2]}`,
+      "layer alone": `http://${child.readyMatch![3]}`,
     };
     const realBin = findToxiproxyServer();
     if (realBin) {
@@ -169,41 +171,32 @@ async function main(): Promise<void> {
       `rpc-layer benchmark: ${ROUNDS * PER_ROUND} single calls and ${(ROUNDS * PER_ROUND) / 5} batches of 10 per path (keep-alive), ` +
         `${RPS_ROUNDS} x ${RPS_MS} ms of ${CLIENTS} clients; anvil on loopback, node ${process.versions.node}`,
     );
-    const ratios: string[] = [];
     const r = Object.fromEntries(labels.map((l) => [l, median(rps[l]!)])) as Record<Path, number>;
-    for (const [kind, proxy, layer] of [
-      ["embedded", "proxy", "layer"],
-      ["real", "real proxy", "real layer"],
-    ] as const) {
-      if (paths[proxy] === undefined) continue;
-      for (const [what, samples] of [
-        ["single", single],
-        ["batch", batch],
-      ] as const) {
-        for (const p of [50, 99]) {
-          const s = stat(samples, p);
-          const proxyAdded = s[proxy]! - s["direct"]!;
-          const layerAdded = s[layer]! - s["direct"]!;
-          const ratio = proxyAdded > 0 ? layerAdded / proxyAdded : Number.NaN;
-          console.log(
-            `${kind} ${what} p${p}: direct ${us(s["direct"]!)}, proxy ${us(s[proxy]!)} (+${us(proxyAdded)}), proxy+layer ${us(s[layer]!)} (+${us(layerAdded)})`,
-          );
-          ratios.push(`${kind} ${what} p${p} ${Number.isNaN(ratio) ? "n/a" : `${ratio.toFixed(2)}x`}`);
-        }
-      }
+    const p = { s50: stat(single, 50), s99: stat(single, 99), b50: stat(batch, 50), b99: stat(batch, 99) };
+    for (const l of labels) {
+      const added = (x: Record<Path, number>) => (l === "direct" ? "" : ` (+${us(x[l]! - x["direct"]!)})`);
       console.log(
-        `${kind} requests/s (median of ${RPS_ROUNDS}): direct ${r["direct"]!.toFixed(0)}, proxy ${r[proxy]!.toFixed(0)}, proxy+layer ${r[layer]!.toFixed(0)}`,
+        `${l.padEnd(12)} single p50 ${us(p.s50[l]!)}${added(p.s50)}, p99 ${us(p.s99[l]!)}${added(p.s99)}; ` +
+          `batch p50 ${us(p.b50[l]!)}${added(p.b50)}, p99 ${us(p.b99[l]!)}${added(p.b99)}; ${r[l]!.toFixed(0)} requests/s`,
       );
     }
-    console.log(`layer/proxy added latency: ${ratios.join(", ")}  (target <= 1.5x)`);
-    for (const [kind, proxy, layer] of [
-      ["embedded", "proxy", "layer"],
-      ["real", "real proxy", "real layer"],
-    ] as const)
-      if (r[proxy] !== undefined)
-        console.log(
-          `${kind}: layer/proxy requests per second ${(r[layer]! / r[proxy]!).toFixed(2)}x  (target >= 0.7x)`,
-        );
+    const ratio = (x: Record<Path, number>, path: string, anchor: string) => {
+      const a = x[anchor]! - x["direct"]!;
+      return a > 0 ? `${((x[path]! - x["direct"]!) / a).toFixed(2)}x` : "n/a";
+    };
+    for (const [kind, anchor, path] of [
+      ["layer alone against the embedded proxy alone", "proxy", "layer alone"],
+      ["layer alone against the real proxy alone", "real proxy", "layer alone"],
+      ["the lab's path (embedded proxy and layer) against the embedded proxy alone", "proxy", "layer"],
+      ["the lab's path (real proxy and layer) against the real proxy alone", "real proxy", "real layer"],
+    ] as const) {
+      if (paths[anchor] === undefined) continue;
+      console.log(
+        `${kind}: added latency single p50 ${ratio(p.s50, path, anchor)}, p99 ${ratio(p.s99, path, anchor)}, ` +
+          `batch p50 ${ratio(p.b50, path, anchor)}, p99 ${ratio(p.b99, path, anchor)} (target <= 1.5x); ` +
+          `requests/s ${(r[path]! / r[anchor]!).toFixed(2)}x (target >= 0.7x)`,
+      );
+    }
   } finally {
     for (const stop of stops) await stop();
   }

@@ -27,7 +27,7 @@ export const params = z
     behind: positiveDuration
       .optional()
       .describe(
-        "Or: how far behind in time; the provider answers from the last block at least this old (at most 10 min).",
+        "Or: how far behind in the chain's own time; the provider answers from the last block whose timestamp is at least this much older than the head's (at most 10 min).",
       ),
   })
   .describe(

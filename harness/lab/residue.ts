@@ -50,6 +50,14 @@ export async function findResidue(info: LabInfo): Promise<string[]> {
     if (mode.kind !== "live") found.push(`source ${name} is ${mode.kind}`);
   for (const feed of state.keeper)
     if (feed.paused) found.push(`keeper paused for ${feed.pair} on ${feed.chain}`);
+  for (const [name, chain] of Object.entries(info.chains))
+    for (const provider of Object.keys(chain.rpc)) {
+      const layer = await getJson<{ rules: { id: string; kind: string }[] }>(
+        `${info.control}/rpc/${name}-${provider}`,
+      );
+      for (const rule of layer.rules)
+        found.push(`${provider} provider of ${name} has JSON-RPC rule ${rule.id} (${rule.kind})`);
+    }
   await Promise.all(
     Object.entries(info.chains).map(async ([name, chain]) => {
       const deadline = Date.now() + chain.blockTimeMs * 4 + 1000;

@@ -144,6 +144,8 @@ export class RpcLayer {
   #tcp = createTcpServer({ noDelay: true }, (socket) => this.#splice(socket));
   #http = createServer({ keepAlive: true, noDelay: true }, (req, res) => this.#handle(req, res));
   #sockets = new Set<Socket>();
+  /** Spliced connections whose requests the layer cannot delimit (chunked bodies): closed when a rule comes. */
+  #opaque = new Set<Socket>();
   #held = new Set<ServerResponse>();
   #agent = new Agent({ keepAlive: true, maxSockets: 64, scheduling: "lifo" });
   #timestamps = new Map<string, number>();
@@ -175,6 +177,7 @@ export class RpcLayer {
     this.#sockets.add(client);
     client.once("close", () => {
       this.#sockets.delete(client);
+      this.#opaque.delete(client);
     });
     client.on("error", () => client.destroy());
     const node = connect({ ...this.#node, noDelay: true });
@@ -225,13 +228,17 @@ export class RpcLayer {
           head = seen;
           offset = chunk.length;
           if (head.length > MAX_HEAD) opaque = true;
+          if (opaque) this.#opaque.add(client);
           continue;
         }
         const text = seen.toString("latin1", 0, end);
         const consumed = end + 4 - (head?.length ?? 0);
         head = undefined;
         offset += consumed;
-        if (/\r\ntransfer-encoding:/i.test(text)) opaque = true;
+        if (/\r\ntransfer-encoding:/i.test(text)) {
+          opaque = true;
+          this.#opaque.add(client);
+        }
         const length = /\r\ncontent-length:\s*(\d+)/i.exec(text);
         bodyLeft = length ? Number(length[1]) : 0;
       }
@@ -253,6 +260,10 @@ export class RpcLayer {
     const active: Active = { rule, hits: 0 };
     if (rule.kind === "rate_limit") active.random = seededRandom(rule.seed);
     this.#rules.push(active);
+    // A connection the layer cannot follow would carry on to the node untouched: its client
+    // opens a new one, which the rule reaches from its first request.
+    for (const socket of this.#opaque) socket.destroy();
+    this.#opaque.clear();
   }
 
   /** Removes a rule; true when it was there. Requests it holds are let go (closed). */

@@ -271,6 +271,34 @@ describe("JSON-RPC layer", function () {
     expect(back.result.hash).to.equal(onNode.hash);
   });
 
+  it("closes a connection it cannot follow (a chunked body) when a rule comes, so the rule reaches its client", async () => {
+    const chunkedAgent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const chunked = () =>
+      new Promise<unknown>((resolve, reject) => {
+        const req = request(
+          url,
+          { method: "POST", agent: chunkedAgent, headers: { "content-type": "application/json" } },
+          (res) => {
+            let text = "";
+            res.on("data", (d) => {
+              text += d;
+            });
+            res.on("end", () => resolve(JSON.parse(text)));
+          },
+        );
+        req.on("error", reject);
+        // No Content-Length: Node sends the body chunked.
+        req.write('{"jsonrpc":"2.0","id":1,');
+        req.end('"method":"eth_blockNumber","params":[]}');
+      });
+    const before = (await chunked()) as { result: string };
+    expect(Number(before.result)).to.equal(await head());
+    await rule({ id: "lag", kind: "lag", blocks: 4 });
+    const after = (await chunked()) as { result: string };
+    expect(Number(after.result)).to.equal((await head()) - 4);
+    chunkedAgent.destroy();
+  });
+
   it("refuses malformed rules at the control API", async () => {
     expect(
       ruleProblem({

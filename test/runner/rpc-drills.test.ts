@@ -42,17 +42,23 @@ describe("JSON-RPC faults, drilled", function () {
       ).to.equal(true);
       expect(j.phases.detection_ms, j.scenario.name).to.be.a("number");
     }
-    // Method errors and a batch limit leave the provider in use: no failover for them.
+    // Method errors and a batch limit leave the provider in use: nothing fails it over for them.
+    // (A timeout on a busy machine may, at any time: that is not what is checked here.)
     for (const name of ["rpc-method-errors", "rpc-batch-limit"]) {
       const j = journals.find((x) => x.scenario.name === name)!;
-      const failovers = j.timeline.filter(
+      const forThem = j.timeline.filter(
         (e) =>
           e.kind === "alert.received" &&
           e.name === "RPC_FAILOVER" &&
-          (e.details as { from?: string })?.from === "primary" &&
-          e.chain === "ethereum",
+          /header not found|batch/i.test(String((e.details as { reason?: string } | undefined)?.reason)),
       );
-      expect(failovers, `${name}: ${JSON.stringify(failovers)}`).to.deep.equal([]);
+      expect(forThem, `${name}: ${JSON.stringify(forThem)}`).to.deep.equal([]);
+      expect(
+        j.timeline.some(
+          (e) => e.kind === "alert.received" && /^RPC_(METHOD_ERRORS|BATCH_LIMITED)$/.test(e.name ?? ""),
+        ),
+        name,
+      ).to.equal(true);
     }
   });
 
