@@ -83,6 +83,23 @@ export class ProviderConsensus {
     return provider === undefined ? `rpc-${what}:${this.#chain}` : `rpc-${what}:${this.#chain}:${provider}`;
   }
 
+  #raiseForked(
+    provider: string,
+    block: number,
+    hash: string,
+    majorityHash: string,
+    majority: string[],
+  ): void {
+    this.#alerter.raise({
+      key: this.#key("fork", provider),
+      event: "RPC_PROVIDER_FORKED",
+      severity: "critical",
+      system: "rpc_providers",
+      chain: this.#chain,
+      details: { provider, block, hash, majorityHash, majority },
+    });
+  }
+
   /** A rate limit or a method error seen on a call. */
   failure(index: number, health: ProviderHealth, error: ProviderError, method: string): void {
     const t = this.#tracks[index]!;
@@ -160,20 +177,8 @@ export class ProviderConsensus {
     t.fine = 0;
     if (!t.forked) {
       t.forked = true;
-      this.#alerter.raise({
-        key: this.#key("fork", h.name),
-        event: "RPC_PROVIDER_FORKED",
-        severity: "critical",
-        system: "rpc_providers",
-        chain: this.#chain,
-        details: {
-          provider: h.name,
-          block: height,
-          hash,
-          majorityHash: said[0],
-          majority: others.filter((_, k) => answers[k] !== undefined).map((i) => health[i]!.name),
-        },
-      });
+      const majority = others.filter((_, k) => answers[k] !== undefined).map((i) => health[i]!.name);
+      this.#raiseForked(h.name, height, hash, said[0]!, majority);
     }
     h.suspect = `on a fork: block ${height} is ${hash.slice(0, 10)}… where the others say ${said[0]!.slice(0, 10)}…`;
     return "alone";
@@ -238,20 +243,14 @@ export class ProviderConsensus {
       if (t.fork >= ROUNDS && !t.forked) {
         t.forked = true;
         newlyForked = true;
-        this.#alerter.raise({
-          key: this.#key("fork", h.name),
-          event: "RPC_PROVIDER_FORKED",
-          severity: "critical",
-          system: "rpc_providers",
-          chain: this.#chain,
-          details: {
-            provider: h.name,
-            block: height,
-            hash: hashes.get(i),
-            majorityHash: [...votes.entries()].find(([, g]) => g === majority)?.[0],
-            majority: majority!.map((m) => health[m]!.name),
-          },
-        });
+        const majorityHash = [...votes.entries()].find(([, g]) => g === majority)?.[0];
+        this.#raiseForked(
+          h.name,
+          height,
+          hashes.get(i)!,
+          majorityHash!,
+          majority!.map((m) => health[m]!.name),
+        );
       }
       if (t.fine >= ROUNDS) {
         if (t.lagging) this.#alerter.clear(this.#key("lag", h.name), { provider: h.name });
