@@ -16,6 +16,7 @@ import { type Document, isAlias, isMap, isSeq, LineCounter, type Node, parseDocu
 import type { z } from "zod";
 import { describeValue } from "./duration.ts";
 import { type ErrorCode, FiredrillError, inputError, isErrorCode } from "./errors.ts";
+import { suggest } from "./suggest.ts";
 
 /** A path into a parsed document, as zod reports it: keys and list indexes. */
 export type FieldPath = readonly PropertyKey[];
@@ -269,7 +270,7 @@ export function zodProblems(issues: readonly z.core.$ZodIssue[]): Problem[] {
         const message =
           values.length === 1
             ? `expected ${values[0]}, got ${describeValue(input)}`
-            : `expected one of ${values.join(", ")}, got ${describeValue(input)}`;
+            : `expected one of ${values.join(", ")}, got ${describeValue(input)}${typeof input === "string" ? suggest(input, values) : ""}`;
         problems.push({ path: issue.path, message, code: "FD201" });
         break;
       }

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { formatDuration, positiveDuration } from "../duration.ts";
 import { FiredrillError } from "../errors.ts";
 import { SCENARIOS_DIR } from "../paths.ts";
+import { suggest } from "../suggest.ts";
 import {
   type Problem,
   parseYaml,
@@ -17,6 +18,8 @@ import {
   validateAgainst,
   type YamlFile,
 } from "../yaml.ts";
+
+export { suggest };
 
 /** Names of systems: lower snake case. */
 export const SYSTEM_NAME = /^[a-z][a-z0-9_]*$/;
@@ -170,32 +173,6 @@ export function systemsMapFrom(src: YamlFile): SystemsMap {
     ]);
   }
   return { file: src.file, tiers, systems };
-}
-
-/** Closest known name, as a hint. */
-export function suggest(name: string, known: readonly string[]): string {
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1;
-  for (const candidate of known) {
-    const distance = editDistance(name, candidate);
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return best === undefined ? "" : ` (did you mean ${best}?)`;
-}
-
-function editDistance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) {
-      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    row = next;
-  }
-  return row[b.length]!;
 }
 
 /**

@@ -179,7 +179,7 @@ describe("faults", () => {
     bad(
       "  - type: rpc_method_errors\n    chain: ethereum\n    provider: primary\n    methods: [eth_getLogz]\n    for: 5s",
       9,
-      /methods\[0\]: .*eth_getLogs/,
+      /methods\[0\]: expected one of .*, got "eth_getLogz" \(did you mean eth_getLogs\?\)/,
     );
     bad(
       "  - type: rpc_rate_limit\n    chain: ethereum\n    provider: primary\n    share: 1.5\n    for: 5s",
