@@ -81,10 +81,14 @@ describe("JSON-RPC faults, drilled", function () {
       // The fault was there, proved against the node, and healed ...
       expect(j.faults[0]!.proof?.ok, j.scenario.name).to.equal(true);
       expect(j.faults[0]!.healed_at, j.scenario.name).to.not.equal(null);
-      // ... and the monitor never said a word.
+      // ... and the monitor never saw it. (A timeout on a busy machine may make it fail
+      // over now and then; it never says the provider lags or left the chain.)
       const detection = j.verdicts.find((v) => v.name.startsWith("detection"));
       expect(detection?.passed, j.scenario.name).to.equal(false);
-      expect(j.timeline.filter((e) => e.kind === "alert.received")).to.deep.equal([]);
+      const expected = new Set(["RPC_PROVIDER_LAGGING", "RPC_PROVIDER_FORKED"]);
+      expect(
+        j.timeline.filter((e) => e.kind === "alert.received" && expected.has(e.name ?? "")),
+      ).to.deep.equal([]);
     }
   });
 });
