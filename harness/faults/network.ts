@@ -32,6 +32,10 @@ export interface ProbeResult {
   /** True when an HTTP answer came. */
   ok: boolean;
   status?: number;
+  /** The answer's body, when one came. */
+  body?: string;
+  /** Its `Retry-After` header, when it has one. */
+  retryAfter?: string;
   /** Error code when no answer came: ECONNREFUSED, ECONNRESET, TIMEOUT, ... */
   error?: string;
   /** Time to the answer (or the failure), ms. */
@@ -61,8 +65,17 @@ export function probe(target: ProbeRequest, timeoutMs: number): Promise<ProbeRes
     });
     const timer = setTimeout(() => finish({ ok: false, error: "TIMEOUT" }), timeoutMs);
     req.on("response", (res) => {
-      res.resume();
-      res.on("end", () => finish({ ok: true, status: res.statusCode ?? 0 }));
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () => {
+        const retry = res.headers["retry-after"];
+        finish({
+          ok: true,
+          status: res.statusCode ?? 0,
+          body: Buffer.concat(chunks).toString("utf8"),
+          ...(typeof retry === "string" ? { retryAfter: retry } : {}),
+        });
+      });
       res.on("error", (error: NodeJS.ErrnoException) => finish({ ok: false, error: error.code ?? "ERROR" }));
     });
     req.on("error", (error: NodeJS.ErrnoException) =>

@@ -4,9 +4,9 @@
  * under test sends them (through the provider's proxy, on a fresh connection), so that a
  * proof shows what a monitor would see next to what the node itself says.
  */
-import { request } from "node:http";
 import { labError } from "../errors.ts";
 import type { FaultContext } from "./context.ts";
+import { probe } from "./network.ts";
 
 /** A rule as the layer takes it (harness/lab/rpc-layer.ts), without its id. */
 export type RuleBody = Record<string, unknown> & { kind: string };
@@ -56,49 +56,17 @@ export interface RpcAnswer {
   ms: number;
 }
 
-/** POSTs a JSON-RPC body on a new connection; never throws. */
-export function rpcPost(url: string, body: unknown, timeoutMs = 3_000): Promise<RpcAnswer> {
-  const started = performance.now();
-  const text = JSON.stringify(body);
-  return new Promise((resolve) => {
-    let settled = false;
-    const finish = (answer: Omit<RpcAnswer, "ms">) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      req.destroy();
-      resolve({ ...answer, ms: Math.round(performance.now() - started) });
-    };
-    const req = request(url, {
-      method: "POST",
-      agent: false,
-      headers: { "content-type": "application/json", "content-length": Buffer.byteLength(text) },
-    });
-    const timer = setTimeout(() => finish({ status: 0, error: "TIMEOUT" }), timeoutMs);
-    req.on("response", (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => {
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-        } catch {
-          parsed = undefined;
-        }
-        const retry = res.headers["retry-after"];
-        finish({
-          status: res.statusCode ?? 0,
-          retryAfter: typeof retry === "string" ? retry : undefined,
-          body: parsed,
-        });
-      });
-      res.on("error", (error: NodeJS.ErrnoException) => finish({ status: 0, error: error.code ?? "ERROR" }));
-    });
-    req.on("error", (error: NodeJS.ErrnoException) =>
-      finish({ status: 0, error: error.code ?? error.message }),
-    );
-    req.end(text);
-  });
+/** POSTs a JSON-RPC body on a new connection (a network fault's probe); never throws. */
+export async function rpcPost(url: string, body: unknown, timeoutMs = 3_000): Promise<RpcAnswer> {
+  const answer = await probe({ url, path: "/", method: "POST", body: JSON.stringify(body) }, timeoutMs);
+  if (!answer.ok) return { status: 0, error: answer.error ?? "ERROR", ms: answer.ms };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(answer.body ?? "");
+  } catch {
+    parsed = undefined;
+  }
+  return { status: answer.status ?? 0, retryAfter: answer.retryAfter, body: parsed, ms: answer.ms };
 }
 
 export const call = (method: string, params: unknown[] = [], id = 1) => ({
