@@ -183,6 +183,10 @@ function report(runs) {
   const sum = (k) => runs.reduce((n, r) => n + r[k], 0);
   const ok = runs.every((r) => r.ok) && sum("passed") > 0;
   const failed = sum("failed");
+  // The failures of every run again, last: a log cut to its tail still shows them all.
+  const failures = runs.map((r) => r.failures).filter(Boolean);
+  if (failures.length > 0 && runs.length > 1)
+    process.stdout.write(`\nthe failures of every run, again:\n${failures.join("\n")}\n`);
   process.stdout.write(
     `\n${sum("passed")} passed, ${ok ? failed : Math.max(failed, 1)} failed, ${sum("skipped")} skipped\n`,
   );
@@ -216,7 +220,9 @@ function mocha(node, env, args) {
       const count = (word) => Number(plain.match(new RegExp(`^\\s*(\\d+) ${word}`, "m"))?.[1] ?? 0);
       const passed = count("passing");
       const failed = count("failing");
-      resolve({ passed, failed, skipped: count("pending"), ok: code === 0 && failed === 0 });
+      const at = plain.search(/^\s*\d+ failing/m);
+      const failures = at < 0 ? "" : plain.slice(at, at + 12_000).trimEnd();
+      resolve({ passed, failed, skipped: count("pending"), ok: code === 0 && failed === 0, failures });
     });
   });
 }

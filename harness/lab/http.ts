@@ -94,7 +94,10 @@ export async function serveJson(name: string, routes: Routes, port = 0): Promise
       send(res, { status: 500, body: { error: (error as Error).message } });
     }
   });
-  server.keepAliveTimeout = 5000;
+  // Longer than any client keeps an idle connection (Node's fetch: 4 s), so that the client
+  // always closes first: a server closing an idle connection just as a client sends on it
+  // loses that request, and a POST (a fault's control call) is not sent again.
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) =>
       reject(labError(name, error.code === "EADDRINUSE" ? `port ${port} is already in use` : error.message)),

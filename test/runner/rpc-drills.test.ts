@@ -38,7 +38,7 @@ describe("JSON-RPC faults, drilled", function () {
     for (const j of journals) {
       expect(
         j.faults.every((f) => f.proof?.ok && f.healed_at !== null),
-        j.scenario.name,
+        `${j.scenario.name}: ${JSON.stringify({ faults: j.faults, notes: j.notes })}`,
       ).to.equal(true);
       expect(j.phases.detection_ms, j.scenario.name).to.be.a("number");
     }
@@ -79,8 +79,9 @@ describe("JSON-RPC faults, drilled", function () {
     expect(journals.map((j) => j.scenario.name).sort()).to.deep.equal([...names].sort());
     for (const j of journals) {
       // The fault was there, proved against the node, and healed ...
-      expect(j.faults[0]!.proof?.ok, j.scenario.name).to.equal(true);
-      expect(j.faults[0]!.healed_at, j.scenario.name).to.not.equal(null);
+      const said = `${j.scenario.name}: ${JSON.stringify({ fault: j.faults[0], notes: j.notes })}`;
+      expect(j.faults[0]!.proof?.ok, said).to.equal(true);
+      expect(j.faults[0]!.healed_at, said).to.not.equal(null);
       // ... and the monitor never saw it. (A timeout on a busy machine may make it fail
       // over now and then; it never says the provider lags or left the chain.)
       const detection = j.verdicts.find((v) => v.name.startsWith("detection"));

@@ -92,7 +92,9 @@ describe("shipped scenarios", function () {
       const alerts = journal!.timeline
         .filter((e) => e.kind === "alert.received" || e.kind.startsWith("fault."))
         .map((e) => `${(e.t_ms / 1000).toFixed(2)}s ${e.kind} ${e.name ?? ""} ${e.chain ?? ""}`);
-      expect(failed, `timeline:\n${alerts.join("\n")}`).to.deep.equal([]);
+      expect(failed, `timeline:\n${alerts.join("\n")}\nnotes: ${journal!.notes.join(" | ")}`).to.deep.equal(
+        [],
+      );
       expect(journal!.status).to.equal("completed");
       for (const fault of journal!.faults) expect(fault.proof?.ok, `${fault.type} proof`).to.equal(true);
       expect(journal!.phases.detection_ms).to.be.a("number");
