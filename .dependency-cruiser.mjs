@@ -4,6 +4,7 @@
  * harness/ is built in layers, each importing only the layers below it:
  *
  *   commands   cli.ts, bin/, every `command.ts` and `*-command.ts`   (anything)
+ *   gameday    gameday/                        runner and below, stack/assess.ts
  *   runner     runner/                         proxy, lab, faults, loadgen, contract, ground
  *   faults     faults/                         lab, proxy, contract, ground
  *   lab        lab/                            proxy, contract, ground
@@ -86,6 +87,25 @@ export default {
       severity: "error",
       from: layer("loadgen"),
       to: outside("loadgen/", "contract/"),
+    },
+    {
+      name: "gameday-above-runner",
+      comment:
+        "A GameDay is a run with people: it gives the runner its people and serves the incident room. " +
+        "The room shows the emergency assessment screen (`firedrill assess`), so it may use stack/assess.ts; " +
+        "it never reaches the report writers (the gameday command calls them).",
+      severity: "error",
+      from: layer("gameday"),
+      to: outside(
+        "gameday/",
+        "runner/",
+        "faults/",
+        "lab/",
+        "proxy/",
+        "loadgen/",
+        "contract/",
+        "stack/assess\\.ts$",
+      ),
     },
     {
       name: "runner-below-commands",

@@ -30,6 +30,11 @@ const VERBS: Record<string, { summary: string; load: () => Promise<{ command: Co
       "alerts check <alerts.yml> <payload.json> --format F: what a monitor's delivery becomes in a drill",
     load: () => import("./runner/alerts-command.ts"),
   },
+  gameday: {
+    summary:
+      "gameday [scenario.yml] [--team team.yml] [--blind]: a drill with people: pages, an incident room, human verdicts",
+    load: () => import("./gameday/command.ts"),
+  },
   programme: {
     summary: "programme status|next [programme.yml]: what is due and overdue, the resilience score",
     load: () => import("./runner/programme-command.ts"),
@@ -39,7 +44,8 @@ const VERBS: Record<string, { summary: string; load: () => Promise<{ command: Co
     load: () => import("./runner/map-command.ts"),
   },
   report: {
-    summary: "report <journal|dir...> [--format html,pdf,md,junit,json] [--out dir] [--verify dir]",
+    summary:
+      "report <journal|dir...> [--format html,pdf,md,junit,json,postmortem] [--out dir] [--verify dir]",
     load: () => import("./report/command.ts"),
   },
   load: {

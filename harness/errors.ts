@@ -240,6 +240,18 @@ export const CATALOGUE = {
     title: "alert payload not of its format",
     from: "alerts check: a payload file that is not JSON, or not a delivery of the format named by `--format`",
   },
+  FD238: {
+    family: "input",
+    exit: 2,
+    title: "team file is not valid",
+    from: "gameday: a team.yml with a missing responder, an unknown role, a page that names no channel, or an environment variable it names (`$NAME` in braces) that is not set",
+  },
+  FD239: {
+    family: "input",
+    exit: 2,
+    title: "incident room refused the step",
+    from: "the gameday steps (ack, assess, communicate, update, mitigate, resolve): a wrong or missing room token (401), a step the room does not take (400), or a drill that has ended (409)",
+  },
   FD300: {
     family: "lab",
     exit: 3,
@@ -269,6 +281,12 @@ export const CATALOGUE = {
     exit: 3,
     title: "fault could not be injected",
     from: "run, drill: the lab or the system under test lacks what a fault needs (the ops gateway, user accounts, a sequencer uptime feed)",
+  },
+  FD321: {
+    family: "lab",
+    exit: 3,
+    title: "incident room unreachable",
+    from: "the gameday steps (ack, assess, communicate, update, mitigate, resolve): nothing answers at the room's address (the drill ended or the address is wrong)",
   },
   FD330: {
     family: "lab",

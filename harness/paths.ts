@@ -20,5 +20,7 @@ export const TOOLS_BIN = join(ROOT, ".tools", "bin");
 export const REPORTS_DIR = join(ROOT, "reports");
 /** firedrill's own state: the lab (`lab/`), cached deployments (`cache/`), the runs' work folders (`runs/`). */
 export const STATE_DIR = join(ROOT, ".firedrill");
+/** A running GameDay's room link (with its token), for the terminal steps on this machine; mode 600. */
+export const ROOM_FILE = join(STATE_DIR, "gameday", "room.url");
 /** The lab's folder, unless `--dir` says otherwise. */
 export const LAB_DIR = join(STATE_DIR, "lab");

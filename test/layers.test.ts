@@ -33,6 +33,7 @@ describe("import layers", function () {
       "harness/duration.ts -> harness/runner/scenario.ts (ground-floor)",
       "harness/faults/halt.ts -> harness/runner/scenario.ts (faults-below-runner)",
       "harness/faults/outage.ts -> harness/lab/command.ts (commands-on-top)",
+      "harness/gameday/room.ts -> harness/stack/index.ts (gameday-above-runner)",
       "harness/lab/index.ts -> harness/runner/scenario.ts (lab-below-faults)",
       "harness/loadgen/k6.ts -> test/t.ts (harness-not-bench-test)",
       "harness/loadgen/profile.ts -> harness/lab/index.ts (loadgen-on-contract)",

@@ -168,6 +168,11 @@ function playbookTable(kpis: Kpis): string {
     ["step", "target", "what is done"],
     [
       [
+        "0. page acknowledged",
+        within(t?.acknowledge),
+        "the on-call responder acknowledges the page; in a GameDay (`firedrill gameday`), nobody acknowledging in time pages the next responder",
+      ],
+      [
         "1. immediate assessment",
         within(t?.assessment),
         "one read of the whole operation: collateral ratio per chain, oracle prices and their consensus, gas, pending transactions, redemption backlog, component health. `firedrill assess` prints it, with the severity and the recommended actions",
@@ -185,7 +190,7 @@ function playbookTable(kpis: Kpis): string {
       [
         "recovery",
         t === undefined ? "not set" : `mean time to recover ${spoken(t.mttr)}`,
-        "an incident that takes longer than the RTO of the systems it touches gets a post-mortem",
+        "an incident that takes longer than the RTO of the systems it touches gets a post-mortem; a GameDay writes its draft next to the journal",
       ],
     ],
   );

@@ -1,5 +1,5 @@
 /**
- * `firedrill report <journal|dir...> [--format html,pdf,md,junit,json] [--out dir] [--verify dir] [--full]`:
+ * `firedrill report <journal|dir...> [--format html,pdf,md,junit,json,postmortem] [--out dir] [--verify dir] [--full]`:
  * renders journals into reports, and checks a journal directory's tamper-evident chain. Only
  * the pages whose journal changed since the last rendering into the same folder are
  * rendered again (see cache.ts); the index and its trend always are.
@@ -23,17 +23,19 @@ import { renderIndexHtml, renderJournalHtml } from "./html.ts";
 import { junitFromJournal, junitFromJournals } from "./junit.ts";
 import { markdownIndex, markdownSummary } from "./markdown.ts";
 import { findChromium, openPdfPrinter } from "./pdf.ts";
+import { postmortemMarkdown } from "./postmortem.ts";
 
-export const FORMATS = ["html", "pdf", "md", "junit", "json"] as const;
+export const FORMATS = ["html", "pdf", "md", "junit", "json", "postmortem"] as const;
 /** --verify's verdict: a journal was changed or removed (exit 1). */
 const CHAIN_BROKEN: ErrorCode = "FD440";
 export type Format = (typeof FORMATS)[number];
 
 const USAGE = [
-  "usage: firedrill report <journal|dir...> [--format html,pdf,md,junit,json] [--out dir] [--verify dir] [--full]",
+  "usage: firedrill report <journal|dir...> [--format html,pdf,md,junit,json,postmortem] [--out dir] [--verify dir] [--full]",
   "",
   "  Renders journals (files, or every *.journal.json of a directory) into reports.",
   "  --format   comma-separated formats (default html); pdf needs Chromium (CHROMIUM_PATH or /usr/bin/chromium)",
+  "             postmortem: a post-mortem draft (Markdown) per journal, <journal id>.postmortem.md",
   "  --out      output directory (default reports/rendered)",
   "  --verify   check the journal chain of a directory: exit 1 naming a changed or removed journal",
   "  --full     render every page again; by default a page whose journal, chain check and firedrill",
@@ -52,7 +54,9 @@ export function parseFormats(text: string): Format[] {
     .filter((f) => f !== "");
   const formats: Format[] = [];
   for (const f of wanted) {
-    const known = (f === "markdown" ? "md" : f === "xml" ? "junit" : f) as Format;
+    const known = (
+      f === "markdown" ? "md" : f === "xml" ? "junit" : f === "post-mortem" ? "postmortem" : f
+    ) as Format;
     if (!FORMATS.includes(known))
       throw usageError(`--format: unknown format "${f}" (known: ${FORMATS.join(", ")})`);
     if (!formats.includes(known)) formats.push(known);
@@ -179,6 +183,20 @@ export async function command(args: string[], io: Io): Promise<number> {
   return 0;
 }
 
+/** The file one journal's report in `format` is written to, in the output folder. */
+function outputName(base: string, format: Format): string {
+  switch (format) {
+    case "json":
+      return journalFileName({ id: base });
+    case "junit":
+      return `${base}.junit.xml`;
+    case "postmortem":
+      return `${base}.postmortem.md`;
+    default:
+      return `${base}.${format}`;
+  }
+}
+
 async function render(
   journals: readonly JournalFile[],
   formats: readonly Format[],
@@ -211,10 +229,7 @@ async function render(
     // Each output's name and key; a page whose key is unchanged and still on disk is kept.
     const outputs = formats.map((format) => ({
       format,
-      name:
-        format === "json"
-          ? journalFileName({ id: base })
-          : `${base}.${format === "junit" ? "junit.xml" : format}`,
+      name: outputName(base, format),
       key: RenderCache.key(format, fileSha256, chain, several ? "indexed" : "alone"),
     }));
     first ??= outputs[0]?.name;
@@ -235,7 +250,9 @@ async function render(
             ? markdownSummary(journal)
             : format === "junit"
               ? junitFromJournal(journal)
-              : `${JSON.stringify(redactJournal(journal), null, 2)}\n`;
+              : format === "postmortem"
+                ? postmortemMarkdown(journal)
+                : `${JSON.stringify(redactJournal(journal), null, 2)}\n`;
       await writeFile(join(outDir, name), text);
       cache.wrote(name, key);
       written.push(name);

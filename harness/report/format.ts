@@ -1,6 +1,6 @@
 /** Small formatting helpers shared by the report formats. */
 import { redact } from "../redact.ts";
-import type { Journal, Verdict } from "../runner/journal.ts";
+import type { Gameday, Journal, JournalDraft, TimelineEvent, Verdict } from "../runner/journal.ts";
 
 /** Colour-blind-friendly series colours (Okabe–Ito based). */
 export const PALETTE = [
@@ -64,7 +64,7 @@ export interface Outcome {
 }
 
 /** The headline: did the drill pass, and why not. */
-export function outcome(journal: Journal): Outcome {
+export function outcome(journal: Pick<Journal, "status" | "verdicts">): Outcome {
   const failed = journal.verdicts.filter((v) => !v.passed);
   const total = journal.verdicts.length;
   const passed = journal.status === "completed" && failed.length === 0;
@@ -134,4 +134,93 @@ export function phaseSources(
     };
   }
   return out;
+}
+
+/** A GameDay responder's role, for people: `incident lead`, `communications`, `on call`. */
+export const ROLE_LABELS: Record<Gameday["team"][number]["role"], string> = {
+  incident_lead: "incident lead",
+  communications: "communications",
+  on_call: "on call",
+};
+
+/** True for a GameDay's people on the timeline: a page (`page.*`) or a responder's step (`human.*`). */
+export function isPeopleEvent(event: TimelineEvent): boolean {
+  return event.kind.startsWith("page.") || event.kind.startsWith("human.");
+}
+
+/** The pages and the responders' steps of a journal, in time order (events at the same time as recorded). */
+export function peopleTimeline(journal: Pick<JournalDraft, "timeline">): TimelineEvent[] {
+  return journal.timeline.filter(isPeopleEvent).sort((a, b) => a.t_ms - b.t_ms);
+}
+
+/** Time since the first injection: `t+14.2 s`, or `t-1.8 s` before it. */
+export function tPlus(ms: number): string {
+  return ms < 0 ? `t-${fmtMs(-ms)}` : `t+${fmtMs(ms)}`;
+}
+
+/** Time of `at` since the first injection (`t+…`), or null when nothing was injected. */
+export function tPlusAt(journal: Pick<JournalDraft, "first_injection_at">, at: string): string | null {
+  if (journal.first_injection_at === null) return null;
+  return tPlus(Date.parse(at) - Date.parse(journal.first_injection_at));
+}
+
+const detail = (event: TimelineEvent, key: string): string | undefined => {
+  const value = event.details?.[key];
+  return typeof value === "string" || typeof value === "number" ? String(value) : undefined;
+};
+
+/**
+ * What a people event is, in a word or three: a responder's step (`acknowledged`), or a
+ * page with what went out and how (`page sent: escalation via slack`, `page FAILED: update via webhook`).
+ */
+export function peopleStep(event: TimelineEvent): string {
+  if (event.kind.startsWith("human.")) return event.kind.slice("human.".length);
+  const what = [detail(event, "message"), detail(event, "channel")].filter((x) => x !== undefined);
+  const how = what.length === 2 ? `${what[0]} via ${what[1]}` : what.join("");
+  return `${event.kind === "page.failed" ? "page FAILED" : "page sent"}${how ? `: ${how}` : ""}`;
+}
+
+/** A people event's summary, with the responder's note and a failed page's attempts and error. */
+export function peopleText(event: TimelineEvent): string {
+  let text = event.summary;
+  const note = detail(event, "note");
+  if (note !== undefined && note.trim() !== "") text += ` (note: ${note})`;
+  if (event.kind === "page.failed") {
+    const error = detail(event, "error");
+    const attempts = detail(event, "attempts");
+    const extra = [
+      attempts !== undefined && !text.includes("attempt") ? `${attempts} attempt(s)` : undefined,
+      error !== undefined && !text.includes(error) ? error : undefined,
+    ].filter((x) => x !== undefined);
+    if (extra.length > 0) text += ` (${extra.join(": ")})`;
+  }
+  return text;
+}
+
+/** The unit of a verdict's numbers: a human verdict's are milliseconds even when the journal does not say. */
+export function verdictUnit(verdict: Verdict): string | undefined {
+  return verdict.unit ?? (verdict.kind === "human" ? "ms" : undefined);
+}
+
+/** A verdict's limit or measurement, with its unit. */
+export function verdictValue(verdict: Verdict, which: "limit" | "measured"): string {
+  return fmtValue(verdict[which], verdictUnit(verdict));
+}
+
+/**
+ * How far a failed verdict's measurement is from its limit (either way: over an "at most",
+ * under an "at least"), in the verdict's unit; null when it passed or either is not a number.
+ */
+export function missedBy(verdict: Verdict): number | null {
+  if (verdict.passed || typeof verdict.limit !== "number" || typeof verdict.measured !== "number")
+    return null;
+  return Math.abs(verdict.measured - verdict.limit);
+}
+
+/**
+ * User text (a responder's name, a note) for a Markdown table cell: no column break, no line
+ * break, and no HTML a renderer would act on.
+ */
+export function mdText(text: string): string {
+  return text.replace(/\|/g, "\\|").replace(/\r?\n/g, " ").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }

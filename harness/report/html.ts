@@ -5,7 +5,13 @@
  */
 
 import { formatDuration } from "../duration.ts";
-import { type Journal, journalHashMatches, journalPassed, redactJournal } from "../runner/journal.ts";
+import {
+  type Gameday,
+  type Journal,
+  journalHashMatches,
+  journalPassed,
+  redactJournal,
+} from "../runner/journal.ts";
 import {
   byScenario,
   histogramChart,
@@ -21,11 +27,21 @@ import {
   fmtMaybeMs,
   fmtMs,
   fmtValue,
+  missedBy,
   outcome,
+  peopleStep,
+  peopleText,
+  peopleTimeline,
   phaseSources,
+  ROLE_LABELS,
   redactMarkup,
   shortHash,
+  tPlus,
+  tPlusAt,
+  verdictUnit,
+  verdictValue,
 } from "./format.ts";
+import { postmortemMarkdown } from "./postmortem.ts";
 import { overallScore, scoreHistory, systemScores } from "./score.ts";
 
 const CSS = `
@@ -130,6 +146,7 @@ export function renderJournalHtml(original: Journal, options: JournalPageOptions
     ...invariantsAndKpis(journal),
     ...faultsSection(journal),
     ...responseSections(journal),
+    ...postmortemSection(journal),
     ...integritySection(journal, hashOk, options),
     ...eventsSection(journal),
   );
@@ -255,6 +272,7 @@ function systemsSection(journal: Journal): string[] {
 function phasesAndVerdicts(journal: Journal): string[] {
   return [
     `<section class="pagebreak"><h2>Timeline</h2><div class="chart">${timelineChart(journal)}</div></section>`,
+    ...(journal.gameday === undefined ? [] : peopleSection(journal, journal.gameday)),
     `<section><h2>Phases and MTTR</h2><div class="chart">${phaseChart(journal)}</div>`,
     phaseTable(journal),
     `</section>`,
@@ -265,8 +283,8 @@ function phasesAndVerdicts(journal: Journal): string[] {
         pill(v.passed),
         esc(v.name),
         esc(v.kind),
-        esc(fmtValue(v.limit, v.unit)),
-        esc(fmtValue(v.measured, v.unit)),
+        esc(verdictValue(v, "limit")),
+        esc(verdictValue(v, "measured")),
         esc(v.reason),
       ]),
     ),
@@ -353,6 +371,115 @@ function faultsSection(journal: Journal): string[] {
           `</div>`,
       )
       .join(""),
+    `</section>`,
+  ];
+}
+
+/**
+ * A GameDay's people, beside the automated timeline: the team, the pages and the
+ * responders' steps, the human verdicts, and what they sent. Every name and text is the
+ * responders' own input: all of it is escaped, and the room's address is text, not a link.
+ */
+function peopleSection(journal: Journal, g: Gameday): string[] {
+  const limits = g.limits_ms;
+  const human = journal.verdicts.filter((v) => v.kind === "human");
+  return [
+    `<section id="people"><h2>People (GameDay)</h2>`,
+    kv([
+      [
+        "Team",
+        g.team.length === 0
+          ? `<span class="mute">nobody</span>`
+          : `<ol>${g.team.map((m) => `<li><b>${esc(m.name)}</b> <span class="mute">${esc(ROLE_LABELS[m.role])}</span></li>`).join("")}</ol>`,
+      ],
+      [
+        "Scenario",
+        g.blind ? "blind: kept from the responders until the end of the drill" : "known to the responders",
+      ],
+      ["Paged at", g.paged_at === null ? "nobody was paged" : esc(whenText(journal, g.paged_at))],
+      ["Incident room", g.room === null ? "none served" : `<span class="mono">${esc(g.room)}</span>`],
+      [
+        "Limits",
+        esc(
+          `acknowledge ${fmtMs(limits.acknowledge)} · assessment ${fmtMs(limits.assessment)} · incident alert ${fmtMs(limits.communication)} · updates every ${fmtMs(limits.updates_every)} (from the first page)`,
+        ),
+      ],
+    ]),
+    `<h3>Human timeline</h3>`,
+    table(
+      ["t", "step", "who", "what"],
+      peopleTimeline(journal).map((e) => [
+        esc(tPlus(e.t_ms)),
+        e.kind === "page.failed" ? `<span class="bad">${esc(peopleStep(e))}</span>` : esc(peopleStep(e)),
+        esc(e.who ?? "—"),
+        esc(peopleText(e)),
+      ]),
+      [0],
+    ),
+    human.length === 0
+      ? ""
+      : table(
+          ["", "human target", "limit", "measured", "missed by", "reason"],
+          human.map((v) => {
+            const by = missedBy(v);
+            return [
+              pill(v.passed),
+              esc(v.name),
+              esc(verdictValue(v, "limit")),
+              esc(verdictValue(v, "measured")),
+              by === null ? "" : esc(fmtValue(by, verdictUnit(v))),
+              esc(v.reason),
+            ];
+          }),
+        ),
+    ...sentHtml(
+      journal,
+      "Incident alert as sent",
+      g.incident_alert === null ? [] : [g.incident_alert],
+      "not sent",
+    ),
+    ...sentHtml(journal, "Status updates", g.updates, "none"),
+    ...sentHtml(
+      journal,
+      "Resolution",
+      g.resolution === null ? [] : [g.resolution],
+      "nobody marked the incident resolved",
+    ),
+    `</section>`,
+  ];
+}
+
+/** `2026-11-02T03:00:04.512Z (t+2.1 s)`. */
+function whenText(journal: Journal, at: string): string {
+  const t = tPlusAt(journal, at);
+  return t === null ? at : `${at} (${t})`;
+}
+
+/** Messages a responder sent (the incident alert, updates, the resolution), each as preformatted text. */
+function sentHtml(
+  journal: Journal,
+  title: string,
+  messages: ReadonlyArray<{ at: string; by: string; text: string }>,
+  none: string,
+): string[] {
+  if (messages.length === 0) return [`<h3>${esc(title)}</h3><p class="mute">${esc(none)}</p>`];
+  return [
+    `<h3>${esc(title)}</h3>`,
+    ...messages.map(
+      (m) =>
+        `<div class="card"><p>by <b>${esc(m.by)}</b> <span class="mute">at ${esc(whenText(journal, m.at))}</span></p><pre>${esc(m.text)}</pre></div>`,
+    ),
+  ];
+}
+
+/** The post-mortem draft (Markdown, as text), for a GameDay. */
+function postmortemSection(journal: Journal): string[] {
+  const g = journal.gameday;
+  if (g === undefined) return [];
+  return [
+    `<section class="pagebreak" id="postmortem"><h2>Post-mortem draft</h2>`,
+    `<p class="mute">${g.postmortem === null ? "" : `Written next to the journal as <span class="mono">${esc(g.postmortem)}</span>. `}The same Markdown comes from <span class="mono">firedrill report &lt;journal&gt; --format postmortem</span>. The team fills in the root cause, what went well and wrong, and the action items.</p>`,
+    `<pre>${esc(postmortemMarkdown(journal))}</pre>`,
     `</section>`,
   ];
 }

@@ -1,7 +1,11 @@
-/** JUnit XML from journals: one test case per verdict, the reason as the failure message. */
+/**
+ * JUnit XML from journals: one test case per verdict, the reason as the failure message. A
+ * test case's class is `firedrill.<scenario>.<kind>`: a GameDay's human verdicts are
+ * `firedrill.<scenario>.human`, beside `.rto`, `.phase`, `.invariant`...
+ */
 
 import { type Journal, redactJournal } from "../runner/journal.ts";
-import { fmtValue, redactMarkup } from "./format.ts";
+import { redactMarkup, verdictValue } from "./format.ts";
 
 /** Escapes text for XML content and attributes, dropping characters XML 1.0 forbids. */
 export function xmlEscape(text: string): string {
@@ -24,7 +28,7 @@ function suite(original: Journal): { xml: string; tests: number; failures: numbe
   const cases = j.verdicts.map((v) => {
     const name = xmlEscape(v.name);
     const classname = xmlEscape(`firedrill.${j.scenario.name}.${v.kind}`);
-    const detail = xmlEscape(`limit ${fmtValue(v.limit, v.unit)}, measured ${fmtValue(v.measured, v.unit)}`);
+    const detail = xmlEscape(`limit ${verdictValue(v, "limit")}, measured ${verdictValue(v, "measured")}`);
     return v.passed
       ? `    <testcase name="${name}" classname="${classname}" time="0"/>`
       : `    <testcase name="${name}" classname="${classname}" time="0">\n      <failure message="${xmlEscape(v.reason)}" type="${xmlEscape(v.kind)}">${detail}</failure>\n    </testcase>`;

@@ -2,7 +2,20 @@
 
 import { redact } from "../redact.ts";
 import { type Journal, journalPassed, redactJournal } from "../runner/journal.ts";
-import { fmtMaybeMs, fmtMs, fmtValue, outcome, phaseSources } from "./format.ts";
+import {
+  fmtMaybeMs,
+  fmtMs,
+  mdText,
+  outcome,
+  peopleStep,
+  peopleText,
+  peopleTimeline,
+  phaseSources,
+  ROLE_LABELS,
+  tPlus,
+  tPlusAt,
+  verdictValue,
+} from "./format.ts";
 
 const cell = (text: string): string => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
@@ -22,12 +35,14 @@ export function markdownSummary(original: Journal): string {
     `| ${fmtMaybeMs(j.mttr_ms)} | ${fmtMs(rtoMs)} (${cell(j.systems.rto_system)}) | ${fmtMaybeMs(j.phases.detection_ms)} | ${fmtMaybeMs(j.phases.response_ms)} | ${fmtMaybeMs(j.phases.mitigation_ms)} | ${fmtMaybeMs(j.phases.recovery_ms)} |`,
     "",
     ...reachedBy(j),
+    ...humanTimeline(j),
     `| | verdict | limit | measured | reason |`,
     `| --- | --- | --- | --- | --- |`,
-    ...j.verdicts.map(
-      (v) =>
-        `| ${v.passed ? "✅" : "❌"} | ${cell(v.name)} | ${cell(fmtValue(v.limit, v.unit))} | ${cell(fmtValue(v.measured, v.unit))} | ${cell(v.reason)} |`,
-    ),
+    ...j.verdicts.map((v) => {
+      // A human verdict's reason names responders: their own input, kept from acting as HTML.
+      const c = v.kind === "human" ? mdText : cell;
+      return `| ${v.passed ? "✅" : "❌"} | ${c(v.name)} | ${c(verdictValue(v, "limit"))} | ${c(verdictValue(v, "measured"))} | ${c(v.reason)} |`;
+    }),
     "",
   ];
   if (j.load !== null) {
@@ -58,6 +73,50 @@ function reachedBy(j: Journal): string[] {
     return [`${phase} \`${source.alert}\`${delivery}`];
   });
   return parts.length === 0 ? [] : [`Reached by: ${parts.join("; ")}.`, ""];
+}
+
+/**
+ * A GameDay's people: the team, the pages and the responders' steps in time order, and the
+ * human verdicts. Nothing for a drill without people.
+ */
+function humanTimeline(j: Journal): string[] {
+  const g = j.gameday;
+  if (g === undefined) return [];
+  const team =
+    g.team.length === 0
+      ? "nobody"
+      : g.team.map((m) => `${mdText(m.name)} (${ROLE_LABELS[m.role]})`).join(", ");
+  const paged = g.paged_at === null ? "nobody was paged" : `paged at ${tPlusAt(j, g.paged_at) ?? g.paged_at}`;
+  const events = peopleTimeline(j);
+  const human = j.verdicts.filter((v) => v.kind === "human");
+  return [
+    "#### Human timeline",
+    "",
+    `Team: ${team} · ${paged}${g.blind ? " · blind: the scenario was kept from the responders until the end" : ""}`,
+    "",
+    ...(events.length === 0
+      ? ["No page went out and no responder recorded a step.", ""]
+      : [
+          "| t+ | step | who | summary |",
+          "| --- | --- | --- | --- |",
+          ...events.map(
+            (e) =>
+              `| ${tPlus(e.t_ms)} | ${mdText(peopleStep(e))} | ${e.who === undefined ? "—" : mdText(e.who)} | ${mdText(peopleText(e))} |`,
+          ),
+          "",
+        ]),
+    ...(human.length === 0
+      ? []
+      : [
+          "| | human target | limit | measured | reason |",
+          "| --- | --- | --- | --- | --- |",
+          ...human.map(
+            (v) =>
+              `| ${v.passed ? "✅" : "❌"} | ${mdText(v.name)} | ${mdText(verdictValue(v, "limit"))} | ${mdText(verdictValue(v, "measured"))} | ${mdText(v.reason)} |`,
+          ),
+          "",
+        ]),
+  ];
 }
 
 /** One table row per journal, newest first, for several drills. */

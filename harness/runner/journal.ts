@@ -46,7 +46,29 @@ export const EVENT_KINDS = [
   "load.started",
   "load.ended",
   "note",
+  /** GameDay: a page, an escalation, the incident alert or an update went out to a responder or channel. */
+  "page.sent",
+  /** GameDay: a page could not be delivered (after its retries). */
+  "page.failed",
+  /** GameDay: a responder's step, from the incident room or its terminal commands. */
+  "human.acknowledged",
+  "human.assessed",
+  "human.communicated",
+  "human.updated",
+  "human.mitigated",
+  "human.resolved",
 ] as const;
+
+/** The steps a responder records during a GameDay, in the playbook's order. */
+export const HUMAN_STEPS = [
+  "acknowledged",
+  "assessed",
+  "communicated",
+  "updated",
+  "mitigated",
+  "resolved",
+] as const;
+export type HumanStep = (typeof HUMAN_STEPS)[number];
 
 export const PHASES = ["detection", "response", "mitigation", "recovery"] as const;
 
@@ -65,6 +87,8 @@ export const TimelineEventSchema = z.object({
   severity: z.enum(["critical", "high", "medium", "low"]).optional(),
   system: z.string().optional(),
   chain: z.string().optional(),
+  /** GameDay: the responder who did a `human.*` step, or to whom a `page.*` went. */
+  who: z.string().optional(),
   details: details.optional(),
 });
 
@@ -93,7 +117,7 @@ export const FaultRecordSchema = z.object({
 
 export const VerdictSchema = z.object({
   name: z.string(),
-  kind: z.enum(["rto", "phase", "invariant", "budget", "steady_state"]),
+  kind: z.enum(["rto", "phase", "invariant", "budget", "steady_state", "human"]),
   passed: z.boolean(),
   reason: z.string(),
   /** The limit as a number in `unit`, or a text for qualitative limits; null when none. */
@@ -171,6 +195,34 @@ export const IntegritySchema = z.object({
   previous: z
     .object({ file: z.string(), sha256: sha256Hex, sequence: z.number().int().positive() })
     .nullable(),
+});
+
+const sent = z.object({ at: isoMs, by: z.string(), text: z.string() });
+
+export const GamedaySchema = z.object({
+  /** The responders, in escalation order. */
+  team: z.array(z.object({ name: z.string(), role: z.enum(["incident_lead", "communications", "on_call"]) })),
+  /** True when the scenario's name was kept from the responders until the end. */
+  blind: z.boolean(),
+  /** The incident room's address (without its token); null when none was served. */
+  room: z.string().nullable(),
+  /** When the first page went out: the human limits count from it. */
+  paged_at: isoMs.nullable(),
+  /** The incident alert as a responder sent it; null when none was sent. */
+  incident_alert: sent.nullable(),
+  /** The status updates, in order. */
+  updates: z.array(sent),
+  /** The responder's resolution note; null when nobody marked the incident resolved. */
+  resolution: sent.nullable(),
+  /** The limits the human verdicts used, ms (after any scaling by the replay compression). */
+  limits_ms: z.object({
+    acknowledge: ms,
+    assessment: ms,
+    communication: ms,
+    updates_every: ms,
+  }),
+  /** The post-mortem draft written next to the journal; null when none was. */
+  postmortem: z.string().nullable(),
 });
 
 const journalShape = {
@@ -267,6 +319,8 @@ const journalShape = {
   remediation: z.array(z.object({ step: z.string(), owner: z.string(), due: z.string(), done: z.boolean() })),
   /** Notes the runner wants an auditor to read (why it deviated, what was skipped). */
   notes: z.array(z.string()),
+  /** A GameDay's people: who was on the team, what they sent, and the limits they were held to; absent for a drill without people. */
+  gameday: GamedaySchema.optional(),
 };
 
 export const JournalDraftSchema = z.object(journalShape);
@@ -285,6 +339,7 @@ export type JournalDraft = z.infer<typeof JournalDraftSchema>;
 /** A journal as written, with its integrity record. */
 export type Journal = z.infer<typeof JournalSchema>;
 export type Phase = (typeof PHASES)[number];
+export type Gameday = z.infer<typeof GamedaySchema>;
 
 /** A file-name safe, sortable journal id. */
 export function journalId(startedAt: string, scenarioName: string, seed: number): string {

@@ -136,6 +136,8 @@ export const kpisSchema = z.strictObject({
   }),
   response_targets: z
     .strictObject({
+      /** A responder acknowledges the first page within (ms); past it, the next responder is paged. @default 5m */
+      acknowledge: positiveDuration.default(5 * 60_000),
       /** Immediate assessment done within (ms). */
       assessment: positiveDuration,
       /** First incident alert sent within (ms). */
@@ -144,6 +146,12 @@ export const kpisSchema = z.strictObject({
       updates_every: positiveDuration,
       /** Mean time to recover (ms). */
       mttr: positiveDuration,
+      /**
+       * GameDay: divide the human limits by a replay's compression, so that a replay run 60
+       * times faster holds people to limits 60 times shorter. Off by default: people do not
+       * think faster because the market does. @default false
+       */
+      scale_with_replay_compression: z.boolean().default(false),
     })
     .optional(),
   /** Health-check interval of the collateral monitor (ms). @default 5000 */

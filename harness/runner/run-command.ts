@@ -23,6 +23,7 @@ import { markdownSummary } from "../report/markdown.ts";
 import { loadAlertMap } from "./alert-map.ts";
 import type { AlertsEndpoint } from "./alert-sink.ts";
 import type { Journal, TimelineEvent } from "./journal.ts";
+import type { People } from "./people.ts";
 import { type RunResult, runScenario } from "./run.ts";
 import { loadScenario, type Scenario } from "./scenario.ts";
 import type { SutChoice } from "./sut.ts";
@@ -42,7 +43,7 @@ export const DRILL_START_JITTER_MS = 10_000;
 /** The most a start jitter may be: it delays every drill by up to that much. */
 const MAX_START_JITTER_MS = 10 * 60_000;
 
-const OPTIONS = {
+export const OPTIONS = {
   seed: { type: "string" },
   junit: { type: "string" },
   summary: { type: "string" },
@@ -72,7 +73,7 @@ function parse(args: string[], usage: string) {
   }
 }
 
-function wholeNumber(name: string, text: string | undefined, max = 2 ** 32 - 1): number | undefined {
+export function wholeNumber(name: string, text: string | undefined, max = 2 ** 32 - 1): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0 || n > max)
@@ -163,7 +164,7 @@ export function alertsEndpoint(values: {
   return endpoint;
 }
 
-function sutChoice(values: ReturnType<typeof parse>["values"]): SutChoice {
+export function sutChoice(values: ReturnType<typeof parse>["values"]): SutChoice {
   if (values.sut !== undefined && values["sut-url"] !== undefined)
     throw usageError("--sut and --sut-url exclude each other");
   if (values.sut !== undefined) {
@@ -231,11 +232,30 @@ function verdictLines(journal: Journal): string[] {
     `${journal.scenario.name} (seed ${journal.seed}): ${journal.status.toUpperCase()}, ${passed}/${journal.verdicts.length} verdicts passed`,
     `  detection ${fmt(ph.detection_ms)}  response ${fmt(ph.response_ms)}  mitigation ${fmt(ph.mitigation_ms)}  recovery ${fmt(ph.recovery_ms)}  (RTO ${formatDuration(journal.systems.rto_seconds * 1000)}, ${journal.systems.rto_system})`,
     ...lines,
+    ...humanLines(journal),
   ];
 }
 
+/** A GameDay's people in the summary: every page and step, with who and when. */
+function humanLines(journal: Journal): string[] {
+  if (!journal.gameday) return [];
+  const events = journal.timeline.filter((e) => /^(page|human)\./.test(e.kind));
+  return [
+    "  people:",
+    ...(events.length === 0
+      ? ["    nobody was paged"]
+      : events.map((e) => `    +${(e.t_ms / 1000).toFixed(1)}s  ${e.kind.padEnd(18)}  ${e.summary}`)),
+  ];
+}
+
+/** What a GameDay adds to a run: its people, and what it does with each finished run. */
+export interface RunExtras {
+  people?: (scenario: Scenario) => People;
+  after?: (result: RunResult, io: Io) => void;
+}
+
 /** Runs scenarios one after another; stops early only when interrupted. */
-async function runAll(
+export async function runAll(
   scenarios: Scenario[],
   map: SystemsMap,
   values: ReturnType<typeof parse>["values"],
@@ -244,6 +264,7 @@ async function runAll(
   startJitterMs: number,
   lab: LabChoice,
   parallel = 1,
+  extras: RunExtras = {},
 ): Promise<number> {
   const sut = sutChoice(values);
   const alertMap = values.alerts === undefined ? undefined : loadAlertMap(values.alerts, map);
@@ -290,8 +311,10 @@ async function runAll(
       hurry: hurry.signal,
       onEvent: parallel > 1 ? compactProgress(io, prefix) : progress(io, scenario),
       onLog: parallel > 1 ? () => {} : (line) => io.err(`  ${line}`),
+      people: extras.people?.(scenario),
     });
     results[i] = result;
+    extras.after?.(result, io);
     // A finished run's verdicts come out as one block, whatever the others are doing.
     io.out(
       [...verdictLines(result.journal), `  journal ${result.path}`].map((l) => `${prefix}${l}`).join("\n"),
@@ -344,12 +367,12 @@ function writeReport(file: string, text: string): void {
 }
 
 /** The lab the runs use: attached, brought up from a lab.yml, or the embedded one; and its chains. */
-interface LabChoice {
+export interface LabChoice {
   chains: LabChainSet;
   config?: LabConfig;
 }
 
-function labChoice(values: ReturnType<typeof parse>["values"]): LabChoice {
+export function labChoice(values: ReturnType<typeof parse>["values"]): LabChoice {
   const file = values["lab-config"];
   const dir = values["lab-dir"];
   if (file !== undefined && dir !== undefined)
@@ -430,6 +453,20 @@ export async function drillCommand(args: string[], io: Io): Promise<number> {
   const jitter = startJitter(values["start-jitter"], DRILL_START_JITTER_MS);
   const map = loadSystemsMap(values.map ?? defaultMapPath());
   const lab = labChoice(values);
+  const pick = pickShipped(map, lab, seed, tier);
+  io.out(
+    `firedrill drill: seed ${seed} picked ${pick.name} (tier ${pick.tier}); replay with \`firedrill drill --seed ${seed}${tier === undefined ? "" : ` --tier ${tier}`}${values["start-jitter"] === undefined ? "" : ` --start-jitter ${values["start-jitter"]}`}\``,
+  );
+  return runAll([pick], map, values, io, seed, jitter, lab);
+}
+
+/** The shipped scenario an unannounced drill runs: drawn from the seed among those of `tier` that fit the lab. */
+export function pickShipped(
+  map: SystemsMap,
+  lab: LabChoice,
+  seed: number,
+  tier: number | undefined,
+): Scenario {
   const candidates = shippedScenarios()
     .map((file) => loadScenario(file, map))
     .filter((s) => tier === undefined || s.tier === tier)
@@ -446,9 +483,5 @@ export async function drillCommand(args: string[], io: Io): Promise<number> {
     throw usageError(
       `no shipped scenario${tier === undefined ? "" : ` of tier ${tier}`} fits the chains of ${lab.chains.from} (${lab.chains.names.join(", ")})`,
     );
-  const pick = candidates[seededRandom(seed).fork("drill").int(candidates.length)]!;
-  io.out(
-    `firedrill drill: seed ${seed} picked ${pick.name} (tier ${pick.tier}); replay with \`firedrill drill --seed ${seed}${tier === undefined ? "" : ` --tier ${tier}`}${values["start-jitter"] === undefined ? "" : ` --start-jitter ${values["start-jitter"]}`}\``,
-  );
-  return runAll([pick], map, values, io, seed, jitter, lab);
+  return candidates[seededRandom(seed).fork("drill").int(candidates.length)]!;
 }

@@ -34,6 +34,7 @@ import { writeJournal } from "./journal.ts";
 import { journalDraft } from "./journal-draft.ts";
 import { readKpis } from "./kpi-snapshot.ts";
 import { startLoad } from "./load.ts";
+import type { People } from "./people.ts";
 import { PhaseClock } from "./phases.ts";
 import type { ProbeTarget } from "./probe-check.ts";
 import { RunRecord } from "./record.ts";
@@ -76,6 +77,8 @@ export interface RunOptions {
    * points of its own cycles (polling, scrapes). 0 or absent: no delay.
    */
   startJitterMs?: number | undefined;
+  /** A GameDay's people: paged at the first injection, their steps timed and judged. */
+  people?: People | undefined;
 }
 
 export interface RunResult {
@@ -121,7 +124,11 @@ export async function runScenario(
 ): Promise<RunResult> {
   const seed = options.seed ?? scenario.seed ?? 42;
   const random = seededRandom(seed);
-  const record = new RunRecord(new Date(), options.onEvent);
+  const people = options.people;
+  const record = new RunRecord(new Date(), (event, context) => {
+    options.onEvent?.(event, context);
+    people?.event(event);
+  });
   const interrupt = new AbortController();
   options.interrupt?.addEventListener("abort", () => interrupt.abort(), { once: true });
   if (options.interrupt?.aborted) interrupt.abort();
@@ -193,6 +200,9 @@ export async function runScenario(
         injected: record.t0 !== undefined,
       }),
     );
+  // The people's verdicts, when a GameDay got as far as paging them.
+  if (people && (status === "completed" || status === "failed"))
+    verdicts.push(...people.verdicts(record.t0 ?? null));
   const passed = verdicts.length > 0 && verdicts.every((v) => v.passed);
   if (status === "completed" && !passed) status = "failed";
 
@@ -214,6 +224,10 @@ export async function runScenario(
     sutName: drill.sutName,
     startJitter: drill.startJitter,
   });
+  if (people) {
+    draft.gameday = people.journal(people.wantsPostmortem(draft) ? `${draft.id}.postmortem.md` : null);
+    await people.close();
+  }
   mkdirSync(journalDir, { recursive: true });
   const { journal, path } = await writeJournal(journalDir, draft);
   return { journal, path, status, passed };
@@ -253,6 +267,18 @@ async function drillScenario(drill: Drill): Promise<void> {
   releases.push(() => sut.stop());
   drill.sutName = sut.name;
   drill.log(`system under test: ${sut.name} at ${sut.url}`);
+  if (options.people) {
+    releases.push(() => options.people?.close());
+    await options.people.open({
+      scenario,
+      lab,
+      labFile,
+      sutUrl: sut.url,
+      timeline: record.timeline,
+      emit: record.emit,
+      incident: `firedrill-${record.startedAt.getTime()}-${scenario.name}`,
+    });
+  }
   const target: ProbeTarget = { lab, reader, sutUrl: sut.url };
 
   // Steady state before anything is injected.
@@ -312,6 +338,9 @@ async function drillScenario(drill: Drill): Promise<void> {
 
   if (!(await awaitRecovery(scenario, target, drill.clock, record, interrupt.signal, options.hurry)))
     drill.deviated = true;
+  if (interrupt.signal.aborted) throw new StopRun("interrupted");
+  // A GameDay goes on until a responder marks the incident resolved (or nobody answers).
+  await options.people?.settle(interrupt.signal);
   if (interrupt.signal.aborted) throw new StopRun("interrupted");
 
   // The load runs its planned course through recovery: stopping it here would cut the
