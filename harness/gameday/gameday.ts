@@ -17,7 +17,7 @@ import { type IncidentForm, incidentAlertText, template } from "./incident-form.
 import { REFRESH_MS } from "./page.ts";
 import { Pager } from "./pager.ts";
 import { openRoom, type Room, type RoomListen } from "./room.ts";
-import { type RoomState, type Step, type StepInput, StepRefused } from "./steps.ts";
+import { type RoomState, STEP_EVENT, type Step, type StepInput, StepRefused } from "./steps.ts";
 import type { PageChannel, PageMessage, PageOutcome, Responder, Severity, Team } from "./types.ts";
 
 /** The limits the human verdicts use, ms. */
@@ -46,15 +46,6 @@ export interface GamedayOptions {
   /** Where the room's link with its token is written (mode 600) for responders on this machine. */
   roomFile: string;
 }
-
-const KIND: Record<Step, HumanStep> = {
-  acknowledge: "acknowledged",
-  assess: "assessed",
-  communicate: "communicated",
-  update: "updated",
-  mitigate: "mitigated",
-  resolve: "resolved",
-};
 
 const SHOWN = /^(alert\.received|page\.|human\.)/;
 
@@ -240,7 +231,7 @@ export class GamedayPeople implements People {
             : `${who.name} marked mitigation in place`;
     }
     this.#run.emit({
-      kind: `human.${KIND[step]}`,
+      kind: `human.${STEP_EVENT[step]}`,
       atMs: now,
       who: who.name,
       summary,

@@ -14,6 +14,16 @@ export const STEPS: readonly Step[] = [
   "resolve",
 ];
 
+/** The journal's `human.*` event of each step. */
+export const STEP_EVENT: Record<Step, HumanStep> = {
+  acknowledge: "acknowledged",
+  assess: "assessed",
+  communicate: "communicated",
+  update: "updated",
+  mitigate: "mitigated",
+  resolve: "resolved",
+};
+
 export interface StepInput {
   who: string;
   note?: string | undefined;

@@ -5,7 +5,13 @@ import { roomListen } from "../../harness/gameday/command.ts";
 import { template } from "../../harness/gameday/incident-form.ts";
 import { roomPage } from "../../harness/gameday/page.ts";
 import { openRoom, type Room, type RoomHandlers } from "../../harness/gameday/room.ts";
-import { type RoomState, type Step, type StepInput, StepRefused } from "../../harness/gameday/steps.ts";
+import {
+  type RoomState,
+  STEP_EVENT,
+  type Step,
+  type StepInput,
+  StepRefused,
+} from "../../harness/gameday/steps.ts";
 import { HUMAN_STEPS, type HumanStep, type TimelineEvent } from "../../harness/runner/journal.ts";
 
 /** A name (and an alert summary) that would run as script on a page that did not escape it. */
@@ -17,15 +23,6 @@ const TEAM = [
   { name: "Grace", role: "incident_lead" },
   { name: HOSTILE, role: "communications" },
 ];
-const KIND: Record<Step, HumanStep> = {
-  acknowledge: "acknowledged",
-  assess: "assessed",
-  communicate: "communicated",
-  update: "updated",
-  mitigate: "mitigated",
-  resolve: "resolved",
-};
-
 /** What the room shows, built by hand: one hostile alert, the team, and the steps taken so far. */
 function roomState(timeline: readonly TimelineEvent[]): RoomState {
   const done = Object.fromEntries(
@@ -70,7 +67,7 @@ function recorder() {
       const event: TimelineEvent = {
         at: new Date(now).toISOString(),
         t_ms: now - Date.parse(STARTED),
-        kind: `human.${KIND[step]}`,
+        kind: `human.${STEP_EVENT[step]}`,
         who: who.name,
         summary: `${who.name} took the step ${step}`,
       };
