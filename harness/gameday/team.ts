@@ -79,7 +79,8 @@ export function parseTeam(file: string, text: string, env: NodeJS.ProcessEnv = p
   return teamFrom(parseYaml(file, text), env);
 }
 
-function teamFrom(src: YamlFile, env: NodeJS.ProcessEnv): Team {
+/** Validates an already parsed team.yml; `${NAME}` from `env`. */
+export function teamFrom(src: YamlFile, env: NodeJS.ProcessEnv = process.env): Team {
   const problems: Problem[] = [];
   const value = substitute(src.value, [], env, problems);
   throwFirst(src, problems);

@@ -7,6 +7,7 @@ import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
 import { formatDuration } from "../duration.ts";
 import { FiredrillError, usageError } from "../errors.ts";
+import { teamFrom } from "../gameday/team.ts";
 import type { Io } from "../io.ts";
 import { chainSetOf, type LabConfig, labConfigFrom, loadLabConfig } from "../lab/config.ts";
 import { checkAgainstLab, loadDeployment } from "../lab/deployment.ts";
@@ -25,14 +26,23 @@ import {
 } from "./systems-map.ts";
 
 const USAGE =
-  "usage: firedrill validate [--map systems-map.yml] [--lab-config lab.yml] [--kind scenario|map|kpis|alerts|programme|lab|deployment] <files or folders...>";
+  "usage: firedrill validate [--map systems-map.yml] [--lab-config lab.yml] [--kind scenario|map|kpis|alerts|programme|lab|deployment|team] <files or folders...>";
 
-export type InputKind = "scenario" | "map" | "kpis" | "alerts" | "programme" | "lab" | "deployment";
-const KINDS: readonly InputKind[] = ["scenario", "map", "kpis", "alerts", "programme", "lab", "deployment"];
+export type InputKind = "scenario" | "map" | "kpis" | "alerts" | "programme" | "lab" | "deployment" | "team";
+const KINDS: readonly InputKind[] = [
+  "scenario",
+  "map",
+  "kpis",
+  "alerts",
+  "programme",
+  "lab",
+  "deployment",
+  "team",
+];
 
 /**
  * What kind of input a file is: by its name first (`*systems-map*`, `*kpis*`, `alerts.yml`,
- * `programme.yml`, `lab.yml`, `deployment.yml`), then by its keys.
+ * `programme.yml`, `lab.yml`, `deployment.yml`, `team.yml`), then by its keys.
  */
 export function detectKind(file: string, value?: unknown): InputKind {
   const name = basename(file);
@@ -42,10 +52,12 @@ export function detectKind(file: string, value?: unknown): InputKind {
   if (/^programme\.ya?ml$/.test(name)) return "programme";
   if (/^lab\.ya?ml$/.test(name)) return "lab";
   if (/^deployment\.ya?ml$/.test(name)) return "deployment";
+  if (/^team\.ya?ml$/.test(name)) return "team";
   if (value !== null && typeof value === "object" && !Array.isArray(value)) {
     if ("systems" in value && "tiers" in value) return "map";
     if ("detectors" in value) return "kpis";
     if ("rules" in value && !("faults" in value)) return "alerts";
+    if ("responders" in value && !("faults" in value)) return "team";
     if ("cadence" in value && !("faults" in value)) return "programme";
     if ("chains" in value && "version" in value && !("faults" in value)) return "deployment";
     if ("chains" in value && !("faults" in value)) return "lab";
@@ -146,6 +158,11 @@ function check(
     const names = Object.keys(book.chains);
     const feeds = Object.values(book.chains).reduce((n, c) => n + Object.keys(c.feeds).length, 0);
     return `deployment address book, ${names.length} chain${names.length === 1 ? "" : "s"} (${names.join(", ")}), ${feeds} Chainlink feed${feeds === 1 ? "" : "s"}`;
+  }
+  if (kind === "team") {
+    const team = teamFrom(src);
+    const n = team.responders.length;
+    return `GameDay team, ${n} responder${n === 1 ? "" : "s"} (${team.responders.map((r) => `${r.name}: ${r.page.kind}`).join(", ")})`;
   }
   if (kind === "lab") {
     const config = labConfigFrom(src);

@@ -166,6 +166,18 @@ describe("gameday team.yml", () => {
     });
   }
 
+  it("firedrill validate knows a team file: a line for a good one, the same file:line error and exit 2 for a bad one", async () => {
+    const good = cli(["validate", join(FIXTURES, "team.yml")]);
+    expect(await good.exit, good.output()).to.equal(0);
+    expect(good.output()).to.match(
+      /^ok .*team\.yml: GameDay team, 3 responders \(Ada: console, Grace: console, Lin: console\)$/m,
+    );
+    const file = join(FIXTURES, "bad", "unknown-role.yml");
+    const bad = cli(["validate", file]);
+    expect(await bad.exit, bad.output()).to.equal(2);
+    expect(bad.output().trimEnd()).to.match(new RegExp(`^${literal(`${file}:8 responders[1].role: `)}`));
+  });
+
   it("never repeats a secret of the environment when the file fails on another line", async () => {
     const file = join(FIXTURES, "bad", "secret-elsewhere.yml");
     const run = cli(["gameday", "--team", file, SCENARIO], envWith());
