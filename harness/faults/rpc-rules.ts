@@ -11,6 +11,12 @@ import { probe } from "./network.ts";
 /** A rule as the layer takes it (harness/lab/rpc-layer.ts), without its id. */
 export type RuleBody = Record<string, unknown> & { kind: string };
 
+/**
+ * How long a proof may keep probing before it concludes, ms: a busy machine may answer a
+ * first probe late, and one late answer is not the fault failing to take (or to heal).
+ */
+export const PROOF_MS = 10_000;
+
 /** The id of a fault's rule: one per fault type on a provider (faults of one type never overlap there). */
 export const ruleId = (type: string) => `firedrill_${type}`;
 

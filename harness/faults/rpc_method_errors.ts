@@ -3,9 +3,19 @@ import { z } from "zod";
 import { formatDuration } from "../duration.ts";
 import { KNOWN_METHODS } from "../lab/rpc-layer.ts";
 import { chain, rpcProvider } from "../names.ts";
+import { poll } from "../process.ts";
 import { type FaultDefinition, forText, healOnce } from "./common.ts";
 import { proof } from "./context.ts";
-import { addRule, call, providerUrl, type RpcAnswer, removeRule, rpcPost, ruleId } from "./rpc-rules.ts";
+import {
+  addRule,
+  call,
+  PROOF_MS,
+  providerUrl,
+  type RpcAnswer,
+  removeRule,
+  rpcPost,
+  ruleId,
+} from "./rpc-rules.ts";
 
 export const params = z
   .strictObject({
@@ -98,19 +108,38 @@ export const rpcMethodErrors = {
     const probe = (m: string) => rpcPost(url, probeCall(m), timeoutMs);
     const method = p.methods[0]!;
     const other = p.methods.includes("eth_blockNumber") ? "eth_chainId" : "eth_blockNumber";
-    const [broken, working] = await Promise.all([probe(method), probe(other)]);
-    const otherOk =
-      working.status === 200 && (working.body as { result?: unknown } | undefined)?.result !== undefined;
+    let broken: RpcAnswer = { status: 0, ms: 0 };
+    let otherOk = false;
+    await poll(
+      async () => {
+        const [b, working] = await Promise.all([probe(method), probe(other)]);
+        broken = b;
+        otherOk =
+          working.status === 200 && (working.body as { result?: unknown } | undefined)?.result !== undefined;
+        return failed(broken, p.error) && otherOk ? true : undefined;
+      },
+      PROOF_MS,
+      200,
+    );
     return {
       proof: proof(
         failed(broken, p.error) && otherOk,
-        `${p.provider} of ${p.chain}: ${method} ${broken.status === 0 ? `no answer in ${timeoutMs} ms` : `answered ${JSON.stringify((broken.body as { error?: unknown } | undefined)?.error ?? "a result")}`}; ${other} still answered`,
+        `${p.provider} of ${p.chain}: ${method} ${broken.status === 0 ? `no answer in ${timeoutMs} ms` : `answered ${JSON.stringify((broken.body as { error?: unknown } | undefined)?.error ?? "a result")}`}; ${other} ${otherOk ? "still answered" : "did not answer"}`,
         { method, status: broken.status, error: broken.error ?? null, other, otherOk },
       ),
       heal: healOnce(async () => {
         await removeRule(ctx, proxy, id);
-        const after = await Promise.all(p.methods.map(probe));
-        const still = p.methods.filter((_, i) => failed(after[i]!, p.error) || after[i]!.status === 0);
+        // A busy machine may answer a first probe late: the methods have a few seconds to answer.
+        const stillFailing = async () => {
+          const after = await Promise.all(p.methods.map(probe));
+          return p.methods.filter((_, i) => failed(after[i]!, p.error) || after[i]!.status === 0);
+        };
+        let still: string[] = [];
+        await poll(
+          async () => ((still = await stillFailing()).length === 0 ? true : undefined),
+          PROOF_MS,
+          200,
+        );
         return proof(
           still.length === 0,
           still.length === 0

@@ -159,7 +159,7 @@ export class GamedayPeople implements People {
     if (!this.#run) return;
     this.#run.emit({
       kind: o.ok ? "page.sent" : "page.failed",
-      atMs: o.ok ? o.at : o.at,
+      atMs: o.at,
       who: o.to,
       summary: o.ok
         ? `${o.kind} to ${o.to} by ${o.channel}${o.attempts > 1 ? ` (after ${o.attempts} attempts)` : ""}`
