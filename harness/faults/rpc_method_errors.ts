@@ -136,7 +136,10 @@ export const rpcMethodErrors = {
         };
         let still: string[] = [];
         await poll(
-          async () => ((still = await stillFailing()).length === 0 ? true : undefined),
+          async () => {
+            still = await stillFailing();
+            return still.length === 0 ? true : undefined;
+          },
           PROOF_MS,
           200,
         );
