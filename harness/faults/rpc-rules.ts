@@ -5,6 +5,7 @@
  * proof shows what a monitor would see next to what the node itself says.
  */
 import { labError } from "../errors.ts";
+import { poll } from "../process.ts";
 import type { FaultContext } from "./context.ts";
 import { probe } from "./network.ts";
 
@@ -16,6 +17,21 @@ export type RuleBody = Record<string, unknown> & { kind: string };
  * first probe late, and one late answer is not the fault failing to take (or to heal).
  */
 export const PROOF_MS = 10_000;
+
+/** Reads again until `shows` holds of a reading, for at most PROOF_MS; the last reading. */
+export async function untilShown<T>(read: () => Promise<T>, shows: (reading: T) => boolean): Promise<T> {
+  let last = await read();
+  if (!shows(last))
+    await poll(
+      async () => {
+        last = await read();
+        return shows(last) ? true : undefined;
+      },
+      PROOF_MS,
+      200,
+    );
+  return last;
+}
 
 /** The id of a fault's rule: one per fault type on a provider (faults of one type never overlap there). */
 export const ruleId = (type: string) => `firedrill_${type}`;

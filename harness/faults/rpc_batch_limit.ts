@@ -2,19 +2,9 @@
 import { z } from "zod";
 import { formatDuration } from "../duration.ts";
 import { chain, rpcProvider } from "../names.ts";
-import { poll } from "../process.ts";
 import { type FaultDefinition, forText, healOnce } from "./common.ts";
 import { proof } from "./context.ts";
-import {
-  addRule,
-  call,
-  PROOF_MS,
-  providerUrl,
-  type RpcAnswer,
-  removeRule,
-  rpcPost,
-  ruleId,
-} from "./rpc-rules.ts";
+import { addRule, call, providerUrl, removeRule, rpcPost, ruleId, untilShown } from "./rpc-rules.ts";
 
 export const params = z
   .strictObject({
@@ -65,15 +55,10 @@ export const rpcBatchLimit = {
       ),
       heal: healOnce(async () => {
         await removeRule(ctx, proxy, id);
-        let again: RpcAnswer = { status: 0, ms: 0 };
         // A busy machine may answer the first batch late: it has a few seconds to be answered whole.
-        await poll(
-          async () => {
-            again = await rpcPost(url, batch(p.max_batch + 1));
-            return answeredWhole(again, p.max_batch + 1) ? true : undefined;
-          },
-          PROOF_MS,
-          200,
+        const again = await untilShown(
+          () => rpcPost(url, batch(p.max_batch + 1)),
+          (a) => answeredWhole(a, p.max_batch + 1),
         );
         return proof(
           answeredWhole(again, p.max_batch + 1),

@@ -3,18 +3,17 @@ import { z } from "zod";
 import { formatDuration } from "../duration.ts";
 import { KNOWN_METHODS } from "../lab/rpc-layer.ts";
 import { chain, rpcProvider } from "../names.ts";
-import { poll } from "../process.ts";
 import { type FaultDefinition, forText, healOnce } from "./common.ts";
 import { proof } from "./context.ts";
 import {
   addRule,
   call,
-  PROOF_MS,
   providerUrl,
   type RpcAnswer,
   removeRule,
   rpcPost,
   ruleId,
+  untilShown,
 } from "./rpc-rules.ts";
 
 export const params = z
@@ -108,19 +107,13 @@ export const rpcMethodErrors = {
     const probe = (m: string) => rpcPost(url, probeCall(m), timeoutMs);
     const method = p.methods[0]!;
     const other = p.methods.includes("eth_blockNumber") ? "eth_chainId" : "eth_blockNumber";
-    let broken: RpcAnswer = { status: 0, ms: 0 };
-    let otherOk = false;
-    await poll(
-      async () => {
-        const [b, working] = await Promise.all([probe(method), probe(other)]);
-        broken = b;
-        otherOk =
-          working.status === 200 && (working.body as { result?: unknown } | undefined)?.result !== undefined;
-        return failed(broken, p.error) && otherOk ? true : undefined;
-      },
-      PROOF_MS,
-      200,
+    const answers = (w: RpcAnswer) =>
+      w.status === 200 && (w.body as { result?: unknown } | undefined)?.result !== undefined;
+    const [broken, working] = await untilShown(
+      () => Promise.all([probe(method), probe(other)]),
+      ([b, w]) => failed(b, p.error) && answers(w),
     );
+    const otherOk = answers(working);
     return {
       proof: proof(
         failed(broken, p.error) && otherOk,
@@ -134,15 +127,7 @@ export const rpcMethodErrors = {
           const after = await Promise.all(p.methods.map(probe));
           return p.methods.filter((_, i) => failed(after[i]!, p.error) || after[i]!.status === 0);
         };
-        let still: string[] = [];
-        await poll(
-          async () => {
-            still = await stillFailing();
-            return still.length === 0 ? true : undefined;
-          },
-          PROOF_MS,
-          200,
-        );
+        const still = await untilShown(stillFailing, (s) => s.length === 0);
         return proof(
           still.length === 0,
           still.length === 0
