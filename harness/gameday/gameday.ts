@@ -10,7 +10,14 @@ import { dirname } from "node:path";
 import { formatDuration } from "../duration.ts";
 import { sleep } from "../process.ts";
 import { registerSecret } from "../redact.ts";
-import type { Gameday, HumanStep, JournalDraft, TimelineEvent, Verdict } from "../runner/journal.ts";
+import {
+  type Gameday,
+  HUMAN_STEPS,
+  type HumanStep,
+  type JournalDraft,
+  type TimelineEvent,
+  type Verdict,
+} from "../runner/journal.ts";
 import type { People, RunView } from "../runner/people.ts";
 import { assess } from "../stack/assess.ts";
 import { type IncidentForm, incidentAlertText, template } from "./incident-form.ts";
@@ -76,11 +83,6 @@ export class GamedayPeople implements People {
       log: options.log,
       ...(options.pageRetryForMs === undefined ? {} : { retryForMs: options.pageRetryForMs }),
     });
-  }
-
-  /** The room's address with its token (what a page links to); undefined before `open`. */
-  get roomUrl(): string | undefined {
-    return this.#room?.urlWithToken;
   }
 
   async open(run: RunView): Promise<void> {
@@ -269,12 +271,10 @@ export class GamedayPeople implements People {
   state(): RoomState {
     const run = this.#run;
     const timeline = run?.timeline ?? [];
-    const done = Object.fromEntries(
-      (["acknowledged", "assessed", "communicated", "updated", "mitigated", "resolved"] as const).map((s) => [
-        s,
-        this.#steps(s).length > 0,
-      ]),
-    ) as Record<HumanStep, boolean>;
+    const done = Object.fromEntries(HUMAN_STEPS.map((s) => [s, this.#steps(s).length > 0])) as Record<
+      HumanStep,
+      boolean
+    >;
     return {
       title: this.#title(),
       blind: this.#o.blind,

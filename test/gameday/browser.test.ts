@@ -17,18 +17,14 @@ import { renderJournalHtml } from "../../harness/report/html.ts";
 import { findChromium, launchChromium } from "../../harness/report/pdf.ts";
 import { cli, stopChildren } from "../../harness/testing/cli.ts";
 import { journalsIn } from "../../harness/testing/journals.ts";
+import { until } from "../../harness/testing/until.ts";
+
+/** The most a step of a drill (a lab coming up, a page, a refresh) is waited for. */
+const WAIT_MS = 90_000;
 
 const FIXTURES = join(ROOT, "test", "fixtures", "gameday");
 const OUTAGE = join(ROOT, "test", "fixtures", "scenarios", "short-oracle-outage.yml");
 const SHOTS = process.env["FIREDRILL_SCREENSHOTS"];
-
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 90_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe("gameday incident room in headless Chromium", function () {
   this.timeout(5 * 60_000);
@@ -67,7 +63,7 @@ describe("gameday incident room in headless Chromium", function () {
       "--wait",
       "2m",
     ]);
-    await until("the first page", () => /page\.sent +page to Ada/.test(run.output()));
+    await until("the first page", () => /page\.sent +page to Ada/.test(run.output()), WAIT_MS);
     const link = (await readFile(roomFile, "utf8")).trim();
     const origin = new URL(link).origin;
 
@@ -88,6 +84,7 @@ describe("gameday incident room in headless Chromium", function () {
       await until(
         "an alert in the room",
         async () => (await page.locator("#live-alerts tbody tr").count()) > 0,
+        WAIT_MS,
       );
 
       const form = (id: string) => page.locator(`form#${id}`);
@@ -120,13 +117,17 @@ describe("gameday incident room in headless Chromium", function () {
       await page.waitForURL(`${origin}/#update`);
 
       // The live parts: what the responders did is on the room's timeline.
-      await until("the update on the room's timeline", async () =>
-        ((await page.locator("#live-timeline").textContent()) ?? "").includes("Lin posted a status update"),
+      await until(
+        "the update on the room's timeline",
+        async () =>
+          ((await page.locator("#live-timeline").textContent()) ?? "").includes("Lin posted a status update"),
+        WAIT_MS,
       );
       if (SHOTS) {
         await until(
           "the live assessment",
           async () => (await page.locator("#live-assessment table").count()) > 0,
+          WAIT_MS,
         );
         await page.evaluate("window.scrollTo(0, 0)");
         await page.screenshot({ path: join(SHOTS, "gameday-room.png") });

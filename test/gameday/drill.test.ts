@@ -11,20 +11,13 @@ import { ROOT, SCENARIOS_DIR } from "../../harness/paths.ts";
 import type { Journal } from "../../harness/runner/journal.ts";
 import { type Cli, cli, stopChildren } from "../../harness/testing/cli.ts";
 import { journalsIn } from "../../harness/testing/journals.ts";
+import { until } from "../../harness/testing/until.ts";
+
+/** The most a step of a drill (a lab coming up, a page) is waited for. */
+const WAIT_MS = 90_000;
 
 const FIXTURES = join(ROOT, "test", "fixtures", "gameday");
 const OUTAGE = join(ROOT, "test", "fixtures", "scenarios", "short-oracle-outage.yml");
-
-/** Polls `check` until it is truthy or the deadline passes. */
-async function until<T>(what: string, check: () => T | undefined | false, ms = 90_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** A KPI file like the shipped one with other response targets. */
 function kpisWith(dir: string, targets: string): string {
@@ -78,7 +71,7 @@ describe("gameday, drilled with people", function () {
   it("responders work the incident from a terminal: every step is a human event with who, and every verdict passes", async () => {
     const dir = mkdtempSync(join(work, "terminal-"));
     const g = gameday(dir, [OUTAGE, "--team", join(FIXTURES, "team.yml"), "--wait", "2m"]);
-    await until("the first page", () => /page\.sent +page to Ada/.test(g.run.output()));
+    await until("the first page", () => /page\.sent +page to Ada/.test(g.run.output()), WAIT_MS);
     const link = readFileSync(g.roomFile, "utf8").trim();
     expect(link).to.match(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{20,}$/);
     await step(g, "ack", "--as", "ada");
@@ -160,7 +153,7 @@ describe("gameday, drilled with people", function () {
       "--wait",
       "2m",
     ]);
-    await until("the first page", () => /page\.sent +page to Ada/.test(g.run.output()));
+    await until("the first page", () => /page\.sent +page to Ada/.test(g.run.output()), WAIT_MS);
     const pagedAt = Date.now();
     await step(g, "ack", "--as", "Ada");
     // The responder is slow: the incident alert goes out well after the scaled limit.
@@ -257,7 +250,11 @@ describe("gameday, drilled with people", function () {
   it("Ctrl-C while the drill waits for people heals, closes the room and journals the run as interrupted", async () => {
     const dir = mkdtempSync(join(work, "sigint-"));
     const g = gameday(dir, [OUTAGE, "--team", join(FIXTURES, "team.yml"), "--wait", "10m"]);
-    await until("the wait for people", () => /waiting for a responder to resolve/.test(g.run.output()));
+    await until(
+      "the wait for people",
+      () => /waiting for a responder to resolve/.test(g.run.output()),
+      WAIT_MS,
+    );
     const link = readFileSync(g.roomFile, "utf8").trim();
     g.run.child.kill("SIGINT");
     expect(await g.run.exit, g.run.output()).to.equal(130);
