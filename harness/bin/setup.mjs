@@ -124,8 +124,15 @@ export function runForwardingSignals(cmd, args, env) {
   child.on("exit", (code, signal) => process.exit(code ?? (signal === "SIGINT" ? 130 : 1)));
 }
 
-// Drills of the whole shipped library, two at a time: run before the others, on their own.
+// Drills of the whole shipped library, two at a time: a mocha run of their own, beside the
+// others (the drills mostly wait on their fault windows, so the two share the machine).
 const RUN_ALONE = ["test/runner/shipped.test.ts"];
+
+/** Test workers for the files beside the shipped library (FIREDRILL_TEST_JOBS, default 2); undefined when not a whole number of at least 1. */
+export function testJobs(env = process.env) {
+  const text = env.FIREDRILL_TEST_JOBS ?? "2";
+  return /^[1-9][0-9]*$/.test(text) ? Number(text) : undefined;
+}
 
 // The test files that take longest (k6, real Alertmanager, the Ctrl-C cases), started first
 // so that the parallel test workers finish close together.
@@ -133,8 +140,15 @@ const LONGEST_TESTS = [
   "test/runner/run.test.ts",
   "test/examples/prometheus.test.ts",
   "test/runner/load.test.ts",
-  "test/runner/parallel.test.ts",
+  "test/lab/fork.test.ts",
+  "test/runner/rpc-drills.test.ts",
+  "test/lab/chains.test.ts",
+  "test/gameday/drill.test.ts",
   "test/runner/senders.test.ts",
+  "test/faults/chain.test.ts",
+  "test/load/engines.test.ts",
+  "test/runner/validate.test.ts",
+  "test/runner/parallel.test.ts",
 ];
 
 /** Every test file under `dir` (a path from the checkout's root), the longest first, then in name order. */
@@ -151,6 +165,11 @@ export function testFiles(dir = "test") {
 }
 
 async function runTests(node, env, extra) {
+  const jobs = testJobs(env);
+  if (jobs === undefined) {
+    say(`FIREDRILL_TEST_JOBS: a whole number of workers, at least 1, not "${env.FIREDRILL_TEST_JOBS}"`);
+    return 2;
+  }
   const bin = (name) => join(ROOT, "node_modules", ".bin", name);
   const steps = [
     ["lint", bin("biome"), ["check", "."]],
@@ -171,11 +190,16 @@ async function runTests(node, env, extra) {
   const isDir = (a) => existsSync(join(ROOT, a)) && statSync(join(ROOT, a)).isDirectory();
   const args = extra.flatMap((a, i) => (isPath(a, i) && isDir(a) ? testFiles(a) : [a]));
   if (extra.some(isPath)) return report([await mocha(node, env, args)]);
-  // Otherwise every test file: the whole shipped library first, on its own (it runs two
-  // drills at once itself), then the others (on FIREDRILL_TEST_JOBS workers when set).
-  const alone = await mocha(node, { ...env, FIREDRILL_TEST_JOBS: "1" }, [...RUN_ALONE, ...args]);
+  // Otherwise every test file: the whole shipped library (it runs two drills at once itself)
+  // in a mocha run of its own, printed when it ends, and beside it the others on
+  // FIREDRILL_TEST_JOBS workers, the longest first.
+  say(`the shipped library beside the other test files (${jobs} workers)`);
   const rest = testFiles().filter((f) => !RUN_ALONE.includes(f));
-  return report([alone, await mocha(node, env, [...rest, ...args])]);
+  const runs = await Promise.all([
+    mocha(node, { ...env, FIREDRILL_TEST_JOBS: "1" }, [...RUN_ALONE, ...args], { held: true }),
+    mocha(node, { ...env, FIREDRILL_TEST_JOBS: String(jobs) }, [...rest, ...args]),
+  ]);
+  return report(runs);
 }
 
 /** Prints the totals of one or more mocha runs on a line of their own; 0 when all passed. */
@@ -193,8 +217,11 @@ function report(runs) {
   return ok ? 0 : 1;
 }
 
-/** Runs `hardhat test mocha <args>`, streaming its output; its counts when it exits. */
-function mocha(node, env, args) {
+/**
+ * Runs `hardhat test mocha <args>`, streaming its output (or, `held`, printing it whole when
+ * it exits); its counts when it exits.
+ */
+function mocha(node, env, args, { held = false } = {}) {
   const hardhat = join(ROOT, "node_modules", "hardhat", "dist", "src", "cli.js");
   const child = spawn(node, [hardhat, "test", "mocha", ...args], {
     cwd: ROOT,
@@ -209,12 +236,13 @@ function mocha(node, env, args) {
   // Stream the output as it comes, and keep it to count the totals at the end.
   let out = "";
   child.stdout.on("data", (chunk) => {
-    process.stdout.write(chunk);
+    if (!held) process.stdout.write(chunk);
     out += chunk;
     if (out.length > 4_000_000) out = out.slice(-1_000_000);
   });
   return new Promise((resolve) => {
     child.on("exit", (code) => {
+      if (held) process.stdout.write(out);
       // biome-ignore lint/suspicious/noControlCharactersInRegex: strips terminal colours
       const plain = out.replace(/\x1b\[[0-9;]*m/g, "");
       const count = (word) => Number(plain.match(new RegExp(`^\\s*(\\d+) ${word}`, "m"))?.[1] ?? 0);

@@ -248,7 +248,6 @@ describe("lab chains: any set, named in lab.yml", () => {
       const dir = join(work, "four");
       const junit = join(dir, "junit.xml");
       const runs = join(STATE_DIR, "runs");
-      const before = new Set(existsSync(runs) ? readdirSync(runs) : []);
       const run = cli(["run", SCENARIO, "--lab-config", LAB_YML, "--journal-dir", dir, "--junit", junit]);
       const code = await run.exit;
       expect(code, run.output()).to.equal(0);
@@ -267,8 +266,11 @@ describe("lab chains: any set, named in lab.yml", () => {
       expect(names).to.include("collateral conserved on polygon");
       expect(readFileSync(junit, "utf8")).to.include("base-sequencer-halt");
       expect(run.output()).to.include("contracts deployed on ethereum, base, arbitrum, polygon");
-      // The run's own lab went with it: its scratch folder, pid files and all, is gone.
-      const left = (existsSync(runs) ? readdirSync(runs) : []).filter((d) => !before.has(d));
+      // The run's own lab went with it: its scratch folder, pid files and all, is gone. (Its
+      // folders are named after its pid; other test files may have labs up meanwhile.)
+      const left = (existsSync(runs) ? readdirSync(runs) : []).filter((d) =>
+        d.startsWith(`${run.child.pid}-`),
+      );
       expect(left).to.deep.equal([]);
     });
   });

@@ -45,9 +45,14 @@ describe("firedrill run", function () {
   });
 
   /** Everything a healed lab shows: no fault left anywhere, and no SUT process left. */
-  async function expectHealed(): Promise<void> {
+  async function expectHealed(output = ""): Promise<void> {
     const info = readLabInfo(join(labDir, "lab.json"));
-    expect(await findResidue(info)).to.deep.equal([]);
+    // What the run said of its heals, should something be left.
+    const heals = output
+      .split("\n")
+      .filter((l) => /heal|interrupt/i.test(l))
+      .join("\n");
+    expect(await findResidue(info), heals).to.deep.equal([]);
     const stacks = readdirSync(join(labDir, "pids")).filter(
       (f) => f.startsWith("stack") || f.startsWith("sut"),
     );
@@ -264,7 +269,7 @@ describe("firedrill run", function () {
         expect(journal?.status, run.output()).to.equal("interrupted");
       }
       expect(isAlive(run.child.pid!)).to.equal(false);
-      await expectHealed();
+      await expectHealed(run.output());
     });
   }
 });
