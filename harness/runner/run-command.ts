@@ -25,7 +25,7 @@ import type { AlertsEndpoint } from "./alert-sink.ts";
 import type { Journal, TimelineEvent } from "./journal.ts";
 import type { People } from "./people.ts";
 import { type RunResult, runScenario } from "./run.ts";
-import { loadScenario, type Scenario } from "./scenario.ts";
+import { loadScenario, type Scenario, scheduledMs } from "./scenario.ts";
 import type { SutChoice } from "./sut.ts";
 import { defaultMapPath, loadSystemsMap, type SystemsMap } from "./systems-map.ts";
 
@@ -327,13 +327,17 @@ export async function runAll(
         await runOne(scenario, i, "");
       }
     } else {
-      // A pool of `parallel` workers, each taking the next scenario; each run has a lab, a
-      // SUT and an alert receiver of its own, and the first signal interrupts them all.
+      // A pool of `parallel` workers, each taking the next scenario, the longest fault
+      // schedules first; each run has a lab, a SUT and an alert receiver of its own, and the
+      // first signal interrupts them all. Results stay in the scenarios' order.
       const width = Math.max(...scenarios.map((s) => s.name.length));
+      const order = scenarios
+        .map((_, i) => i)
+        .sort((a, b) => scheduledMs(scenarios[b]!) - scheduledMs(scenarios[a]!));
       let next = 0;
       const worker = async () => {
-        while (next < scenarios.length && !interrupt.signal.aborted) {
-          const i = next++;
+        while (next < order.length && !interrupt.signal.aborted) {
+          const i = order[next++]!;
           await runOne(scenarios[i]!, i, `[${scenarios[i]!.name.padEnd(width)}] `);
         }
       };

@@ -215,6 +215,15 @@ export function faultEndMs(fault: Fault): number | undefined {
   return undefined;
 }
 
+/**
+ * How long a scenario's fault schedule runs (ms from the first injection): the latest
+ * scheduled end of a fault, or injection for one held until the run heals it. Runs in
+ * parallel start the longest schedules first, so that no long one starts last.
+ */
+export function scheduledMs(scenario: Pick<Scenario, "faults">): number {
+  return Math.max(0, ...scenario.faults.map((f) => faultEndMs(f) ?? f.at));
+}
+
 /** Every chain a scenario names (faults, steady state, abort conditions), not in `chains`. */
 function unknownChains(doc: ScenarioDocument, chains: LabChainSet): Problem[] {
   const problems: Problem[] = [];

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import { FAULTS, faultDefinition } from "../../harness/faults/index.ts";
 import { loadKpis } from "../../harness/runner/kpis.ts";
-import { loadScenario, parseScenario } from "../../harness/runner/scenario.ts";
+import { loadScenario, parseScenario, scheduledMs } from "../../harness/runner/scenario.ts";
 import { loadSystemsMap, SHIPPED_MAP } from "../../harness/runner/systems-map.ts";
 
 const SCENARIOS = fileURLToPath(new URL("../../scenarios", import.meta.url));
@@ -69,6 +69,16 @@ describe("scenarios", () => {
     expect(s.faults[0]).to.deep.include({ type: "gas_spike", at: 0, for: 5_000, gwei: 500 });
     expect(s).to.deep.include({ replay_compression: 1, abort_if: [], custom_events: [] });
     expect(s.sha256).to.match(/^[0-9a-f]{64}$/);
+  });
+
+  it("measures a fault schedule by its latest end, a fault held to the end by its injection", () => {
+    const schedule = (faults: string) => scheduledMs(parseScenario("t.yml", minimal(faults), map));
+    const spike = (chain: string, at: string, forText: string) =>
+      `  - type: gas_spike\n    chain: ${chain}\n    gwei: 500\n    at: ${at}\n    for: ${forText}\n`;
+    expect(schedule(spike("ethereum", "0s", "5s"))).to.equal(5_000);
+    expect(schedule(spike("ethereum", "2s", "30s") + spike("polygon", "10s", "5s"))).to.equal(32_000);
+    // A reorg has no window: it counts at its injection.
+    expect(schedule("  - type: reorg\n    chain: polygon\n    depth: 3\n    at: 4s\n")).to.equal(4_000);
   });
 
   it("accepts custom events once declared", () => {
