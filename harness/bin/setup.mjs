@@ -128,6 +128,9 @@ export function runForwardingSignals(cmd, args, env) {
 // others (the drills mostly wait on their fault windows, so the two share the machine).
 const RUN_ALONE = ["test/runner/shipped.test.ts"];
 
+// Tests that compare two engines' latency tails: run last, on a machine nothing else loads.
+const RUN_QUIET = ["test/load/engines.test.ts"];
+
 /** Test workers for the files beside the shipped library (FIREDRILL_TEST_JOBS, default 2); undefined when not a whole number of at least 1. */
 export function testJobs(env = process.env) {
   const text = env.FIREDRILL_TEST_JOBS ?? "2";
@@ -146,7 +149,6 @@ const LONGEST_TESTS = [
   "test/gameday/drill.test.ts",
   "test/runner/senders.test.ts",
   "test/faults/chain.test.ts",
-  "test/load/engines.test.ts",
   "test/runner/validate.test.ts",
   "test/runner/parallel.test.ts",
 ];
@@ -192,13 +194,15 @@ async function runTests(node, env, extra) {
   if (extra.some(isPath)) return report([await mocha(node, env, args)]);
   // Otherwise every test file: the whole shipped library (it runs two drills at once itself)
   // in a mocha run of its own, printed when it ends, and beside it the others on
-  // FIREDRILL_TEST_JOBS workers, the longest first.
+  // FIREDRILL_TEST_JOBS workers, the longest first; then the few that need a quiet machine.
   say(`the shipped library beside the other test files (${jobs} workers)`);
-  const rest = testFiles().filter((f) => !RUN_ALONE.includes(f));
+  const rest = testFiles().filter((f) => !RUN_ALONE.includes(f) && !RUN_QUIET.includes(f));
   const runs = await Promise.all([
     mocha(node, { ...env, FIREDRILL_TEST_JOBS: "1" }, [...RUN_ALONE, ...args], { held: true }),
     mocha(node, { ...env, FIREDRILL_TEST_JOBS: String(jobs) }, [...rest, ...args]),
   ]);
+  say("the tests that compare latency tails, on their own");
+  runs.push(await mocha(node, { ...env, FIREDRILL_TEST_JOBS: "1" }, [...RUN_QUIET, ...args]));
   return report(runs);
 }
 

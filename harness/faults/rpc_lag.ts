@@ -3,9 +3,11 @@ import { z } from "zod";
 import { formatDuration, positiveDuration } from "../duration.ts";
 import { labError } from "../errors.ts";
 import { MAX_REORG_DEPTH } from "../lab/anvil.ts";
-import { chain, rpcProvider } from "../names.ts";
+import { labChain } from "../lab/index.ts";
+import { type ChainName, chain, rpcProvider } from "../names.ts";
+import { poll } from "../process.ts";
 import { type FaultDefinition, forText, healOnce } from "./common.ts";
-import { proof } from "./context.ts";
+import { type FaultContext, proof } from "./context.ts";
 import { addRule, nodeBlock, num, providerBlock, providerUrl, removeRule, ruleId } from "./rpc-rules.ts";
 
 /** The furthest back a lag may reach: the lab's nodes keep the state of this many blocks. */
@@ -53,12 +55,7 @@ export const rpcLag = {
     const proxy = `${p.chain}-${p.provider}`;
     const url = providerUrl(ctx, p.chain, p.provider);
     const id = ruleId("rpc_lag");
-    const before = await nodeBlock(ctx, p.chain, "latest");
-    if (p.blocks !== undefined && num(before.number) < p.blocks)
-      throw labError(
-        `rpc_lag on ${p.chain}`,
-        `a lag of ${p.blocks} blocks is longer than the chain (head ${num(before.number)})`,
-      );
+    if (p.blocks !== undefined) await chainAtLeast(ctx, p.chain, p.blocks);
     await addRule(
       ctx,
       proxy,
@@ -116,3 +113,25 @@ export const rpcLag = {
     }
   },
 } as const satisfies FaultDefinition<typeof params>;
+
+/**
+ * Waits until `chain` has at least `blocks` blocks to lag behind: a lab brought up on a busy
+ * machine can be younger than that when the fault comes. Throws when it does not grow in time.
+ */
+export async function chainAtLeast(ctx: FaultContext, chain: ChainName, blocks: number): Promise<void> {
+  const { blockTimeMs } = labChain(ctx.lab, chain);
+  let head = num((await nodeBlock(ctx, chain, "latest")).number);
+  const grown = await poll(
+    async () => {
+      head = num((await nodeBlock(ctx, chain, "latest")).number);
+      return head >= blocks ? true : undefined;
+    },
+    Math.max(0, blocks - head) * blockTimeMs * 3 + 2_000,
+    Math.min(100, blockTimeMs / 2),
+  );
+  if (!grown)
+    throw labError(
+      `rpc_lag on ${chain}`,
+      `a lag of ${blocks} blocks is longer than the chain (head ${head})`,
+    );
+}

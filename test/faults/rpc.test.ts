@@ -4,7 +4,7 @@
 import { expect } from "chai";
 import { rpcBatchLimit } from "../../harness/faults/rpc_batch_limit.ts";
 import { rpcDisagree } from "../../harness/faults/rpc_disagree.ts";
-import { rpcLag } from "../../harness/faults/rpc_lag.ts";
+import { chainAtLeast, rpcLag } from "../../harness/faults/rpc_lag.ts";
 import { rpcMethodErrors } from "../../harness/faults/rpc_method_errors.ts";
 import { rpcRateLimit } from "../../harness/faults/rpc_rate_limit.ts";
 import { rpcWrongFork } from "../../harness/faults/rpc_wrong_fork.ts";
@@ -48,6 +48,14 @@ describe("JSON-RPC faults", function () {
       (await headOf(lab.info, "polygon")) - 1,
     );
     await healTwice(injected);
+  });
+
+  it("rpc_lag on a chain younger than the lag waits for the blocks to lag behind", async () => {
+    const ctx = faultContext(lab.info);
+    // Arbitrum mines every 250 ms: a chain a few blocks longer comes within seconds.
+    const blocks = (await headOf(lab.info, "arbitrum")) + 6;
+    await chainAtLeast(ctx, "arbitrum", blocks);
+    expect(await headOf(lab.info, "arbitrum")).to.be.at.least(blocks);
   });
 
   it("rpc_rate_limit: 429 with Retry-After, then every request answered", async () => {
