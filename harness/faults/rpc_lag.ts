@@ -6,6 +6,7 @@ import { MAX_REORG_DEPTH } from "../lab/anvil.ts";
 import { labChain } from "../lab/index.ts";
 import { type ChainName, chain, rpcProvider } from "../names.ts";
 import { poll } from "../process.ts";
+import { head } from "./chain.ts";
 import { type FaultDefinition, forText, healOnce } from "./common.ts";
 import { type FaultContext, proof } from "./context.ts";
 import { addRule, nodeBlock, num, providerBlock, providerUrl, removeRule, ruleId } from "./rpc-rules.ts";
@@ -119,19 +120,20 @@ export const rpcLag = {
  * machine can be younger than that when the fault comes. Throws when it does not grow in time.
  */
 export async function chainAtLeast(ctx: FaultContext, chain: ChainName, blocks: number): Promise<void> {
+  let height = await head(ctx, chain);
+  if (height >= blocks) return;
   const { blockTimeMs } = labChain(ctx.lab, chain);
-  let head = num((await nodeBlock(ctx, chain, "latest")).number);
   const grown = await poll(
     async () => {
-      head = num((await nodeBlock(ctx, chain, "latest")).number);
-      return head >= blocks ? true : undefined;
+      height = await head(ctx, chain);
+      return height >= blocks ? true : undefined;
     },
-    Math.max(0, blocks - head) * blockTimeMs * 3 + 2_000,
+    (blocks - height) * blockTimeMs * 3 + 2_000,
     Math.min(100, blockTimeMs / 2),
   );
   if (!grown)
     throw labError(
       `rpc_lag on ${chain}`,
-      `a lag of ${blocks} blocks is longer than the chain (head ${head})`,
+      `a lag of ${blocks} blocks is longer than the chain (head ${height})`,
     );
 }

@@ -215,13 +215,18 @@ export function faultEndMs(fault: Fault): number | undefined {
   return undefined;
 }
 
+/** Where a fault's schedule ends (ms from the first injection): its end, or its injection for one held until the run heals it. */
+function scheduleEndMs(fault: Fault): number {
+  return faultEndMs(fault) ?? fault.at;
+}
+
 /**
  * How long a scenario's fault schedule runs (ms from the first injection): the latest
- * scheduled end of a fault, or injection for one held until the run heals it. Runs in
- * parallel start the longest schedules first, so that no long one starts last.
+ * schedule end of its faults. Runs in parallel start the longest schedules first, so that
+ * no long one starts last.
  */
 export function scheduledMs(scenario: Pick<Scenario, "faults">): number {
-  return Math.max(0, ...scenario.faults.map((f) => faultEndMs(f) ?? f.at));
+  return Math.max(0, ...scenario.faults.map(scheduleEndMs));
 }
 
 /** Every chain a scenario names (faults, steady state, abort conditions), not in `chains`. */
@@ -345,7 +350,7 @@ export function scenarioFrom(
       }
     }
     if (doc.max_duration !== undefined) {
-      const finish = faultEndMs(fault) ?? fault.at;
+      const finish = scheduleEndMs(fault);
       if (finish > doc.max_duration) {
         const field = fault.for !== undefined ? "for" : "at";
         push(
