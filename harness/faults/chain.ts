@@ -162,6 +162,26 @@ async function labMining(ctx: FaultContext, chain: ChainName): Promise<MiningSta
   return mining ? { mode: mining.mode, blockTimeMs: mining.blockTimeMs, by: "lab" } : undefined;
 }
 
+/**
+ * Runs `fn` with the chain's blocks held (no interval block, no block per transaction) when
+ * the lab owns its mining, and gives the chain its exact mode back after, whatever `fn` did.
+ * On a node the lab does not own, `fn` runs as it is.
+ */
+export async function withBlocksHeld<T>(
+  ctx: FaultContext,
+  chain: ChainName,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const before = await labMining(ctx, chain);
+  if (!before || before.mode === "halted") return fn();
+  await ctx.control("/mining", { chain, mode: "halted" });
+  try {
+    return await fn();
+  } finally {
+    await ctx.control("/mining", { chain, mode: before.mode, blockTimeMs: before.blockTimeMs });
+  }
+}
+
 /** How `chain` mines now. */
 export async function miningState(ctx: FaultContext, chain: ChainName): Promise<MiningState> {
   const lab = await labMining(ctx, chain);

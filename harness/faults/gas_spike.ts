@@ -8,8 +8,12 @@ import { type BlockInfo, block, gwei, head, nextBlock, toHex } from "./chain.ts"
 import { type FaultDefinition, forText, healOnce } from "./common.ts";
 import { proof } from "./context.ts";
 
-/** How often the holding loop looks for a new block, ms: well under the fastest lab block (250 ms). */
-const POLL_MS = 10;
+/**
+ * How often the holding loop looks for a new block: a tenth of the chain's block time, so
+ * that the fee is set again early in the block after each one, and at most 50 ms, for a block
+ * mined early by a transaction.
+ */
+const pollMs = (blockTimeMs: number) => Math.max(10, Math.min(50, blockTimeMs / 10));
 
 /** How many times the heal sets the original fee before it gives up on a block carrying it. */
 const HEAL_ATTEMPTS = 3;
@@ -55,7 +59,7 @@ export const gasSpike = {
         } catch (error) {
           if (errors++ === 0) ctx.log(`gas_spike on ${c}: ${(error as Error).message}`);
         }
-        await sleep(POLL_MS, stopped);
+        await sleep(pollMs(blockTimeMs), stopped);
       }
     })();
     // The next block (or, after a race with the loop, one of the two after it) carries the fee.

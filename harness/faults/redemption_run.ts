@@ -7,6 +7,7 @@ import { z } from "zod";
 import { IDEMPOTENCY_KEY_HEADER, type RedeemRequest, ROUTES } from "../contract/gateway.ts";
 import { formatDuration } from "../duration.ts";
 import { FiredrillError } from "../errors.ts";
+import { jsonBody, send } from "../http.ts";
 import { chain } from "../names.ts";
 import { poll, sleep } from "../process.ts";
 import { percentile } from "../stats.ts";
@@ -105,14 +106,13 @@ export const redemptionRun = {
     const outcomes: Outcome[] = [];
     const inFlight = new Set<Promise<void>>();
     let sent = 0;
-    const send = async (index: number) => {
+    const redeem = async (index: number) => {
       const started = performance.now();
       try {
-        const response = await fetch(url, {
+        const response = await send(url, {
           method: "POST",
           headers: {
             authorization: `Bearer ${gateway.token}`,
-            "content-type": "application/json",
             [IDEMPOTENCY_KEY_HEADER]: `${runKey}-${index}`,
           },
           body: JSON.stringify({
@@ -123,7 +123,7 @@ export const redemptionRun = {
           } satisfies RedeemRequest),
           signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
         });
-        const body = (await response.json().catch(() => ({}))) as { id?: unknown };
+        const body = jsonBody(response);
         outcomes.push({
           index,
           status: response.status,
@@ -141,7 +141,7 @@ export const redemptionRun = {
         if (dueMs > Date.now()) await sleep(dueMs - Date.now(), stopped);
         while (inFlight.size >= p.concurrency && !stopped.aborted) await Promise.race(inFlight);
         if (stopped.aborted) break;
-        const request: Promise<void> = send(index).finally(() => inFlight.delete(request));
+        const request: Promise<void> = redeem(index).finally(() => inFlight.delete(request));
         inFlight.add(request);
         sent += 1;
       }

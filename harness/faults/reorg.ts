@@ -4,7 +4,7 @@ import { MAX_REORG_DEPTH } from "../lab/anvil.ts";
 import { labChain } from "../lab/index.ts";
 import { type ChainName, chain } from "../names.ts";
 import { sleep } from "../process.ts";
-import { type BlockInfo, block, head, proveMining, type TxInfo, toHex } from "./chain.ts";
+import { type BlockInfo, block, head, proveMining, type TxInfo, toHex, withBlocksHeld } from "./chain.ts";
 import { type FaultDefinition, healOnce } from "./common.ts";
 import { type FaultContext, proof } from "./context.ts";
 
@@ -26,42 +26,58 @@ async function reorgOnce(ctx: FaultContext, c: ChainName, depth: number) {
   let old: BlockInfo[] = [];
   let reincluded = true;
   let reincludeError: string | undefined;
+  // The blocks' senders the node holds no key for, so that their transactions replay.
+  const impersonateSenders = async (blocks: BlockInfo[]) => {
+    for (const b of blocks)
+      for (const tx of b.transactions as TxInfo[]) {
+        const from = tx.from.toLowerCase();
+        if (signers.has(from) || impersonated.has(from)) continue;
+        await ctx.rpc(c, "anvil_impersonateAccount", [from]);
+        impersonated.add(from);
+      }
+  };
   try {
     // The chain keeps mining meanwhile: read the blocks (and impersonate their senders) again
     // until the head held still, right before the reorg, so that it replaces exactly the
-    // blocks read.
+    // blocks read. Where the lab owns the chain's mining, its blocks are held for the last
+    // look and the reorg itself (a few milliseconds): on a busy machine a block could
+    // otherwise come between the two.
     for (let attempt = 0; attempt < 8; attempt++) {
       heights = Array.from({ length: depth }, (_, i) => top - depth + 1 + i).filter((n) => n > 0);
       old = await Promise.all(heights.map((n) => block(ctx, c, n, true)));
-      for (const b of old)
-        for (const tx of b.transactions as TxInfo[]) {
-          const from = tx.from.toLowerCase();
-          if (signers.has(from) || impersonated.has(from)) continue;
-          await ctx.rpc(c, "anvil_impersonateAccount", [from]);
-          impersonated.add(from);
-        }
+      await impersonateSenders(old);
       const now = await head(ctx, c);
       if (now === top) break;
       top = now;
     }
-    // The orphaned blocks' transactions go back into the new blocks at the same offsets, as
-    // a real reorg returns them to the mempool: the hashes change, no transaction is lost.
-    const pairs = old.flatMap((b, offset) =>
-      (b.transactions as TxInfo[]).map((tx) => [
-        { from: tx.from, ...(tx.to ? { to: tx.to } : {}), data: tx.input, value: tx.value, gas: tx.gas },
-        offset,
-      ]),
-    );
-    try {
-      await ctx.rpc(c, "anvil_reorg", [depth, pairs]);
-    } catch (error) {
-      const message = (error as Error).message;
-      if (/Required data unavailable|must not exceed/i.test(message)) throw error;
-      // A transaction the node cannot replay must not stop the reorg itself.
-      reincluded = false;
-      reincludeError = message;
-      await ctx.rpc(c, "anvil_reorg", [depth, []]);
-    }
+    await withBlocksHeld(ctx, c, async () => {
+      const now = await head(ctx, c);
+      if (now !== top) {
+        // A block came after the last look: the blocks to replace are read again, held.
+        top = now;
+        heights = Array.from({ length: depth }, (_, i) => top - depth + 1 + i).filter((n) => n > 0);
+        old = await Promise.all(heights.map((n) => block(ctx, c, n, true)));
+        await impersonateSenders(old);
+      }
+      // The orphaned blocks' transactions go back into the new blocks at the same offsets, as
+      // a real reorg returns them to the mempool: the hashes change, no transaction is lost.
+      const pairs = old.flatMap((b, offset) =>
+        (b.transactions as TxInfo[]).map((tx) => [
+          { from: tx.from, ...(tx.to ? { to: tx.to } : {}), data: tx.input, value: tx.value, gas: tx.gas },
+          offset,
+        ]),
+      );
+      try {
+        await ctx.rpc(c, "anvil_reorg", [depth, pairs]);
+      } catch (error) {
+        const message = (error as Error).message;
+        if (/Required data unavailable|must not exceed/i.test(message)) throw error;
+        // A transaction the node cannot replay must not stop the reorg itself.
+        reincluded = false;
+        reincludeError = message;
+        await ctx.rpc(c, "anvil_reorg", [depth, []]);
+      }
+    });
   } finally {
     for (const account of impersonated) await ctx.rpc(c, "anvil_stopImpersonatingAccount", [account]);
   }

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { JsonRpcProvider, Network } from "ethers";
 import { labError } from "../errors.ts";
+import { send } from "../http.ts";
 import { type OwnedProcess, startProcess } from "../process.ts";
 
 const require = createRequire(import.meta.url);
@@ -68,13 +69,9 @@ export async function rpcCall<T>(
   params: unknown[] = [],
   timeoutMs = 10_000,
 ): Promise<T> {
-  const response = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: ++rpcId, method, params }),
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  const reply = (await response.json()) as { result?: T; error?: { message: string } };
+  const body = JSON.stringify({ jsonrpc: "2.0", id: ++rpcId, method, params });
+  const answer = await send(url, { method: "POST", body, signal: AbortSignal.timeout(timeoutMs) });
+  const reply = JSON.parse(answer.text) as { result?: T; error?: { message: string } };
   if (reply.error) throw labError(method, reply.error.message);
   return reply.result as T;
 }

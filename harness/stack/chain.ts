@@ -137,6 +137,12 @@ export class ChainClient {
     reject: (error: unknown) => void;
   }[] = [];
   #outboxScheduled = false;
+  /** Reads waiting for the next batch. */
+  readonly #reads: {
+    tx: { to: string; data: string };
+    resolve: (raw: unknown) => void;
+    reject: (error: unknown) => void;
+  }[] = [];
   /** Outcome of every transaction sent, for the failure rate and gas efficiency. */
   readonly txLog: { atMs: number; ok: boolean; gasUsed: bigint }[] = [];
 
@@ -279,11 +285,33 @@ export class ChainClient {
     });
   }
 
-  /** `eth_call` of `fn` on `address`, decoded. */
+  /**
+   * `eth_call` of `fn` on `address`, decoded. The reads made in the same turn of the event
+   * loop share one JSON-RPC batch, as a provider library sends them: a failure of the
+   * provider (of the batch, or of any call in it) sends the batch on to the next provider.
+   */
   async read(iface: Interface, address: string, fn: string, args: readonly unknown[] = []): Promise<Result> {
     const data = iface.encodeFunctionData(fn, args);
-    const raw = await this.rpc.call<string>("eth_call", [{ to: address, data }, "latest"]);
-    return iface.decodeFunctionResult(fn, raw);
+    const raw = await new Promise<unknown>((resolve, reject) => {
+      this.#reads.push({ tx: { to: address, data }, resolve, reject });
+      if (this.#reads.length === 1) setImmediate(() => void this.#flushReads());
+    });
+    if (raw instanceof RpcError) throw raw;
+    return iface.decodeFunctionResult(fn, raw as string);
+  }
+
+  async #flushReads(): Promise<void> {
+    const reads = this.#reads.splice(0);
+    try {
+      const results = await this.rpc.batch(
+        reads.map((r) => ({ method: "eth_call", params: [r.tx, "latest"] })),
+        this.rpc.timeoutMs,
+        true,
+      );
+      for (const [i, r] of reads.entries()) r.resolve(results[i]);
+    } catch (error) {
+      for (const r of reads) r.reject(error);
+    }
   }
 
   /** Simulates a call from `from`; returns the revert reason or undefined when it would succeed. */

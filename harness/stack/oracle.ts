@@ -4,6 +4,8 @@
  * an old price or deviates from the median is left out, and the price comes from the
  * primary source only while it is healthy (else from the secondary sources).
  */
+
+import { send } from "../http.ts";
 import { PAIRS, type Pair } from "../names.ts";
 import { median } from "../stats.ts";
 import { stallTolerantDeadline } from "./deadline.ts";
@@ -91,12 +93,9 @@ export class OracleAggregator {
   async #pollSource(s: SourceState): Promise<void> {
     const deadline = stallTolerantDeadline(this.#options.timeoutMs);
     try {
-      const response = await fetch(`${s.url}/prices`, { signal: deadline.signal });
-      if (!response.ok) {
-        await response.arrayBuffer().catch(() => undefined);
-        return this.#failed(s, `HTTP ${response.status}`);
-      }
-      const body = (await response.json()) as {
+      const response = await send(`${s.url}/prices`, { method: "GET", signal: deadline.signal });
+      if (response.status < 200 || response.status > 299) return this.#failed(s, `HTTP ${response.status}`);
+      const body = JSON.parse(response.text) as {
         prices?: { pair?: string; price?: unknown; updatedAt?: string }[];
       };
       const now = Date.now();
@@ -117,10 +116,7 @@ export class OracleAggregator {
       if (s.error !== undefined && (s.goodStreak >= 2 || s.error === "not polled yet")) s.error = undefined;
     } catch (error) {
       const e = error as Error;
-      this.#failed(
-        s,
-        e.name === "TimeoutError" ? `no answer within ${this.#options.timeoutMs} ms` : e.message,
-      );
+      this.#failed(s, deadline.signal.aborted ? `no answer within ${this.#options.timeoutMs} ms` : e.message);
     } finally {
       deadline.clear();
     }

@@ -43,6 +43,7 @@ interface Track {
 interface Block {
   number: string;
   hash: string;
+  parentHash?: string;
 }
 
 export interface Round {
@@ -189,10 +190,15 @@ export class ProviderConsensus {
    * all have. Updates `health` (heads, `suspect`) and raises or clears the alerts.
    */
   async round(rpc: FailoverRpc, health: ProviderHealth[], timeoutMs: number): Promise<Round> {
+    const parents: (string | undefined)[] = [];
     const heads = await Promise.all(
       rpc.providers.map((_, i) =>
         rpc.callOn<Block | null>(i, "eth_getBlockByNumber", ["latest", false], timeoutMs).then(
-          (b) => (b ? { head: Number(b.number) } : { error: "no latest block" }),
+          (b) => {
+            if (!b) return { error: "no latest block" };
+            parents[i] = b.parentHash;
+            return { head: Number(b.number) };
+          },
           (error: Error) => ({ error: error.message }),
         ),
       ),
@@ -206,6 +212,10 @@ export class ProviderConsensus {
     if (answering.length >= 2 && height >= 0) {
       await Promise.all(
         answering.map(async (i) => {
+          // A provider at the lowest head has named its block at that height already: the
+          // parent of its latest. Only those ahead are asked.
+          const parent = latest[i] === height + 1 ? parents[i] : undefined;
+          if (parent !== undefined) return hashes.set(i, parent);
           const block = await rpc
             .callOn<Block | null>(i, "eth_getBlockByNumber", [`0x${height.toString(16)}`, false], timeoutMs)
             .catch(() => null);

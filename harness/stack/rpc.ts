@@ -5,6 +5,7 @@
  */
 import type { RpcProvider } from "../contract/lab-file.ts";
 import { bugError } from "../errors.ts";
+import { send } from "../http.ts";
 import { stallTolerantDeadline } from "./deadline.ts";
 
 /** The node answered with a JSON-RPC error (a revert, a bad nonce): not a provider failure. */
@@ -84,27 +85,21 @@ interface Reply<T = unknown> {
 async function post(url: string, body: string, timeoutMs: number, label: string): Promise<unknown> {
   const deadline = stallTolerantDeadline(timeoutMs);
   try {
-    const response = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body,
-      signal: deadline.signal,
-    });
-    if (!response.ok) {
-      const text = await response.text().catch(() => "");
+    const response = await send(url, { method: "POST", body, signal: deadline.signal });
+    if (response.status < 200 || response.status > 299) {
       if (response.status === 429) {
-        const wait = retryAfterMs(response.headers.get("retry-after"));
+        const retryAfter = response.headers["retry-after"];
+        const wait = retryAfterMs(typeof retryAfter === "string" ? retryAfter : null);
         throw new ProviderError(label, `HTTP 429, retry after ${wait} ms`, "rate_limited", wait);
       }
-      const kind = /batch (size|too large)/i.test(text) ? "batch" : "down";
+      const kind = /batch (size|too large)/i.test(response.text) ? "batch" : "down";
       throw new ProviderError(label, `HTTP ${response.status}`, kind);
     }
-    return await response.json();
+    return JSON.parse(response.text);
   } catch (error) {
     if (error instanceof ProviderError) throw error;
-    const e = error as Error;
-    if (e.name === "TimeoutError") throw new ProviderError(label, `timeout after ${timeoutMs} ms`, "timeout");
-    throw new ProviderError(label, e.message);
+    if (deadline.signal.aborted) throw new ProviderError(label, `timeout after ${timeoutMs} ms`, "timeout");
+    throw new ProviderError(label, (error as Error).message);
   } finally {
     deadline.clear();
   }
@@ -252,19 +247,39 @@ export class FailoverRpc {
     throw last;
   }
 
-  /** A batch through the active provider, then the others while the failure is the provider's. */
+  /**
+   * A batch through the active provider, then the others while the failure is the provider's.
+   * With `whole`, an error of one call that is the provider's (a `header not found`, a -32603)
+   * also sends the whole batch on to the next provider, as `call` does with a single call.
+   */
   async batch(
     calls: readonly { method: string; params: unknown[] }[],
     timeoutMs = this.timeoutMs * 4,
+    whole = false,
   ): Promise<(unknown | RpcError)[]> {
     let last: unknown;
     for (const [i, index] of this.#order().entries()) {
+      // The method a failure is reported for: the batch's first, or the call that failed.
+      let method = calls[0]?.method ?? "batch";
       try {
-        return await this.batchOn(index, calls, timeoutMs);
+        const results = await this.batchOn(index, calls, timeoutMs);
+        const failed = whole ? results.findIndex((r) => r instanceof RpcError && providerFailureOf(r)) : -1;
+        if (failed >= 0) {
+          const error = results[failed] as RpcError;
+          const kind = providerFailureOf(error)!;
+          method = calls[failed]!.method;
+          throw new ProviderError(
+            this.providers[index]!.name,
+            error.message,
+            kind,
+            kind === "rate_limited" ? 1000 : undefined,
+          );
+        }
+        return results;
       } catch (error) {
         if (!(error instanceof ProviderError)) throw error;
         last = error;
-        this.#failed(index, error, calls[0]?.method ?? "batch", i === 0);
+        this.#failed(index, error, method, i === 0);
       }
     }
     throw last;
