@@ -8,7 +8,7 @@
  * whether every scenario's verdicts (name and pass or fail) are identical in both. Without
  * it, the anchor is `--anchor NAME`, run once alone.
  *
- *   node bench/gate.ts [--parallel 2] [--alone | --anchor replay-black-thursday-2020-03]
+ *   node bench/gate.ts [--parallel 8] [--alone | --anchor replay-black-thursday-2020-03]
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,7 +21,7 @@ import { cli, stopChildren } from "../harness/testing/cli.ts";
 
 const { values } = parseArgs({
   options: {
-    parallel: { type: "string", default: "2" },
+    parallel: { type: "string", default: "8" },
     anchor: { type: "string", default: "replay-black-thursday-2020-03" },
     alone: { type: "boolean", default: false },
   },

@@ -5,6 +5,7 @@ import { congestion } from "../../harness/faults/congestion.ts";
 import { gasSpike } from "../../harness/faults/gas_spike.ts";
 import { reorg } from "../../harness/faults/reorg.ts";
 import { rpcCall } from "../../harness/lab/anvil.ts";
+import { sleep } from "../../harness/process.ts";
 import { until } from "../../harness/testing/until.ts";
 import {
   expectMining,
@@ -203,6 +204,25 @@ describe("chain faults (JSON-RPC)", function () {
     expect(injected.proof.evidence["reincluded"]).to.equal(true);
     await healTwice(injected);
   });
+  it("reorg replaces exactly the blocks it read, however late the node takes the reorg", async () => {
+    const base = faultContext(lab.info);
+    // The reorg reaches the node three arbitrum blocks late, as on a busy machine: the lab's
+    // blocks wait for it, so that no block comes between the last look and the reorg.
+    const ctx: typeof base = {
+      ...base,
+      rpc: async (chain, method, params) => {
+        if (method === "anvil_reorg") await sleep(750);
+        return base.rpc(chain, method, params);
+      },
+    };
+    const injected = track(
+      await reorg.inject(ctx, { ...reorg.params.parse({ chain: "arbitrum", depth: 4 }), at: 0 }),
+    );
+    expectProof(injected.proof);
+    expect(injected.proof.evidence["heights"]).to.have.length(4);
+    await healTwice(injected);
+  });
+
   it("reorg deeper than the chain's own history mines past the loaded deployment first", async () => {
     const ctx = faultContext(lab.info);
     const injected = track(
