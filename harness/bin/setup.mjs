@@ -223,11 +223,12 @@ function report(runs) {
 
 /**
  * Runs `hardhat test mocha <args>`, streaming its output (or, `held`, printing it whole when
- * it exits); its counts when it exits.
+ * it exits); its counts when it exits. The contracts were compiled by the set-up: runs side by
+ * side must not each compile again, as they would race to write Hardhat's compile cache.
  */
 function mocha(node, env, args, { held = false } = {}) {
   const hardhat = join(ROOT, "node_modules", "hardhat", "dist", "src", "cli.js");
-  const child = spawn(node, [hardhat, "test", "mocha", ...args], {
+  const child = spawn(node, [hardhat, "test", "mocha", "--no-compile", ...args], {
     cwd: ROOT,
     stdio: ["inherit", "pipe", "inherit"],
     // Node's experimental warnings (type stripping, node:sqlite) say nothing about the tests.
