@@ -21,6 +21,8 @@ const HTTPS = new HttpsAgent({ keepAlive: true, timeout: IDLE_MS });
 
 export interface Answer {
   status: number;
+  /** A 2xx status, as fetch's `Response.ok`. */
+  ok: boolean;
   headers: IncomingHttpHeaders;
   text: string;
 }
@@ -41,13 +43,15 @@ export function send(
       const chunks: Buffer[] = [];
       response.on("data", (chunk: Buffer) => chunks.push(chunk));
       response.on("error", reject);
-      response.on("end", () =>
+      response.on("end", () => {
+        const status = response.statusCode ?? 0;
         resolve({
-          status: response.statusCode ?? 0,
+          status,
+          ok: status >= 200 && status < 300,
           headers: response.headers,
           text: Buffer.concat(chunks).toString("utf8"),
-        }),
-      );
+        });
+      });
     };
     const { body } = options;
     const request = (https ? httpsRequest : httpRequest)(

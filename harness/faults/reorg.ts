@@ -26,9 +26,12 @@ async function reorgOnce(ctx: FaultContext, c: ChainName, depth: number) {
   let old: BlockInfo[] = [];
   let reincluded = true;
   let reincludeError: string | undefined;
-  // The blocks' senders the node holds no key for, so that their transactions replay.
-  const impersonateSenders = async (blocks: BlockInfo[]) => {
-    for (const b of blocks)
+  // The last `depth` blocks up to `top`, their senders the node holds no key for
+  // impersonated so that their transactions replay.
+  const readBlocks = async () => {
+    heights = Array.from({ length: depth }, (_, i) => top - depth + 1 + i).filter((n) => n > 0);
+    old = await Promise.all(heights.map((n) => block(ctx, c, n, true)));
+    for (const b of old)
       for (const tx of b.transactions as TxInfo[]) {
         const from = tx.from.toLowerCase();
         if (signers.has(from) || impersonated.has(from)) continue;
@@ -43,9 +46,7 @@ async function reorgOnce(ctx: FaultContext, c: ChainName, depth: number) {
     // look and the reorg itself (a few milliseconds): on a busy machine a block could
     // otherwise come between the two.
     for (let attempt = 0; attempt < 8; attempt++) {
-      heights = Array.from({ length: depth }, (_, i) => top - depth + 1 + i).filter((n) => n > 0);
-      old = await Promise.all(heights.map((n) => block(ctx, c, n, true)));
-      await impersonateSenders(old);
+      await readBlocks();
       const now = await head(ctx, c);
       if (now === top) break;
       top = now;
@@ -55,9 +56,7 @@ async function reorgOnce(ctx: FaultContext, c: ChainName, depth: number) {
       if (now !== top) {
         // A block came after the last look: the blocks to replace are read again, held.
         top = now;
-        heights = Array.from({ length: depth }, (_, i) => top - depth + 1 + i).filter((n) => n > 0);
-        old = await Promise.all(heights.map((n) => block(ctx, c, n, true)));
-        await impersonateSenders(old);
+        await readBlocks();
       }
       // The orphaned blocks' transactions go back into the new blocks at the same offsets, as
       // a real reorg returns them to the mempool: the hashes change, no transaction is lost.

@@ -58,12 +58,11 @@ export async function checkInvariants(
           signal: AbortSignal.timeout(2000),
         });
         const { status } = jsonBody(response);
-        const ok = response.status >= 200 && response.status < 300;
         statuses.set(
           r.id,
-          ok ? (typeof status === "string" ? status : "unknown") : `HTTP ${response.status}`,
+          response.ok ? (typeof status === "string" ? status : "unknown") : `HTTP ${response.status}`,
         );
-        return ok && status === "settled";
+        return response.ok && status === "settled";
       } catch (error) {
         statuses.set(r.id, (error as Error).message);
         return false;

@@ -4,7 +4,6 @@
  * an old price or deviates from the median is left out, and the price comes from the
  * primary source only while it is healthy (else from the secondary sources).
  */
-
 import { send } from "../http.ts";
 import { PAIRS, type Pair } from "../names.ts";
 import { median } from "../stats.ts";
@@ -94,7 +93,7 @@ export class OracleAggregator {
     const deadline = stallTolerantDeadline(this.#options.timeoutMs);
     try {
       const response = await send(`${s.url}/prices`, { method: "GET", signal: deadline.signal });
-      if (response.status < 200 || response.status > 299) return this.#failed(s, `HTTP ${response.status}`);
+      if (!response.ok) return this.#failed(s, `HTTP ${response.status}`);
       const body = JSON.parse(response.text) as {
         prices?: { pair?: string; price?: unknown; updatedAt?: string }[];
       };

@@ -86,7 +86,7 @@ async function post(url: string, body: string, timeoutMs: number, label: string)
   const deadline = stallTolerantDeadline(timeoutMs);
   try {
     const response = await send(url, { method: "POST", body, signal: deadline.signal });
-    if (response.status < 200 || response.status > 299) {
+    if (!response.ok) {
       if (response.status === 429) {
         const retryAfter = response.headers["retry-after"];
         const wait = retryAfterMs(typeof retryAfter === "string" ? retryAfter : null);

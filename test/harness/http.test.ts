@@ -42,7 +42,12 @@ describe("http client", () => {
 
   it("sends a GET and a JSON POST, and reads status, headers and body", async () => {
     const get = await send(`${url}/`, { method: "GET", signal: AbortSignal.timeout(2_000) });
-    expect([get.status, get.headers["retry-after"], get.text]).to.deep.equal([200, "7", "answer to GET"]);
+    expect([get.status, get.ok, get.headers["retry-after"], get.text]).to.deep.equal([
+      200,
+      true,
+      "7",
+      "answer to GET",
+    ]);
     const post = await send(`${url}/`, {
       method: "POST",
       body: '{"a":1}',
@@ -53,9 +58,8 @@ describe("http client", () => {
       ["GET", undefined],
       ["POST", "application/json"],
     ]);
-    expect(
-      (await send(`${url}/missing`, { method: "GET", signal: AbortSignal.timeout(2_000) })).status,
-    ).to.equal(404);
+    const missing = await send(`${url}/missing`, { method: "GET", signal: AbortSignal.timeout(2_000) });
+    expect([missing.status, missing.ok]).to.deep.equal([404, false]);
   });
 
   it("keeps the connection alive between requests", async () => {
