@@ -18,8 +18,11 @@ describe("process helpers", () => {
 
     it("does not count a zombie as alive", async function () {
       if (!existsSync("/proc/self/stat")) this.skip();
-      // `sleep 30` replaces the shell and never reaps the shell's background child.
-      const parent = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 30"], {
+      // `sleep 30` replaces the shell and never reaps the shell's background child. The child
+      // ends only once the shell has become `sleep`: a shell still running could reap it first.
+      const script =
+        'shell=$$; (while [ "$(cat /proc/$shell/comm)" != sleep ]; do sleep 0.01; done) & echo $!; exec sleep 30';
+      const parent = spawn("sh", ["-c", script], {
         stdio: ["ignore", "pipe", "ignore"],
       });
       try {
