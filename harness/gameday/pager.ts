@@ -381,6 +381,8 @@ export class Pager {
         break;
       }
       attempts++;
+      // Its timeout shortened to what is left of the retry time.
+      const cutShort = deadline - Date.now() < this.#timeoutMs;
       const attempt = await this.#attempt(request, channel, deadline);
       if (this.#stop.signal.aborted && attempt.kind === "failed") {
         error = GIVEN_UP_AT_CLOSE;
@@ -388,7 +390,7 @@ export class Pager {
       }
       if (attempt.kind === "failed") {
         // An attempt cut short by the end of the retry time says less than the answer before it.
-        if (error === "" || Date.now() < deadline) error = attempt.error;
+        if (error === "" || !cutShort) error = attempt.error;
         if (!attempt.retry) break;
       } else {
         status = attempt.status;

@@ -400,15 +400,12 @@ export async function startLab(config: LabConfig, options: StartLabOptions = {})
     clock = startClock(market, sources, keeper, step);
     releases.push(() => clearInterval(clock));
 
+    const blockTimes = Object.fromEntries(names.map((name) => [name, config.chains[name]!.block_time]));
     const mining = await startMining(
-      names.map((name) => ({
-        name,
-        url: chainByName.get(name)!.url,
-        blockTimeMs: config.chains[name]!.block_time,
-      })),
+      names.map((name) => ({ name, url: chainByName.get(name)!.url, blockTimeMs: blockTimes[name]! })),
+      (line) => step(`block clock of ${line}`),
     );
     releases.push(() => mining.close());
-    const blockTimes = Object.fromEntries(names.map((name) => [name, config.chains[name]!.block_time]));
     const rpcLayers = await startRpcLayers(
       names.map((name) => {
         const { url, chainId } = chainByName.get(name)!;

@@ -44,6 +44,15 @@ export class RunRecord {
     this.#onEvent?.(full, { beforeInjection: this.t0 === undefined || atMs < this.t0 });
   };
 
+  /** The alert events received before `atMs` (epoch ms); none when it is undefined. */
+  alertsBefore(atMs: number | undefined): Set<string> {
+    const out = new Set<string>();
+    if (atMs === undefined) return out;
+    for (const event of this.timeline)
+      if (event.kind === "alert.received" && event.name && Date.parse(event.at) < atMs) out.add(event.name);
+    return out;
+  }
+
   /** The timeline for the journal: every `t_ms` counted from the first injection, in time order. */
   placed(): TimelineEvent[] {
     const origin = this.t0 ?? this.startedAt.getTime();

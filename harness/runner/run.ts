@@ -193,6 +193,7 @@ export async function runScenario(
         scenario,
         clock,
         seen: record.seen,
+        early: record.alertsBefore(record.t0),
         faults: drill.faults.records,
         invariants: drill.invariants,
         load: drill.load,

@@ -82,6 +82,7 @@ export class FaultSchedule {
     const injected = this.#active.get(index);
     if (!injected) return;
     this.#active.delete(index);
+    const began = Date.now();
     const proof = await injected.heal();
     const { accepted, emit } = this.#record;
     // A fault that drives the gateway (redemption_run) reports every accepted id when it ends.
@@ -91,7 +92,8 @@ export class FaultSchedule {
       kind: "fault.healed",
       fault: index,
       summary: `${this.#scenario.faults[index]!.type} healed: ${proof.summary}`,
-      details: proofDetails(proof),
+      // The heal's action and its proof: the fault may have lifted at any time in between.
+      details: { ...proofDetails(proof), heal_took_ms: Date.now() - began },
     });
   }
 

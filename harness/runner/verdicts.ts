@@ -19,6 +19,8 @@ export interface JudgeOptions {
   clock: PhaseClock;
   /** Every alert event received. */
   seen: ReadonlySet<string>;
+  /** The alert events received before the first injection. */
+  early?: ReadonlySet<string>;
   faults: JournalDraft["faults"];
   invariants: Invariant[];
   load: JournalLoad | null;
@@ -108,8 +110,18 @@ function faultVerdicts(faults: JournalDraft["faults"]): Verdict[] {
   }));
 }
 
+/**
+ * Why an expected alert may have been missed: it was already raised before the first
+ * injection (a system still alarmed by an earlier incident does not raise it again).
+ */
+function raisedBefore(wanted: readonly string[], early: ReadonlySet<string> | undefined): string {
+  const before = wanted.filter((event) => early?.has(event));
+  if (before.length === 0) return "";
+  return ` after the first injection; ${before.join(", ")} came before it: the system was not in its steady state when the faults began`;
+}
+
 /** Alert phases within their limits, required alerts seen, and recovery within its own limit if it has one. */
-function phaseVerdicts({ scenario, clock, seen }: JudgeOptions, phases: PhaseTimes): Verdict[] {
+function phaseVerdicts({ scenario, clock, seen, early }: JudgeOptions, phases: PhaseTimes): Verdict[] {
   const out: Verdict[] = [];
   for (const phase of ["detection", "response", "mitigation"] as const) {
     const wanted = scenario.expect[phase];
@@ -122,7 +134,7 @@ function phaseVerdicts({ scenario, clock, seen }: JudgeOptions, phases: PhaseTim
       passed: measured !== null && measured <= limit,
       reason:
         measured === null
-          ? `none of ${wanted.join(", ")} was received`
+          ? `none of ${wanted.join(", ")} was received${raisedBefore(wanted, early)}`
           : `${fmt(measured)} after the first injection${sourceOf(clock, phase)}${measured <= limit ? "" : `, over the limit of ${fmt(limit)}`}`,
       limit,
       measured,

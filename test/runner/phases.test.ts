@@ -5,6 +5,7 @@ import { ROOT } from "../../harness/paths.ts";
 import { seededRandom } from "../../harness/random.ts";
 import { PHASES } from "../../harness/runner/journal.ts";
 import { PhaseClock, type PhaseTimes } from "../../harness/runner/phases.ts";
+import { RunRecord } from "../../harness/runner/record.ts";
 import { loadScenario } from "../../harness/runner/scenario.ts";
 import { loadSystemsMap, SHIPPED_MAP } from "../../harness/runner/systems-map.ts";
 import { judge } from "../../harness/runner/verdicts.ts";
@@ -89,6 +90,33 @@ describe("phase clock", () => {
     expect(clock.alert("CHAIN_HALTED", T0).reached.map((m) => m.ms)).to.deep.equal([0]);
   });
 
+  it("says when an expected alert it missed came before the first injection (a system still alarmed)", () => {
+    // A second sequencer drill inside the grace period of the first: the stack failed over
+    // at its start, before the halt, and had no reason to fail over again.
+    const clock = new PhaseClock(SEQUENCER.expect);
+    clock.start(T0);
+    clock.alert("CROSS_CHAIN_FAILOVER", T0 - 2000);
+    clock.alert("CHAIN_HALTED", T0 + 1620);
+    const record = new RunRecord(new Date(T0 - 5000), undefined);
+    for (const [name, atMs] of [
+      ["SEQUENCER_DOWN", T0 - 2000],
+      ["CROSS_CHAIN_FAILOVER", T0 - 2000],
+      ["CHAIN_HALTED", T0 + 1620],
+    ] as const)
+      record.emit({ kind: "alert.received", name, atMs, summary: name });
+    const early = record.alertsBefore(T0);
+    expect([...early]).to.deep.equal(["SEQUENCER_DOWN", "CROSS_CHAIN_FAILOVER"]);
+    expect(record.alertsBefore(undefined).size).to.equal(0);
+    const reason = (verdicts: ReturnType<typeof judge>) =>
+      verdicts.find((v) => v.name.startsWith("response within"))?.reason;
+    expect(reason(judge({ ...NOTHING_ELSE, scenario: SEQUENCER, clock, early }))).to.equal(
+      "none of CROSS_CHAIN_FAILOVER was received after the first injection; CROSS_CHAIN_FAILOVER came before it: the system was not in its steady state when the faults began",
+    );
+    // Nothing before the first injection: the plain reason.
+    expect(reason(judge({ ...NOTHING_ELSE, scenario: SEQUENCER, clock, early: new Set() }))).to.equal(
+      "none of CROSS_CHAIN_FAILOVER was received",
+    );
+  });
   it("reaches every earlier phase with a mitigation alert, each via the first later list that names it", () => {
     const clock = new PhaseClock({ detection: ["REPORT_FALLBACK"], mitigation: ["REPORT_FILED"] });
     clock.start(T0);
