@@ -38,7 +38,12 @@ describe("firedrill run", function () {
 
   afterEach(stopChildren);
 
-  after(async () => {
+  after(async function () {
+    // A failure may be the shared lab's: its log says what it saw (a node that stopped mining).
+    if (this.test?.parent?.tests.some((t) => t.state === "failed")) {
+      const log = readFileSync(join(labDir, "lab.log"), "utf8").trim().split("\n");
+      console.log(`      the shared lab's log, last lines:\n${log.slice(-15).join("\n")}`);
+    }
     const down = cli(["lab", "down", "--dir", labDir]);
     await down.exit;
     rmSync(work, { recursive: true, force: true });
