@@ -43,11 +43,37 @@ describe("firedrill run", function () {
     if (this.test?.parent?.tests.some((t) => t.state === "failed")) {
       const log = readFileSync(join(labDir, "lab.log"), "utf8").trim().split("\n");
       console.log(`      the shared lab's log, last lines:\n${log.slice(-15).join("\n")}`);
+      console.log(`      its processes:\n${labProcesses().join("\n")}`);
     }
     const down = cli(["lab", "down", "--dir", labDir]);
     await down.exit;
     rmSync(work, { recursive: true, force: true });
   });
+
+  /** The lab's process and those it started: pid, state and where each waits in the kernel. */
+  function labProcesses(): string[] {
+    const pids = readdirSync(join(labDir, "pids")).map(
+      (f) =>
+        [
+          f.replace(/\.pid$/, ""),
+          (JSON.parse(readFileSync(join(labDir, "pids", f), "utf8")) as { pid: number }).pid,
+        ] as const,
+    );
+    return [["lab", readLabInfo(join(labDir, "lab.json")).pid] as const, ...pids].map(([name, pid]) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        const waits = new Map<string, number>();
+        for (const task of readdirSync(`/proc/${pid}/task`)) {
+          const wchan = readFileSync(`/proc/${pid}/task/${task}/wchan`, "utf8") || "-";
+          waits.set(wchan, (waits.get(wchan) ?? 0) + 1);
+        }
+        const threads = [...waits].map(([wchan, n]) => `${n} in ${wchan}`).join(", ");
+        return `  ${name} ${pid}: state ${stat.slice(stat.lastIndexOf(")") + 2).charAt(0)}, threads ${threads}`;
+      } catch (error) {
+        return `  ${name} ${pid}: ${(error as Error).message}`;
+      }
+    });
+  }
 
   /** Everything a healed lab shows: no fault left anywhere, and no SUT process left. */
   async function expectHealed(output = ""): Promise<void> {
