@@ -6,9 +6,15 @@
  */
 import { MaxUint256 } from "ethers";
 import type { LabAccount as Account } from "../contract/lab-file.ts";
+import { sleep } from "../process.ts";
 import type { Alerter } from "./alerts.ts";
 import { ERC20, FEED, VAULT } from "./chain.ts";
 import type { CollateralMonitor } from "./monitor.ts";
+
+/** A failed pause is sent again after 250 ms, then 500, 1000, 2000, 2000... for 30 s at most. */
+const PAUSE_BACKOFF_MS = 250;
+const PAUSE_MAX_BACKOFF_MS = 2_000;
+const PAUSE_RETRY_MS = 30_000;
 
 export interface EmergencyOptions {
   monitors: Map<string, CollateralMonitor>;
@@ -25,6 +31,7 @@ export class EmergencyProtocols {
   /** chain -> reasons the stack paused it for. */
   readonly pauseReasons = new Map<string, Set<string>>();
   readonly #busy = new Map<string, Promise<unknown>>();
+  readonly #closing = new AbortController();
   readonly actions: { at: string; action: string; chain: string; ok: boolean; detail: string }[] = [];
 
   constructor(options: EmergencyOptions) {
@@ -63,6 +70,19 @@ export class EmergencyProtocols {
         );
         return;
       }
+      await this.#pauseUntilDone(m, chain, reason);
+    });
+  }
+
+  /**
+   * Sends the pause until it is mined, the vault reports itself paused (a pause whose answer
+   * was lost may have been mined: a second one then reverts), every reason has cleared, or
+   * PAUSE_RETRY_MS is over. The first failure is posted at once, not the last.
+   */
+  async #pauseUntilDone(m: CollateralMonitor, chain: string, reason: string): Promise<void> {
+    const started = Date.now();
+    let failed = false;
+    for (let attempt = 1; ; attempt++) {
       try {
         let txHash: string | null = null;
         if (!m.state.nonCriticalPaused) {
@@ -72,23 +92,52 @@ export class EmergencyProtocols {
             gasLimit: 120_000n,
           });
           txHash = receipt.transactionHash;
-          m.state.nonCriticalPaused = true;
         }
-        this.#log("pause", chain, true, reason);
-        this.#o.alerter.emit("EMERGENCY_PAUSE", "critical", "minting_contracts", chain, {
-          reason,
-          action: "pauseNonCritical",
-          txHash,
-          redemptions: "still open",
-        });
+        this.#paused(m, chain, reason, { txHash, attempts: attempt });
+        return;
       } catch (error) {
-        this.#log("pause", chain, false, (error as Error).message);
-        this.#o.alerter.emit("EMERGENCY_PAUSE_FAILED", "critical", "minting_contracts", chain, {
-          reason,
-          error: (error as Error).message,
-        });
+        if (await this.#vaultPaused(m)) {
+          this.#paused(m, chain, reason, { txHash: null, attempts: attempt, confirmedBy: "the vault" });
+          return;
+        }
+        const message = (error as Error).message;
+        this.#log("pause", chain, false, message);
+        if (!failed) {
+          failed = true;
+          this.#o.alerter.emit("EMERGENCY_PAUSE_FAILED", "critical", "minting_contracts", chain, {
+            reason,
+            error: message,
+            retrying: true,
+          });
+        }
+        const wait = Math.min(PAUSE_MAX_BACKOFF_MS, PAUSE_BACKOFF_MS * 2 ** (attempt - 1));
+        const over = Date.now() + wait > started + PAUSE_RETRY_MS;
+        if (over || (this.pauseReasons.get(chain)?.size ?? 0) === 0 || this.#closing.signal.aborted) return;
+        await sleep(wait, this.#closing.signal);
+        if (this.#closing.signal.aborted) return;
       }
+    }
+  }
+
+  #paused(m: CollateralMonitor, chain: string, reason: string, details: Record<string, unknown>): void {
+    m.state.nonCriticalPaused = true;
+    this.#log("pause", chain, true, reason);
+    this.#o.alerter.emit("EMERGENCY_PAUSE", "critical", "minting_contracts", chain, {
+      reason,
+      action: "pauseNonCritical",
+      ...details,
+      redemptions: "still open",
     });
+  }
+
+  /** Whether the vault reports non-critical operations paused; false when it cannot be read. */
+  async #vaultPaused(m: CollateralMonitor): Promise<boolean> {
+    try {
+      const [paused] = await m.chain.read(VAULT, m.chain.own().vault, "nonCriticalPaused");
+      return paused === true;
+    } catch {
+      return false;
+    }
   }
 
   /** Drops `reason`; resumes minting when no reason is left. */
@@ -197,6 +246,8 @@ export class EmergencyProtocols {
   }
 
   async settle(): Promise<void> {
+    // Steps in flight finish; a pause waiting to be sent again is not sent.
+    this.#closing.abort();
     await Promise.allSettled([...this.#busy.values()]);
   }
 }
