@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as chai from "chai";
@@ -40,7 +40,7 @@ describe("firedrill run", function () {
 
   after(async function () {
     // A failure may be the shared lab's: its log says what it saw (a node that stopped mining).
-    if (this.test?.parent?.tests.some((t) => t.state === "failed")) {
+    if (this.test?.parent?.tests.some((t) => t.state === "failed") && existsSync(join(labDir, "lab.json"))) {
       const log = readFileSync(join(labDir, "lab.log"), "utf8").trim().split("\n");
       console.log(`      the shared lab's log, last lines:\n${log.slice(-15).join("\n")}`);
       console.log(`      its processes:\n${labProcesses().join("\n")}`);
