@@ -215,13 +215,9 @@ export function sweepPidFiles(pidDir: string): string[] {
  */
 export function isAlive(pid: number): boolean {
   if (pid <= 0) return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const state = stat.slice(stat.lastIndexOf(")") + 2).charAt(0);
-    return state !== "Z" && state !== "X";
-  } catch {
-    // No /proc (not Linux), or no such process: ask the kernel.
-  }
+  const state = processState(pid);
+  // No /proc (not Linux), or no such process: ask the kernel.
+  if (state !== undefined) return state !== "Z" && state !== "X";
   try {
     process.kill(pid, 0);
     return true;
@@ -240,6 +236,25 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * A process's state letter from `/proc/<pid>/stat` (`R`, `S`, `D`, `T`, `Z`...); undefined
+ * without /proc or without such a process.
+ */
+export function processState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name in parentheses may itself hold spaces and parentheses.
+    return stat.slice(stat.lastIndexOf(")") + 2).charAt(0);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The wait before retry number `retry` (1 for the first): `firstMs`, doubling, at most `maxMs`. */
+export function backoffMs(retry: number, firstMs: number, maxMs: number): number {
+  return Math.min(maxMs, firstMs * 2 ** (retry - 1));
 }
 
 /**

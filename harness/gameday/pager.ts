@@ -11,7 +11,7 @@
  * channel's kind and at most its host.
  */
 import { SIGNATURE_HEADER, signWebhook } from "../contract/webhook.ts";
-import { sleep } from "../process.ts";
+import { backoffMs, sleep } from "../process.ts";
 import { redact } from "../redact.ts";
 import type { PageChannel, PageMessage, PageOutcome, Severity } from "./types.ts";
 
@@ -407,7 +407,8 @@ export class Pager {
 
   /** The wait before the next attempt: the answer's Retry-After, or the doubling backoff; at most maxBackoffMs. */
   #nextWait(attempts: number, retryAfter: number | undefined): number {
-    return Math.min(this.#maxBackoffMs, retryAfter ?? this.#backoffMs * 2 ** (attempts - 1));
+    if (retryAfter !== undefined) return Math.min(this.#maxBackoffMs, retryAfter);
+    return backoffMs(attempts, this.#backoffMs, this.#maxBackoffMs);
   }
 
   async #attempt(request: Request, channel: HttpChannel, deadline: number): Promise<Attempt> {

@@ -245,17 +245,19 @@ export class Stub {
       }
       if (options.input) cancelTake = this.input.take((chunk) => finish({ kind: "chunk", chunk }));
       if (options.timerMs !== undefined && !settled) {
-        // Node truncates a timer to whole milliseconds and counts it on a millisecond clock,
-        // so it can fire up to two milliseconds early; Go's never does. What is left is
-        // waited out.
-        const due = performance.now() + options.timerMs;
-        const check = () => {
-          const left = due - performance.now();
-          if (left <= 0) finish(TIMER);
-          else timer = setTimeout(check, Math.ceil(left));
-        };
         if (options.timerMs < 1) immediate = setImmediate(() => finish(TIMER));
-        else timer = setTimeout(check, Math.ceil(options.timerMs));
+        else {
+          // Node truncates a timer to whole milliseconds and counts it on a millisecond clock,
+          // so it can fire up to two milliseconds early; Go's never does. What is left is
+          // waited out.
+          const due = performance.now() + options.timerMs;
+          const check = () => {
+            const left = due - performance.now();
+            if (left <= 0) finish(TIMER);
+            else timer = setTimeout(check, Math.ceil(left));
+          };
+          timer = setTimeout(check, Math.ceil(options.timerMs));
+        }
       }
     });
   }

@@ -6,7 +6,7 @@
  */
 import { MaxUint256 } from "ethers";
 import type { LabAccount as Account } from "../contract/lab-file.ts";
-import { sleep } from "../process.ts";
+import { backoffMs, sleep } from "../process.ts";
 import type { Alerter } from "./alerts.ts";
 import { ERC20, FEED, VAULT } from "./chain.ts";
 import type { CollateralMonitor } from "./monitor.ts";
@@ -110,7 +110,7 @@ export class EmergencyProtocols {
             retrying: true,
           });
         }
-        const wait = Math.min(PAUSE_MAX_BACKOFF_MS, PAUSE_BACKOFF_MS * 2 ** (attempt - 1));
+        const wait = backoffMs(attempt, PAUSE_BACKOFF_MS, PAUSE_MAX_BACKOFF_MS);
         const over = Date.now() + wait > started + PAUSE_RETRY_MS;
         if (over || (this.pauseReasons.get(chain)?.size ?? 0) === 0 || this.#closing.signal.aborted) return;
         await sleep(wait, this.#closing.signal);

@@ -5,7 +5,7 @@
  * page instead of losing it.
  */
 import { SIGNATURE_HEADER, signWebhook } from "../contract/webhook.ts";
-import { sleep } from "../process.ts";
+import { backoffMs, sleep } from "../process.ts";
 
 export interface WebhookPosterOptions {
   url: string;
@@ -56,16 +56,18 @@ export class WebhookPoster {
   }
 
   async #deliver(body: string, signature: string): Promise<void> {
-    const { url, retryForMs, backoffMs, maxBackoffMs, timeoutMs } = this.#options;
+    const { url, retryForMs, backoffMs: firstBackoffMs, maxBackoffMs, timeoutMs } = this.#options;
     const deadline = Date.now() + retryForMs;
     let reason = "";
     for (let attempt = 0; ; attempt++) {
       if (attempt > 0) {
-        const wait = Math.min(maxBackoffMs, backoffMs * 2 ** (attempt - 1));
+        const wait = backoffMs(attempt, firstBackoffMs, maxBackoffMs);
         if (Date.now() + wait >= deadline) break;
         await sleep(wait, this.#stop.signal);
         if (this.#stop.signal.aborted) break;
       }
+      // Its timeout shortened to what is left of the retry time.
+      const cutShort = deadline - Date.now() < timeoutMs;
       try {
         const response = await fetch(url, {
           method: "POST",
@@ -85,7 +87,7 @@ export class WebhookPoster {
         if (response.status < 500 && response.status !== 429) break;
       } catch (error) {
         // An attempt cut short by the end of the retry time says less than the answer before it.
-        if (reason === "" || Date.now() < deadline) reason = (error as Error).message;
+        if (reason === "" || !cutShort) reason = (error as Error).message;
       }
     }
     this.failed++;

@@ -7,7 +7,7 @@ import { formatDuration } from "../../harness/duration.ts";
 import { readLabInfo } from "../../harness/lab/index.ts";
 import { ALERT_PATH_PROXY, findResidue } from "../../harness/lab/residue.ts";
 import { ROOT } from "../../harness/paths.ts";
-import { isAlive } from "../../harness/process.ts";
+import { isAlive, processState } from "../../harness/process.ts";
 import { seededRandom } from "../../harness/random.ts";
 import { drawStartJitter } from "../../harness/runner/run.ts";
 import { cli, stopChildren } from "../../harness/testing/cli.ts";
@@ -61,14 +61,13 @@ describe("firedrill run", function () {
     );
     return [["lab", readLabInfo(join(labDir, "lab.json")).pid] as const, ...pids].map(([name, pid]) => {
       try {
-        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
         const waits = new Map<string, number>();
         for (const task of readdirSync(`/proc/${pid}/task`)) {
           const wchan = readFileSync(`/proc/${pid}/task/${task}/wchan`, "utf8") || "-";
           waits.set(wchan, (waits.get(wchan) ?? 0) + 1);
         }
         const threads = [...waits].map(([wchan, n]) => `${n} in ${wchan}`).join(", ");
-        return `  ${name} ${pid}: state ${stat.slice(stat.lastIndexOf(")") + 2).charAt(0)}, threads ${threads}`;
+        return `  ${name} ${pid}: state ${processState(pid) ?? "gone"}, threads ${threads}`;
       } catch (error) {
         return `  ${name} ${pid}: ${(error as Error).message}`;
       }
